@@ -1,0 +1,99 @@
+using System.Text;
+
+namespace Pipeline.Core.Rollup;
+
+/// <summary>
+/// Table keys of metric rows. Table Storage forbids <c>/ \ # ?</c> and control characters in
+/// keys, and the catalog uses <c>|</c> as separator and <c>%</c> as escape, so those are written
+/// as <c>%XX</c> (upper-case hex of each UTF-8 byte).
+/// </summary>
+public static class MetricRowKeys
+{
+    public static string PartitionKey(DateOnly day) => day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary><c>&lt;metric&gt;|&lt;dimension&gt;|&lt;escaped value&gt;</c> in <c>DailyMetrics</c>.</summary>
+    public static string DailyRowKey(MetricRow row) => $"{row.Metric}|{row.Dimension}|{Escape(row.DimensionValue)}";
+
+    /// <summary><c>yyyy-MM-dd|&lt;metric&gt;|&lt;dimension&gt;|&lt;escaped value&gt;</c> in <c>ProgramDailyMetrics</c>.</summary>
+    public static string ProgramRowKey(MetricRow row) => $"{PartitionKey(row.Date)}|{DailyRowKey(row)}";
+
+    /// <summary>Rows that also go to <c>ProgramDailyMetrics</c>: those whose dimension starts with <c>miniProgram</c>.</summary>
+    public static bool IsProgramRow(MetricRow row) => row.Dimension.StartsWith("miniProgram", StringComparison.Ordinal);
+
+    /// <summary>The mini-program a program row belongs to: the dimension value up to its first <c>/</c> (currency) or page path.</summary>
+    public static string ProgramPartitionKey(MetricRow row) => row.Dimension switch
+    {
+        "miniProgram" => Escape(row.DimensionValue),
+        "miniProgram.currency" => Escape(row.DimensionValue[..row.DimensionValue.LastIndexOf('/')]),
+        _ => Escape(ProgramOfPageValue(row.DimensionValue)),
+    };
+
+    // A miniProgram.page value is <miniProgramId><page>; ids are [A-Za-z0-9_-], so the id ends
+    // where the first other character starts (the page's leading '/' in the usual case).
+    private static string ProgramOfPageValue(string value)
+    {
+        var i = 0;
+        while (i < value.Length && (char.IsAsciiLetterOrDigit(value[i]) || value[i] is '_' or '-')) i++;
+        return value[..i];
+    }
+
+    public static string Escape(string value)
+    {
+        if (!NeedsEscape(value)) return value;
+        var sb = new StringBuilder(value.Length + 8);
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in value.EnumerateRunes())
+        {
+            if (rune.IsAscii && !IsReserved((char)rune.Value))
+            {
+                sb.Append((char)rune.Value);
+                continue;
+            }
+            if (!rune.IsAscii && !Rune.IsControl(rune))
+            {
+                sb.Append(rune.ToString());
+                continue;
+            }
+            var n = rune.EncodeToUtf8(utf8);
+            for (var i = 0; i < n; i++) sb.Append('%').Append(utf8[i].ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return sb.ToString();
+    }
+
+    public static string Unescape(string value)
+    {
+        if (!value.Contains('%')) return value;
+        var sb = new StringBuilder(value.Length);
+        var pending = new List<byte>();
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (value[i] == '%' && i + 2 < value.Length && Uri.IsHexDigit(value[i + 1]) && Uri.IsHexDigit(value[i + 2]))
+            {
+                pending.Add(Convert.ToByte(value.Substring(i + 1, 2), 16));
+                i += 2;
+                continue;
+            }
+            Flush();
+            sb.Append(value[i]);
+        }
+        Flush();
+        return sb.ToString();
+
+        // Escaped bytes are UTF-8 sequences: decode each run as a whole.
+        void Flush()
+        {
+            if (pending.Count == 0) return;
+            sb.Append(Encoding.UTF8.GetString(pending.ToArray()));
+            pending.Clear();
+        }
+    }
+
+    private static bool NeedsEscape(string value)
+    {
+        foreach (var c in value)
+            if (IsReserved(c) || char.IsControl(c)) return true;
+        return false;
+    }
+
+    private static bool IsReserved(char c) => c is '%' or '|' or '/' or '\\' or '#' or '?' || char.IsControl(c);
+}
