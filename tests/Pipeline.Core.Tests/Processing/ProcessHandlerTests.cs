@@ -1,0 +1,155 @@
+using Microsoft.Extensions.Time.Testing;
+using Pipeline.Core;
+using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
+using Pipeline.Core.Processing;
+using Pipeline.Core.Time;
+
+namespace Pipeline.Core.Tests.Processing;
+
+public sealed class ProcessHandlerTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+    private readonly FakePorts _ports = new();
+    private readonly ProcessHandler _handler;
+
+    public ProcessHandlerTests()
+    {
+        _handler = new ProcessHandler(_ports, _ports, _ports, _ports, new ReportingCalendar("Asia/Shanghai"),
+            new PipelineOptions { EventStoreShards = 4 }, new FakeTimeProvider(Now));
+    }
+
+    [Fact]
+    public async Task Stores_each_event_once_and_marks_its_reporting_day()
+    {
+        // 2026-11-22T16:30Z is 00:30 on 2026-11-23 in Shanghai; 15:30Z is still the 22nd there.
+        var message = _ports.Land("b1", "src", Event("e1", "2026-11-22T16:30:00Z"), Event("e2", "2026-11-22T15:30:00Z"));
+
+        var result = await _handler.HandleAsync(message, default);
+
+        Assert.Equal(2, result.Stored);
+        Assert.Equal(0, result.Duplicates);
+        Assert.Equal([new DateOnly(2026, 11, 22), new DateOnly(2026, 11, 23)], result.Days);
+        Assert.Equal(["e2"], _ports.StoredIds(new DateOnly(2026, 11, 22)));
+        Assert.Equal(["e1"], _ports.StoredIds(new DateOnly(2026, 11, 23)));
+        Assert.Equal(2, _ports.Marked.Count);
+    }
+
+    [Fact]
+    public async Task A_retry_stamped_across_midnight_counts_once()
+    {
+        // The retry of e1 is corrected to a few ms earlier, landing on the previous reporting day.
+        var first = _ports.Land("b1", "src", Event("e1", "2026-11-22T16:00:00.002Z"));
+        var retry = _ports.Land("b2", "src", Event("e1", "2026-11-22T15:59:59.998Z"));
+
+        await _handler.HandleAsync(first, default);
+        var second = await _handler.HandleAsync(retry, default);
+
+        Assert.Equal(1, second.Duplicates);
+        Assert.Equal(["e1"], _ports.StoredIds(new DateOnly(2026, 11, 23)));
+        Assert.Empty(_ports.StoredIds(new DateOnly(2026, 11, 22)));
+    }
+
+    [Fact]
+    public async Task The_same_event_id_from_another_source_is_a_different_event()
+    {
+        await _handler.HandleAsync(_ports.Land("b1", "payments", Event("e1", "2026-11-23T01:00:00Z")), default);
+        var other = await _handler.HandleAsync(_ports.Land("b2", "ads", Event("e1", "2026-11-23T01:00:00Z")), default);
+
+        Assert.Equal(1, other.Stored);
+        Assert.Equal(2, _ports.StoredIds(new DateOnly(2026, 11, 23)).Count);
+    }
+
+    [Fact]
+    public async Task A_repeated_id_inside_one_batch_keeps_the_first()
+    {
+        var message = _ports.Land("b1", "src", Event("e1", "2026-11-23T01:00:00Z", page: "/first"), Event("e1", "2026-11-23T01:00:01Z", page: "/second"));
+
+        var result = await _handler.HandleAsync(message, default);
+
+        Assert.Equal(1, result.Stored);
+        Assert.Equal(1, result.Duplicates);
+        Assert.Equal("/first", Assert.Single(_ports.Stored(new DateOnly(2026, 11, 23))).Page);
+    }
+
+    [Fact]
+    public async Task Redelivery_of_the_same_message_rewrites_the_same_segments()
+    {
+        var message = _ports.Land("b1", "src", Event("e1", "2026-11-23T01:00:00Z"), Event("e2", "2026-11-23T02:00:00Z", user: "u2"));
+
+        var once = await _handler.HandleAsync(message, default);
+        var twice = await _handler.HandleAsync(message, default);
+
+        Assert.Equal(once.Stored, twice.Stored);
+        Assert.Equal(2, _ports.StoredIds(new DateOnly(2026, 11, 23)).Count);
+    }
+
+    [Fact]
+    public async Task A_missing_landing_blob_fails_so_the_host_retries_then_poisons()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => _handler.HandleAsync(new ProcessingMessage("gone", "landing/gone.json"), default));
+        Assert.Contains("gone", error.Message);
+    }
+
+    [Fact]
+    public async Task Events_of_one_user_share_a_shard()
+    {
+        var message = _ports.Land("b1", "src", Event("e1", "2026-11-23T01:00:00Z", user: "u7"), Event("e2", "2026-11-23T05:00:00Z", user: "u7"));
+
+        await _handler.HandleAsync(message, default);
+
+        Assert.Single(_ports.Segments);
+    }
+
+    private static PipelineEvent Event(string id, string time, string user = "u1", string? page = null) => new()
+    {
+        EventId = id,
+        Type = EventType.PageView,
+        TimeMs = DateTimeOffset.Parse(time, System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds(),
+        UserKey = user,
+        MiniProgramId = "wx1",
+        SessionId = "s1",
+        Page = page ?? "/index",
+    };
+
+    /// <summary>Simple in-memory ports: this is a unit test of the handler's logic.</summary>
+    private sealed class FakePorts : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger
+    {
+        private readonly Dictionary<string, LandingBatch> _landing = [];
+        private readonly Dictionary<(string Source, string Id), string> _claims = [];
+        public Dictionary<(DateOnly, int, string), EventSegment> Segments { get; } = [];
+        public List<DateOnly> Marked { get; } = [];
+
+        public ProcessingMessage Land(string batchId, string source, params PipelineEvent[] events)
+        {
+            _landing[batchId] = new LandingBatch
+            {
+                BatchId = batchId, Source = source, KeyId = "k", ReceivedAt = Now, ReceivedCount = events.Length, RejectedCount = 0, Events = events,
+            };
+            return new ProcessingMessage(batchId, batchId);
+        }
+
+        public List<PipelineEvent> Stored(DateOnly day) => Segments.Values.Where(s => s.Day == day).SelectMany(s => s.Events).ToList();
+        public List<string> StoredIds(DateOnly day) => Stored(day).Select(e => e.EventId).Order().ToList();
+
+        public Task<string> WriteAsync(LandingBatch batch, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<LandingBatch?> ReadAsync(string path, CancellationToken cancellationToken) => Task.FromResult(_landing.GetValueOrDefault(path));
+
+        public Task<bool[]> ClaimAsync(string source, string batchId, IReadOnlyList<string> ids, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            Assert.Equal(ids.Count, ids.Distinct().Count());
+            return Task.FromResult(ids.Select(id => _claims.TryAdd((source, id), batchId) || _claims[(source, id)] == batchId).ToArray());
+        }
+
+        public Task WriteAsync(EventSegment segment, CancellationToken cancellationToken)
+        {
+            Segments[(segment.Day, segment.Shard, segment.BatchId)] = segment;
+            return Task.CompletedTask;
+        }
+
+        public Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task MarkAsync(IReadOnlyCollection<DateOnly> days, CancellationToken cancellationToken) { Marked.AddRange(days); return Task.CompletedTask; }
+        public Task<IReadOnlyList<DirtyDay>> ListAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<bool> ClearAsync(DirtyDay day, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+}
