@@ -25,8 +25,4 @@ public sealed class PipelineOptions
     /// <summary>Number of user shards of the event store and rollup. Changing it needs a full re-roll.</summary>
     [Range(1, 256)]
     public int EventStoreShards { get; set; } = 16;
-
-    /// <summary>NCRONTAB (six fields, with seconds) in UTC for the daily rollup. The default, 16:30 UTC, is 00:30 in Asia/Shanghai.</summary>
-    [Required]
-    public string RollupSchedule { get; set; } = "0 30 16 * * *";
 }

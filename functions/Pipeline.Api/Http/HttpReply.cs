@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Pipeline.Api.Http;
+
+/// <summary>
+/// A finished HTTP answer (status, headers, body) that both hosts can return: the local
+/// runner's minimal API takes it as an <see cref="IResult"/>, the Functions app as an
+/// <see cref="IActionResult"/>, so neither host formats responses itself.
+/// </summary>
+public sealed class HttpReply(int status, ReadOnlyMemory<byte> body, string contentType) : IResult, IActionResult
+{
+    public const string Json = "application/json; charset=utf-8";
+    public const string Csv = "text/csv; charset=utf-8";
+
+    public int Status { get; } = status;
+    public ReadOnlyMemory<byte> Body { get; } = body;
+    public string ContentType { get; } = contentType;
+    public Dictionary<string, string> Headers { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public HttpReply WithHeader(string name, string value)
+    {
+        Headers[name] = value;
+        return this;
+    }
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = Status;
+        response.ContentType = ContentType;
+        response.ContentLength = Body.Length;
+        foreach (var (name, value) in Headers)
+            response.Headers[name] = value;
+        await response.Body.WriteAsync(Body, httpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    Task IActionResult.ExecuteResultAsync(ActionContext context) => ExecuteAsync(context.HttpContext);
+
+    /// <summary><c>{"error":{"code":"…","message":"…"}}</c>, the contract's error shape.</summary>
+    public static HttpReply Error(int status, string code, string message)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("error");
+            writer.WriteString("code", code);
+            writer.WriteString("message", message);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        return new HttpReply(status, buffer.WrittenMemory, Json);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Pipeline.Core.Ingest;
+
+namespace Pipeline.Api.Http;
+
+/// <summary><c>POST /api/v1/events</c>: hands the request to <see cref="IngestHandler"/> and maps its outcome to HTTP.</summary>
+public sealed class IngestEndpoint(IngestHandler handler, ILogger<IngestEndpoint> logger)
+{
+    public const string Route = "v1/events";
+
+    public async Task<HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var outcome = await handler.HandleAsync(
+            new IngestRequest(
+                request.Headers["X-Api-Key"].FirstOrDefault(),
+                request.ContentType,
+                request.Headers.ContentEncoding.FirstOrDefault(),
+                request.Body),
+            cancellationToken).ConfigureAwait(false);
+
+        if (outcome.Status >= 500)
+            logger.LogWarning("Ingest {Status} {ErrorCode}: nothing acknowledged (source {Source})", outcome.Status, outcome.ErrorCode, outcome.Source);
+        else
+            logger.LogInformation("Ingest {Status} batch {BatchId} source {Source}: {Accepted} accepted, {Rejected} rejected {ErrorCode}",
+                outcome.Status, outcome.BatchId, outcome.Source, outcome.Accepted, outcome.Rejected, outcome.ErrorCode);
+
+        var reply = new HttpReply(outcome.Status, outcome.Body, HttpReply.Json);
+        if (outcome.RetryAfter is { } retryAfter)
+            reply.WithHeader("Retry-After", Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+        return reply;
+    }
+}

@@ -1,0 +1,14 @@
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Pipeline.Api;
+
+// The Functions host of the pipeline: every trigger in Triggers/ hands over to the same
+// entry points the local runner uses (Pipeline.Api), registered here.
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+builder.Services
+    .AddApplicationInsightsTelemetryWorkerService()
+    .ConfigureFunctionsApplicationInsights();
+builder.Services.AddPipeline(builder.Configuration);
+builder.Build().Run();

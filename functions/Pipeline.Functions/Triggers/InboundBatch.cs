@@ -1,0 +1,14 @@
+using Microsoft.Azure.Functions.Worker;
+using Pipeline.Api.Queues;
+
+namespace Pipeline.Functions.Triggers;
+
+/// <summary>Inbound queue: a trusted back end's batch, ingested exactly like an HTTP request.</summary>
+public sealed class InboundBatch(InboundQueueEntry entry)
+{
+    [Function(nameof(InboundBatch))]
+    public Task Run(
+        [QueueTrigger(InboundQueueEntry.QueueName, Connection = "PipelineStorage")] string message,
+        CancellationToken cancellationToken)
+        => entry.HandleAsync(message, cancellationToken);
+}

@@ -1,0 +1,17 @@
+using Microsoft.Azure.Functions.Worker;
+using Pipeline.Api.Queues;
+
+namespace Pipeline.Functions.Triggers;
+
+/// <summary>
+/// Processing queue: de-duplicate and store one landing batch. A throw leaves the message for
+/// another try; after <c>maxDequeueCount</c> (host.json) the host moves it to the poison queue.
+/// </summary>
+public sealed class ProcessBatch(ProcessingQueueEntry entry)
+{
+    [Function(nameof(ProcessBatch))]
+    public Task Run(
+        [QueueTrigger(ProcessingQueueEntry.QueueName, Connection = "PipelineStorage")] string message,
+        CancellationToken cancellationToken)
+        => entry.HandleAsync(message, cancellationToken);
+}
