@@ -1,0 +1,175 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Core;
+using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
+using Pipeline.Core.Processing;
+using Pipeline.Core.Rollup;
+using Pipeline.Core.Time;
+using Pipeline.Storage.Emulator;
+
+namespace Pipeline.Integration.Tests.EndToEnd;
+
+/// <summary>
+/// The whole flow on real storage: HTTP (and the inbound queue) → landing blob and claim check →
+/// processing → event store → rollup → DailyMetrics, ProgramDailyMetrics and the CSV export.
+/// Each test has its own Azurite, because the rollup's state and cursor are per account.
+/// </summary>
+public sealed class PipelineFlowTests : IAsyncLifetime
+{
+    private AzuriteRunner _azurite = null!;
+
+    public async Task InitializeAsync() => _azurite = await AzuriteRunner.StartAsync(new AzuriteStartOptions(), CancellationToken.None);
+
+    public async Task DisposeAsync() => await _azurite.DisposeAsync();
+
+    [Fact]
+    public async Task Events_posted_over_http_reach_the_tables_and_the_csv_export()
+    {
+        await using var host = await PipelineHost.StartAsync(_azurite.ConnectionString);
+        var data = new Dataset(TimeProvider.System);
+        var key = await host.CreateKeyAsync("e2e-flow");
+
+        var response = await host.PostAsync(key, data.Body());
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, body);
+        using (var json = JsonDocument.Parse(body))
+        {
+            Assert.Equal(Dataset.EventsOnDay + Dataset.EventsOnDayBefore, json.RootElement.GetProperty("accepted").GetInt32());
+            Assert.Equal(0, json.RootElement.GetProperty("rejected").GetArrayLength());
+        }
+
+        await host.WaitForProcessingAsync();
+        await host.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+
+        var daily = new TableClient(_azurite.ConnectionString, "DailyMetrics");
+        var day = data.Day.ToString("yyyy-MM-dd");
+        Assert.Equal(Dataset.ExpectedDau, Value(daily, day, "users.dau|total|"));
+        Assert.Equal(Dataset.ExpectedNewUsers, Value(daily, day, "users.new|total|"));
+        Assert.Equal(Dataset.ExpectedEngagedUsers, Value(daily, day, "northstar.engaged_users|total|"));
+        Assert.Equal(1, Value(daily, day, "users.retention_d1|total|"));
+        Assert.Equal(1, Value(daily, day, "businesses.orders|total|"));
+        Assert.Equal(Dataset.ExpectedGmvCny, Value(daily, day, "businesses.gmv|currency|CNY"));
+        Assert.Equal(Dataset.ExpectedLoadP95, Value(daily, day, "developers.load_time_p95_ms|total|"));
+        Assert.Equal(1, Value(daily, day, "users.dau|channel|qr"));
+        Assert.Equal(1, Value(daily, day, "users.dau|channel|share"));
+        Assert.Equal(2, Value(daily, day, "users.dau|platform|ios"));
+        var share = daily.GetEntity<TableEntity>(day, "users.channel_share|channel|recent").Value;
+        Assert.Equal(1.0, share.GetDouble("Numerator"));
+        Assert.Equal(3.0, share.GetDouble("Denominator"));
+
+        // One mini-program's history is one partition of ProgramDailyMetrics.
+        var program = new TableClient(_azurite.ConnectionString, "ProgramDailyMetrics");
+        var dau = program.GetEntity<TableEntity>(data.MiniProgram, $"{day}|users.dau|miniProgram|{data.MiniProgram}").Value;
+        Assert.Equal(3.0, dau.GetDouble("Value"));
+        Assert.Equal("users", dau.GetString("Stakeholder"));
+
+        var csv = Encoding.UTF8.GetString((await new BlobContainerClient(_azurite.ConnectionString, "exports").GetBlobClient($"daily/{day}.csv").DownloadContentAsync()).Value.Content.ToArray());
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+        Assert.Equal("date,stakeholder,tier,metric,dimension,dimension_value,value,numerator,denominator,unit", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith($"{day},users,core,users.dau,total,,3,", StringComparison.Ordinal));
+
+        // The query endpoint serves the same rows.
+        var query = await host.Http.GetStringAsync($"/api/v1/metrics?date={day}&metric=users.dau&dimension=total");
+        using var rows = JsonDocument.Parse(query);
+        Assert.Equal(3, rows.RootElement.GetProperty("rows")[0].GetProperty("value").GetDouble());
+    }
+
+    [Fact]
+    public async Task A_claim_check_delivered_twice_and_a_batch_sent_twice_count_once()
+    {
+        await using var host = await PipelineHost.StartAsync(_azurite.ConnectionString);
+        var data = new Dataset(TimeProvider.System);
+        var key = await host.CreateKeyAsync("e2e-twice");
+
+        // The client retries the whole batch (same eventIds).
+        Assert.Equal(HttpStatusCode.Accepted, (await host.PostAsync(key, data.Body())).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await host.PostAsync(key, data.Body())).StatusCode);
+        await host.WaitForProcessingAsync();
+
+        // And every claim-check message is delivered once more.
+        var landing = new BlobContainerClient(_azurite.ConnectionString, "landing");
+        var queue = host.Get<IProcessingQueue>();
+        await foreach (var blob in landing.GetBlobsAsync())
+            await queue.EnqueueAsync(new ProcessingMessage(Path.GetFileNameWithoutExtension(blob.Name), blob.Name), CancellationToken.None);
+        await host.WaitForProcessingAsync();
+
+        Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(host, data.Day));
+        await host.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        Assert.Equal(Dataset.ExpectedDau, Value(new TableClient(_azurite.ConnectionString, "DailyMetrics"), data.Day.ToString("yyyy-MM-dd"), "users.dau|total|"));
+    }
+
+    [Fact]
+    public async Task A_runner_killed_in_the_middle_of_a_batch_loses_and_doubles_nothing()
+    {
+        var data = new Dataset(TimeProvider.System);
+        await using (var first = await PipelineHost.StartAsync(_azurite.ConnectionString, background: false))
+        {
+            var key = await first.CreateKeyAsync("e2e-restart");
+            Assert.Equal(HttpStatusCode.Accepted, (await first.PostAsync(key, data.Body())).StatusCode);
+
+            // Process the message the way the listener would, but die after the first segment is written.
+            var landing = new BlobContainerClient(_azurite.ConnectionString, "landing");
+            var blob = await landing.GetBlobsAsync().FirstAsync();
+            var dying = new ProcessHandler(first.Get<ILandingStore>(), first.Get<IEventIdIndex>(), new DiesAfterOneWrite(first.Get<IEventStore>()),
+                first.Get<IDirtyDayLedger>(), first.Get<ReportingCalendar>(), first.Get<PipelineOptions>(), TimeProvider.System);
+            await Assert.ThrowsAsync<ProcessKilled>(() => dying.HandleAsync(new ProcessingMessage(Path.GetFileNameWithoutExtension(blob.Name), blob.Name), CancellationToken.None));
+            Assert.InRange(await CountStoredAsync(first, data.Day) + await CountStoredAsync(first, data.Day.AddDays(-1)), 1, Dataset.EventsOnDay + Dataset.EventsOnDayBefore - 1);
+        }
+
+        // A new runner picks the message up from the queue (it was never completed) and finishes the batch.
+        await using var second = await PipelineHost.StartAsync(_azurite.ConnectionString);
+        await second.WaitForProcessingAsync();
+        Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(second, data.Day));
+        Assert.Equal(Dataset.EventsOnDayBefore, await CountStoredAsync(second, data.Day.AddDays(-1)));
+        await second.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        Assert.Equal(Dataset.ExpectedDau, Value(new TableClient(_azurite.ConnectionString, "DailyMetrics"), data.Day.ToString("yyyy-MM-dd"), "users.dau|total|"));
+    }
+
+    [Fact]
+    public async Task A_trusted_back_end_batch_on_the_inbound_queue_is_ingested()
+    {
+        await using var host = await PipelineHost.StartAsync(_azurite.ConnectionString);
+        var data = new Dataset(TimeProvider.System);
+        await host.CreateKeyAsync("payments");
+
+        var inbound = new QueueClient(_azurite.ConnectionString, "events-inbound", new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await inbound.SendMessageAsync($$"""{"source":"payments","batch":{{data.Body("p")}}}""");
+        await host.WaitForProcessingAsync();
+
+        Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(host, data.Day));
+    }
+
+    internal static double Value(TableClient table, string day, string rowKey) => table.GetEntity<TableEntity>(day, rowKey).Value.GetDouble("Value")!.Value;
+
+    internal static async Task<int> CountStoredAsync(PipelineHost host, DateOnly day)
+    {
+        var store = host.Get<IEventStore>();
+        var shards = host.Get<PipelineOptions>().EventStoreShards;
+        var total = 0;
+        for (var shard = 0; shard < shards; shard++)
+            total += (await store.ReadAsync(day, shard, CancellationToken.None)).Count;
+        return total;
+    }
+
+    private sealed class ProcessKilled() : Exception("simulated kill");
+
+    /// <summary>Writes one segment for real, then "dies", as a process killed half-way would.</summary>
+    private sealed class DiesAfterOneWrite(IEventStore inner) : IEventStore
+    {
+        private int _writes;
+
+        public async Task WriteAsync(EventSegment segment, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _writes) > 1) throw new ProcessKilled();
+            await inner.WriteAsync(segment, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken) => inner.ReadAsync(day, shard, cancellationToken);
+    }
+}
