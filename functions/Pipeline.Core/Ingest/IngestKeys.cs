@@ -52,9 +52,9 @@ public static class IngestKeys
             if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f')) return false;
         }
         // 43 base64url characters encode 32 bytes (the last one carries 2 spare bits, which must be zero to be canonical).
-        Span<byte> decoded = stackalloc byte[SecretBytes + 2];
-        if (!Base64Url.TryDecodeFromChars(secretText, decoded, out var written) || written != SecretBytes) return false;
-        if (!secretText.SequenceEqual(Base64Url.EncodeToString(decoded[..SecretBytes]))) return false;
+        Span<byte> decoded = stackalloc byte[SecretBytes];
+        if (!TryDecodeSecret(secretText, decoded)) return false;
+        if (!secretText.SequenceEqual(Base64Url.EncodeToString(decoded))) return false;
         keyId = id.ToString();
         secret = secretText.ToString();
         return true;
@@ -68,11 +68,36 @@ public static class IngestKeys
     {
         ArgumentNullException.ThrowIfNull(record);
         if (record.RevokedAt is { } revokedAt && revokedAt <= now) return false;
-        Span<byte> decoded = stackalloc byte[SecretBytes + 2];
-        if (secret is null || !Base64Url.TryDecodeFromChars(secret, decoded, out var written) || written != SecretBytes) return false;
+        Span<byte> decoded = stackalloc byte[SecretBytes];
+        if (secret is null || !TryDecodeSecret(secret, decoded)) return false;
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(decoded[..SecretBytes], hash);
+        SHA256.HashData(decoded, hash);
         CryptographicOperations.ZeroMemory(decoded);
         return CryptographicOperations.FixedTimeEquals(hash, record.SecretHash);
+    }
+
+    /// <summary>Decodes a 43-character base64url secret into 32 bytes; false (never an exception) for anything else.</summary>
+    private static bool TryDecodeSecret(ReadOnlySpan<char> text, Span<byte> secret)
+    {
+        if (text.Length != SecretLength) return false;
+        foreach (var c in text)
+        {
+            // The decoder throws on characters outside the alphabet, so they are refused first.
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_')) return false;
+        }
+        Span<byte> decoded = stackalloc byte[SecretBytes + 2];
+        int written;
+        try
+        {
+            if (!Base64Url.TryDecodeFromChars(text, decoded, out written)) return false;
+        }
+        catch (FormatException)
+        {
+            return false; // for example non-zero spare bits in the last character
+        }
+        if (written != SecretBytes) return false;
+        decoded[..SecretBytes].CopyTo(secret);
+        CryptographicOperations.ZeroMemory(decoded);
+        return true;
     }
 }
