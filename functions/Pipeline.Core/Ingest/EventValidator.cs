@@ -47,6 +47,7 @@ internal sealed class EventValidator
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _writer;
     private HashSet<string>? _names;
+    private string? _eventId; // of the event being validated, once known valid: reported with its rejection
 
     public EventValidator(UserPseudonymizer pseudonymizer, SourceRegistration source, long receivedAtMs, long? sentAtMs)
     {
@@ -60,22 +61,21 @@ internal sealed class EventValidator
     public EventOutcome Validate(JsonElement element, int index)
     {
         PipelineEvent? accepted;
-        string? eventId;
         Failure failure;
+        _eventId = null;
         try
         {
-            accepted = TryBuild(element, index, out eventId, out failure);
+            accepted = TryBuild(element, index, out failure);
         }
         catch (InvalidOperationException)
         {
             // JsonElement.GetString throws on invalid UTF-8; the reader does not check it up front.
             accepted = null;
-            eventId = null;
             failure = new(RejectionCodes.InvalidField, "The event contains text that is not valid UTF-8.");
         }
         return accepted is not null
             ? new EventOutcome(accepted, null, null)
-            : new EventOutcome(null, new Rejection(index, eventId, failure.Code, failure.Message), Sanitise(element));
+            : new EventOutcome(null, new Rejection(index, _eventId, failure.Code, failure.Message), Sanitise(element));
     }
 
     private readonly record struct Failure(string Code, string Message);
@@ -86,9 +86,8 @@ internal sealed class EventValidator
 
     private bool Present(uint seen, int field) => (seen & (1u << field)) != 0 && _fields[field].ValueKind != JsonValueKind.Null;
 
-    private PipelineEvent? TryBuild(JsonElement element, int index, out string? eventId, out Failure failure)
+    private PipelineEvent? TryBuild(JsonElement element, int index, out Failure failure)
     {
-        eventId = null;
         failure = default;
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -124,7 +123,7 @@ internal sealed class EventValidator
             && _fields[EventIdField].ValueKind == JsonValueKind.String)
         {
             var id = _fields[EventIdField].GetString()!;
-            if (IsEventId(id)) eventId = id;
+            if (IsEventId(id)) _eventId = id;
         }
 
         if (duplicate is not null)
@@ -161,7 +160,7 @@ internal sealed class EventValidator
             failure = Missing("eventId is required.");
             return null;
         }
-        if (eventId is null)
+        if (_eventId is not { } eventId)
         {
             failure = Invalid($"eventId must be 1 to {IngestLimits.MaxEventIdLength} characters of [A-Za-z0-9_.:-]; got {JsonText.Describe(_fields[EventIdField])}.");
             return null;
