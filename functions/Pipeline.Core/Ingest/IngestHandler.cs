@@ -1,0 +1,239 @@
+using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
+
+namespace Pipeline.Core.Ingest;
+
+/// <summary>
+/// Ingest, as both hosts (Functions and the local runner) run it: authenticate, check headers, read
+/// the body under its limit, parse and validate, then land the accepted events and enqueue the
+/// claim check before answering <c>202</c>. No logging here (Core has no logger): the outcome
+/// carries what a host logs.
+/// </summary>
+/// <remarks>
+/// Order of answers for HTTP: 401 (key missing, malformed, unknown, wrong secret, revoked, or its
+/// source no longer registered), 415 (content type, then encoding), 413 (body), 400 (batch), then
+/// per-event validation. A 202 is answered only after the landing write and the enqueue both
+/// succeeded. Every failure of a storage port (including the key store) is a 503 with
+/// <c>Retry-After</c>; an <see cref="OperationCanceledException"/> propagates when the caller's
+/// token was cancelled, and otherwise (a client-side timeout inside a store) counts as a storage
+/// failure. Every 400 after authentication is also recorded for operators in the rejected store;
+/// if that write fails the answer is 503, so that nothing about the request is silently lost (a
+/// retry of a batch that was already landed is harmless: processing de-duplicates by event id).
+/// </remarks>
+public sealed class IngestHandler
+{
+    /// <summary>The <see cref="LandingBatch.KeyId"/> of batches that came through the inbound queue.</summary>
+    public const string InboundQueueKeyId = "inbound-queue";
+
+    private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(30);
+
+    private readonly IngestKeyCache _keys;
+    private readonly ILandingStore _landing;
+    private readonly IProcessingQueue _queue;
+    private readonly IRejectedEventStore _rejected;
+    private readonly TimeProvider _time;
+    private readonly BatchParser _parser;
+
+    public IngestHandler(IIngestKeyStore keyStore, ILandingStore landing, IProcessingQueue queue, IRejectedEventStore rejected,
+        PipelineOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(keyStore);
+        ArgumentNullException.ThrowIfNull(options);
+        _landing = landing ?? throw new ArgumentNullException(nameof(landing));
+        _queue = queue ?? throw new ArgumentNullException(nameof(queue));
+        _rejected = rejected ?? throw new ArgumentNullException(nameof(rejected));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _keys = new IngestKeyCache(keyStore, time);
+        _parser = new BatchParser(new UserPseudonymizer(options));
+    }
+
+    /// <summary>Handles <c>POST /api/v1/events</c>.</summary>
+    public async Task<IngestOutcome> HandleAsync(IngestRequest request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var receivedAt = _time.GetUtcNow();
+
+        if (string.IsNullOrWhiteSpace(request.ApiKey))
+            return IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key header is missing.");
+        if (!IngestKeys.TryParse(request.ApiKey, out var keyId, out var secret))
+            return IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is not an ingest key (mpk_<id>_<secret>).");
+
+        SourceRegistration? source;
+        try
+        {
+            var key = await _keys.FindKeyAsync(keyId, ct).ConfigureAwait(false);
+            // One message for every way a well-formed key can fail, so the answer tells an attacker nothing.
+            if (key is null || !IngestKeys.Verify(key, secret, receivedAt))
+                return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
+            source = await _keys.FindSourceAsync(key.Source, ct).ConfigureAwait(false);
+            if (source is null)
+                return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
+        }
+        catch (Exception e) when (IsStorageFailure(e, ct))
+        {
+            return Unavailable(e, null, keyId, null);
+        }
+
+        if (!RequestHeaders.IsJsonUtf8(request.ContentType))
+        {
+            return Tag(IngestOutcome.Error(415, IngestErrorCodes.UnsupportedMediaType,
+                $"Content-Type must be application/json (with charset utf-8, if any); got {Quote(request.ContentType)}."), source.Name, keyId, null);
+        }
+        if (!RequestHeaders.TryParseContentEncoding(request.ContentEncoding, out var gzip))
+        {
+            return Tag(IngestOutcome.Error(415, IngestErrorCodes.UnsupportedEncoding,
+                $"Content-Encoding must be gzip or absent; got {Quote(request.ContentEncoding)}."), source.Name, keyId, null);
+        }
+
+        using var read = await BodyReader.ReadAsync(request.Body, gzip, ct).ConfigureAwait(false);
+        switch (read.Status)
+        {
+            case BodyReadStatus.TooLarge:
+                return Tag(IngestOutcome.Error(413, IngestErrorCodes.PayloadTooLarge, read.Error!), source.Name, keyId, null);
+            case BodyReadStatus.InvalidBody:
+                return await RejectBatchAsync(source.Name, keyId, NewBatchId(receivedAt), receivedAt,
+                    IngestErrorCodes.InvalidBody, read.Error!, ct).ConfigureAwait(false);
+        }
+        return await AcceptAsync(source, keyId, read.Body, receivedAt, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Handles a batch from the inbound queue (see <see cref="InboundEnvelope"/>): a trusted back end,
+    /// no key; <paramref name="source"/> must be registered (else 401 <c>unknown_source</c>).
+    /// <paramref name="body"/> is plain JSON under the same limits as HTTP.
+    /// </summary>
+    public async Task<IngestOutcome> HandleTrustedAsync(string source, ReadOnlyMemory<byte> body, CancellationToken ct)
+    {
+        var receivedAt = _time.GetUtcNow();
+        SourceRegistration? registration;
+        try
+        {
+            registration = string.IsNullOrEmpty(source) ? null : await _keys.FindSourceAsync(source, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStorageFailure(e, ct))
+        {
+            return Unavailable(e, source, InboundQueueKeyId, null);
+        }
+        if (registration is null)
+        {
+            return Tag(IngestOutcome.Error(401, IngestErrorCodes.UnknownSource, $"The source {Quote(source)} is not registered."),
+                null, InboundQueueKeyId, null);
+        }
+        if (body.Length > IngestLimits.MaxBodyBytes)
+        {
+            return Tag(IngestOutcome.Error(413, IngestErrorCodes.PayloadTooLarge, $"The body is larger than {IngestLimits.MaxBodyBytes} bytes."),
+                registration.Name, InboundQueueKeyId, null);
+        }
+        return await AcceptAsync(registration, InboundQueueKeyId, body, receivedAt, ct).ConfigureAwait(false);
+    }
+
+    private async Task<IngestOutcome> AcceptAsync(SourceRegistration source, string keyId, ReadOnlyMemory<byte> body,
+        DateTimeOffset receivedAt, CancellationToken ct)
+    {
+        var batchId = NewBatchId(receivedAt);
+        var parsed = _parser.Parse(body, source, receivedAt);
+        if (parsed.IsBatchError)
+            return await RejectBatchAsync(source.Name, keyId, batchId, receivedAt, parsed.ErrorCode!, parsed.ErrorMessage!, ct).ConfigureAwait(false);
+
+        if (parsed.Accepted.Count == 0)
+        {
+            var code = IngestErrorCodes.AllRejected;
+            var message = parsed.ReceivedCount == 1 ? "The event was rejected." : $"All {parsed.ReceivedCount} events were rejected.";
+            try
+            {
+                await _rejected.WriteAsync(Record(parsed, source.Name, keyId, batchId, receivedAt, 400, code, message), ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsStorageFailure(e, ct))
+            {
+                return Unavailable(e, source.Name, keyId, batchId);
+            }
+            return Tag(IngestOutcome.Error(400, code, message, parsed.Rejections), source.Name, keyId, batchId);
+        }
+
+        try
+        {
+            var landing = new LandingBatch
+            {
+                BatchId = batchId,
+                Source = source.Name,
+                KeyId = keyId,
+                ReceivedAt = receivedAt,
+                SentAt = parsed.SentAt,
+                ReceivedCount = parsed.ReceivedCount,
+                RejectedCount = parsed.Rejections.Count,
+                Events = parsed.Accepted,
+            };
+            var path = await _landing.WriteAsync(landing, ct).ConfigureAwait(false);
+            await _queue.EnqueueAsync(new ProcessingMessage(batchId, path), ct).ConfigureAwait(false);
+            if (parsed.Rejections.Count > 0)
+                await _rejected.WriteAsync(Record(parsed, source.Name, keyId, batchId, receivedAt, 202, null, null), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStorageFailure(e, ct))
+        {
+            return Unavailable(e, source.Name, keyId, batchId);
+        }
+
+        return Tag(IngestOutcome.Success(batchId, parsed.Accepted.Count, parsed.Rejections), source.Name, keyId, batchId);
+    }
+
+    /// <summary>A 400 for the whole batch, recorded for operators first.</summary>
+    private async Task<IngestOutcome> RejectBatchAsync(string source, string keyId, string batchId, DateTimeOffset receivedAt,
+        string code, string message, CancellationToken ct)
+    {
+        try
+        {
+            await _rejected.WriteAsync(new RejectedBatch
+            {
+                BatchId = batchId,
+                Source = source,
+                KeyId = keyId,
+                ReceivedAt = receivedAt,
+                Status = 400,
+                ErrorCode = code,
+                ErrorMessage = message,
+                ReceivedCount = 0,
+                Rejections = [],
+                Events = [],
+            }, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStorageFailure(e, ct))
+        {
+            return Unavailable(e, source, keyId, batchId);
+        }
+        return Tag(IngestOutcome.Error(400, code, message), source, keyId, batchId);
+    }
+
+    private static RejectedBatch Record(BatchParseResult parsed, string source, string keyId, string batchId, DateTimeOffset receivedAt,
+        int status, string? code, string? message) => new()
+    {
+        BatchId = batchId,
+        Source = source,
+        KeyId = keyId,
+        ReceivedAt = receivedAt,
+        Status = status,
+        ErrorCode = code,
+        ErrorMessage = message,
+        ReceivedCount = parsed.ReceivedCount,
+        Rejections = parsed.Rejections,
+        Events = parsed.RejectedEvents,
+    };
+
+    private static bool IsStorageFailure(Exception e, CancellationToken ct) =>
+        e is not OperationCanceledException || !ct.IsCancellationRequested;
+
+    private static IngestOutcome Unavailable(Exception e, string? source, string? keyId, string? batchId)
+    {
+        var retryAfter = e is StorageUnavailableException s ? s.RetryAfter : DefaultRetryAfter;
+        var outcome = IngestOutcome.Error(503, IngestErrorCodes.StorageUnavailable,
+            "Storage is unavailable; nothing was accepted. Retry the same batch later.", retryAfter: retryAfter);
+        return Tag(outcome, source, keyId, batchId, e);
+    }
+
+    private static IngestOutcome Tag(IngestOutcome outcome, string? source, string? keyId, string? batchId, Exception? failure = null) =>
+        outcome.With(source, keyId, batchId, failure);
+
+    private static string NewBatchId(DateTimeOffset receivedAt) => Guid.CreateVersion7(receivedAt).ToString("N");
+
+    private static string Quote(string? value) =>
+        value is null ? "nothing" : "\"" + (value.Length <= 100 ? value : value[..100] + "…") + "\"";
+}

@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Pipeline.Core.Ingest;
+
+/// <summary>Small JSON helpers for validation messages and length checks.</summary>
+internal static class JsonText
+{
+    private const int MaxEcho = 40;
+
+    public static string KindName(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
+
+    /// <summary>A short description of a sent value for a message, echoing at most 40 characters of it. Never use it for <c>userId</c>.</summary>
+    public static string Describe(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                var raw = JsonMarshal.GetRawUtf8Value(value); // with its quotes, as sent
+                return "string " + Echo(raw);
+            case JsonValueKind.Number:
+                return Echo(JsonMarshal.GetRawUtf8Value(value));
+            default:
+                return KindName(value);
+        }
+    }
+
+    private static string Echo(ReadOnlySpan<byte> raw)
+    {
+        var text = Encoding.UTF8.GetString(raw.Length > MaxEcho * 4 ? raw[..(MaxEcho * 4)] : raw);
+        if (text.Length <= MaxEcho && raw.Length <= MaxEcho * 4) return text;
+        var cut = MaxEcho;
+        if (char.IsHighSurrogate(text[cut - 1])) cut--;
+        return string.Concat(text.AsSpan(0, cut), "…");
+    }
+
+    /// <summary>UTF-16 length of a JSON string value, without allocating it unless it has escapes.</summary>
+    public static int StringLength(JsonElement value)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(value);
+        raw = raw[1..^1];
+        return raw.IndexOf((byte)'\\') < 0 ? Encoding.UTF8.GetCharCount(raw) : value.GetString()!.Length;
+    }
+
+    /// <summary>Cuts a text to at most <paramref name="max"/> UTF-16 units without splitting a surrogate pair.</summary>
+    public static string Truncate(string text, int max)
+    {
+        if (text.Length <= max) return text;
+        var cut = char.IsHighSurrogate(text[max - 1]) ? max - 1 : max;
+        return text[..cut];
+    }
+}
