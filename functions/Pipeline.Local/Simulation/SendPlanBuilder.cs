@@ -13,8 +13,9 @@ namespace Pipeline.Local.Simulation;
 /// for byte in the next stage. Accepted again at ingest; counted once.</item>
 /// <item><b>Client retries</b> (<see cref="SimulationOptions.RetryRate"/>): an event re-sent in a batch of the
 /// next stage with the same eventId, its timestamp shifted by 1 to 20 ms, under a new <c>sentAt</c>. The
-/// event a few ms after each local midnight is always retried 10 to 20 ms earlier, so the retry's
-/// corrected time falls on the day before: dedup must work across days. Counted once, on the original's day.</item>
+/// event a few ms after each local midnight is always retried 10 to 20 ms earlier, in a batch of its own
+/// whose <c>sentAt</c> is 250 ms fast, so the retry's corrected time falls on the day before: dedup must
+/// work across days. Counted once, on the original's day.</item>
 /// <item><b>Late events</b> (<see cref="SimulationOptions.LateRate"/>): held back from their day's stage and
 /// sent two or three stages later (after at least one later day), within the 30-day window. Counted on their own day.</item>
 /// <item><b>Invalid events</b> (<see cref="SimulationOptions.InvalidEventRate"/>): one defect each, every kind at
@@ -78,6 +79,7 @@ internal sealed class SendPlanBuilder
 
         var stages = new List<SendStage>();
         var pendingRetries = new List<SimulatedEvent>();
+        var pendingMidnightRetries = new List<SimulatedEvent>();
         var pendingDuplicates = new List<PlannedRequest>();
         for (var s = 0; s <= n; s++)
         {
@@ -89,6 +91,15 @@ internal sealed class SendPlanBuilder
 
             var requests = batches.Select(b => new PlannedRequest(++_requestId, PlannedRequestKind.Batch, _random.Chance(_options.GzipRate), b, null, null,
                 $"batch of {b.Count} events")).ToList();
+            if (pendingMidnightRetries.Count > 0)
+            {
+                // Retries of the events just after a midnight, 10 to 20 ms earlier, from a client whose clock runs
+                // MidnightRetrySkew fast: the correction moves them back by that much less the latency, so they land on the
+                // day before even on a slow network. Only copies travel in this batch, so no count depends on it.
+                requests.Add(new PlannedRequest(++_requestId, PlannedRequestKind.Batch, _random.Chance(_options.GzipRate), pendingMidnightRetries, null, null,
+                    $"client retry of {pendingMidnightRetries.Count} events across midnight (sentAt {MidnightRetrySkew.TotalMilliseconds} ms fast)", MidnightRetrySkew));
+                pendingMidnightRetries = [];
+            }
             var duplicates = pendingDuplicates;
             pendingDuplicates = [];
             if (requests.Count == 0 && duplicates.Count == 0) continue;
@@ -106,7 +117,7 @@ internal sealed class SendPlanBuilder
                 {
                     if (!e.IsValid || e.RetryOf is not null) continue;
                     if (e.NearMidnight)
-                        pendingRetries.Add(e.RetryShiftedBy(-TimeSpan.FromMilliseconds(_random.Next(10, 21))));
+                        pendingMidnightRetries.Add(e.RetryShiftedBy(-TimeSpan.FromMilliseconds(_random.Next(10, 21))));
                     else if (_random.Chance(_options.RetryRate))
                         pendingRetries.Add(e.RetryShiftedBy(TimeSpan.FromMilliseconds(_random.Next(1, 21) * (_random.Chance(0.5) ? 1 : -1))));
                 }
@@ -136,6 +147,9 @@ internal sealed class SendPlanBuilder
         }
         return batches;
     }
+
+    /// <summary>How fast the clock of the client that retries across midnight runs.</summary>
+    internal static readonly TimeSpan MidnightRetrySkew = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Valid events per batch at most, so that invalid ones still fit under the contract's 1000.</summary>
     private const int MaxValidPerBatch = 990;

@@ -80,7 +80,7 @@ public sealed class SimulatedEvent
     };
 
     /// <summary>The <c>timestamp</c> as written in a batch sent at <paramref name="sentAt"/>.</summary>
-    public DateTimeOffset TimestampAt(DateTimeOffset sentAt) => TimestampFromSentAt is { } offset ? sentAt + offset : Time;
+    public DateTimeOffset TimestampAt(DateTimeOffset sentAt) => TimestampFromSentAt is { } offset ? (sentAt + offset).ToOffset(Time.Offset) : Time;
 
     public void WriteTo(Utf8JsonWriter writer, DateTimeOffset sentAt)
     {

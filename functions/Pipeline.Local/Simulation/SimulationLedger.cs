@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Pipeline.Core.Time;
 
@@ -158,9 +159,9 @@ public sealed class SimulationLedger
     public string Describe()
     {
         var text = new StringBuilder();
-        text.AppendLine($"  unique valid events  {UniqueValidEvents:N0} over {UniqueValidByDay.Count} reporting days ({string.Join(", ", UniqueValidByDay.Select(p => $"{p.Key:MM-dd}: {p.Value:N0}"))})");
-        text.AppendLine($"  by type              {string.Join(", ", UniqueValidByType.Select(p => $"{p.Key} {p.Value:N0}"))}");
-        text.AppendLine($"  faults               {DuplicateBatchesSent} duplicate batches ({DuplicateEventsSent:N0} events), {RetriesSent} retries ({RetriesAcrossMidnight} across midnight), {LateEventsSent} late, {InvalidEventsSent} invalid events, {InvalidRequestsSent} invalid requests");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  unique valid events  {UniqueValidEvents:N0} over {UniqueValidByDay.Count} reporting days ({string.Join(", ", UniqueValidByDay.Select(p => $"{p.Key:yyyy-MM-dd}: {p.Value:N0}"))})");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  by type              {string.Join(", ", UniqueValidByType.Select(p => $"{p.Key} {p.Value:N0}"))}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  faults               {DuplicateBatchesSent} duplicate batches ({DuplicateEventsSent:N0} events), {RetriesSent} retries ({RetriesAcrossMidnight} across midnight), {LateEventsSent} late, {InvalidEventsSent} invalid events, {InvalidRequestsSent} invalid requests");
         return text.ToString();
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Compression;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Pipeline.Local.Simulation;
@@ -24,8 +25,10 @@ public sealed class PlannedRequest
 {
     private readonly string? _rawJson;
 
-    internal PlannedRequest(int id, PlannedRequestKind kind, bool gzip, IReadOnlyList<SimulatedEvent> events, PlannedRequest? duplicateOf, string? rawJson, string description)
+    internal PlannedRequest(int id, PlannedRequestKind kind, bool gzip, IReadOnlyList<SimulatedEvent> events, PlannedRequest? duplicateOf, string? rawJson, string description,
+        TimeSpan sentAtSkew = default)
     {
+        SentAtSkew = sentAtSkew;
         Id = id;
         Kind = kind;
         Gzip = gzip;
@@ -43,6 +46,9 @@ public sealed class PlannedRequest
         ExpectedStatus = kind == PlannedRequestKind.InvalidRequest || ExpectedAccepted == 0 ? 400 : 202;
     }
 
+    // As SDKs write JSON: "+08:00" and non-ASCII as they are, not as \u escapes (both are valid JSON).
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public int Id { get; }
 
     public PlannedRequestKind Kind { get; }
@@ -56,6 +62,9 @@ public sealed class PlannedRequest
     /// <summary>For an <see cref="PlannedRequestKind.ExactDuplicate"/>: the request whose bytes it re-sends.</summary>
     public PlannedRequest? DuplicateOf { get; }
 
+    /// <summary>How far ahead of the moment of sending its <c>sentAt</c> is written (a client clock running fast); zero for almost every request.</summary>
+    public TimeSpan SentAtSkew { get; }
+
     /// <summary>What the request is, for progress lines and test messages.</summary>
     public string Description { get; }
 
@@ -67,15 +76,15 @@ public sealed class PlannedRequest
     /// <summary>Rejection code → how many events of this body the endpoint must reject with it.</summary>
     public IReadOnlyDictionary<string, int> ExpectedRejections { get; }
 
-    /// <summary>The JSON body (before compression) as sent at <paramref name="sentAt"/>.</summary>
+    /// <summary>The JSON body (before compression) as sent at <paramref name="sentAt"/> (the body's <c>sentAt</c> is that plus <see cref="SentAtSkew"/>).</summary>
     public byte[] RenderJson(DateTimeOffset sentAt)
     {
         if (_rawJson is not null) return Encoding.UTF8.GetBytes(_rawJson.Replace("{sentAt}", SimulatedEvent.FormatUtc(sentAt), StringComparison.Ordinal));
         var buffer = new ArrayBufferWriter<byte>(Events.Count * 400 + 64);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartObject();
-            writer.WriteString("sentAt", SimulatedEvent.FormatUtc(sentAt));
+            writer.WriteString("sentAt", SimulatedEvent.FormatUtc(sentAt + SentAtSkew));
             writer.WriteStartArray("events");
             foreach (var e in Events) e.WriteTo(writer, sentAt);
             writer.WriteEndArray();

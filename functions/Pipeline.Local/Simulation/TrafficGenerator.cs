@@ -103,7 +103,7 @@ internal sealed class TrafficBuilder
             // Everyone comes on the day they join; afterwards activity decays towards a plateau (a retention curve).
             var p = age == 0 ? 1.0 : user.Activity * (0.6 + 0.4 * Math.Exp(-age / 4.0));
             if (!_random.Chance(p * fraction)) continue;
-            var sessions = 1 + _random.Poisson(user.Activity * 2.2);
+            var sessions = 1 + _random.Poisson(user.Activity * 3.0);
             for (var s = 0; s < sessions; s++)
             {
                 var first = _seenUsers.Add(user.UserId);

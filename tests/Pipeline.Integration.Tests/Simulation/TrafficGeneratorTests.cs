@@ -160,13 +160,14 @@ public sealed class TrafficGeneratorTests
         foreach (var request in plan.Requests.Where(r => r.Kind != PlannedRequestKind.InvalidRequest))
         {
             using var body = JsonDocument.Parse(request.RenderJson(sentAt));
-            Assert.Equal(sentAt, body.RootElement.GetProperty("sentAt").GetDateTimeOffset());
+            var wireSentAt = body.RootElement.GetProperty("sentAt").GetDateTimeOffset();
+            Assert.Equal(sentAt + request.SentAtSkew, wireSentAt);
             var wire = body.RootElement.GetProperty("events").EnumerateArray().ToList();
             Assert.Equal(request.Events.Count, wire.Count);
             for (var i = 0; i < wire.Count; i++)
             {
                 var e = request.Events[i];
-                var code = ContractChecker.Check(wire[i], sentAt, receivedAt, options.AllowedMiniProgramIds);
+                var code = ContractChecker.Check(wire[i], wireSentAt, receivedAt, options.AllowedMiniProgramIds);
                 Assert.True(code == e.ExpectedRejection, $"{e}: checker says {code ?? "valid"}, expected {e.ExpectedRejection ?? "valid"}: {wire[i].GetRawText()}");
                 if (e.Invalid is { } kind) kinds.Add(kind);
             }
@@ -224,6 +225,24 @@ public sealed class TrafficGeneratorTests
         Assert.True(plan.Ledger.RetriesAcrossMidnight >= 5, $"{plan.Ledger.RetriesAcrossMidnight} retries across midnight");
         var across = plan.Requests.SelectMany(r => r.Events).Where(e => e.RetryOf is { NearMidnight: true }).ToList();
         Assert.All(across, e => Assert.Equal(Calendar.DayOf(e.RetryOf!.Time).AddDays(-1), Calendar.DayOf(e.Time)));
+
+        // They travel alone, under a sentAt that runs fast, so that even 200 ms of latency leaves their corrected time on the day before.
+        var skewed = plan.Requests.Where(r => r.SentAtSkew > TimeSpan.Zero && r.Kind == PlannedRequestKind.Batch).ToList();
+        Assert.Equal(across.Count, skewed.Sum(r => r.Events.Count));
+        foreach (var request in skewed)
+        {
+            var sentAt = End + TimeSpan.FromMinutes(1);
+            var receivedAt = sentAt + TimeSpan.FromMilliseconds(200);
+            using var body = JsonDocument.Parse(request.RenderJson(sentAt));
+            var wireSentAt = body.RootElement.GetProperty("sentAt").GetDateTimeOffset();
+            Assert.Equal(sentAt + request.SentAtSkew, wireSentAt);
+            foreach (var e in request.Events)
+            {
+                Assert.True(e.RetryOf is { NearMidnight: true }, e.ToString());
+                var corrected = receivedAt - (wireSentAt - e.Time);
+                Assert.Equal(Calendar.DayOf(e.RetryOf!.Time).AddDays(-1), Calendar.DayOf(corrected));
+            }
+        }
     }
 
     [Fact]
