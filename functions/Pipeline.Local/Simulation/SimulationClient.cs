@@ -36,7 +36,8 @@ public static class SimulationClient
         var time = options.TimeProvider;
         var started = time.GetTimestamp();
         var tally = new Tally();
-        var sender = new Sender(http, endpoint, apiKey, options, tally, progress);
+        var replayed = plan.Requests.Where(r => r.DuplicateOf is not null).Select(r => r.DuplicateOf!.Id).ToHashSet();
+        var sender = new Sender(http, endpoint, apiKey, options, tally, progress, replayed);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrency, CancellationToken = ct };
         foreach (var stage in plan.Stages)
         {
@@ -47,9 +48,9 @@ public static class SimulationClient
         return tally.ToReport(plan, time.GetElapsedTime(started));
     }
 
-    private sealed class Sender(HttpClient http, Uri endpoint, string apiKey, SimulationOptions options, Tally tally, IProgress<string>? progress)
+    private sealed class Sender(HttpClient http, Uri endpoint, string apiKey, SimulationOptions options, Tally tally, IProgress<string>? progress, IReadOnlySet<int> replayed)
     {
-        // The bytes last sent for each request, so that an exact duplicate replays them.
+        // The bytes last sent for each request that an exact duplicate will replay.
         private readonly ConcurrentDictionary<int, byte[]> _sent = new();
         private int _answered;
 
@@ -62,7 +63,7 @@ public static class SimulationClient
                 var body = request.DuplicateOf is { } original && _sent.TryGetValue(original.Id, out var replay)
                     ? replay
                     : request.RenderBody(options.TimeProvider.GetUtcNow()); // a retry is stamped anew: sentAt is the time of sending
-                _sent[request.Id] = body;
+                if (replayed.Contains(request.Id)) _sent[request.Id] = body;
 
                 using var message = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
                 message.Headers.Add("X-Api-Key", apiKey);
@@ -85,7 +86,7 @@ public static class SimulationClient
                     if (attempt >= limit)
                     {
                         if (Volatile.Read(ref _answered) == 0) throw e is HttpRequestException ? e : new HttpRequestException(e.Message, e);
-                        tally.Failed(request, $"{request}: no answer after {attempt} attempts ({e.Message})");
+                        tally.Failed($"{request}: no answer after {attempt} attempts ({e.Message})");
                         return;
                     }
                     await Task.Delay(options.DefaultRetryDelay * attempt, options.TimeProvider, ct);
@@ -161,7 +162,7 @@ public static class SimulationClient
             lock (_lock) _throttled++;
         }
 
-        public void Failed(PlannedRequest request, string problem)
+        public void Failed(string problem)
         {
             lock (_lock)
             {

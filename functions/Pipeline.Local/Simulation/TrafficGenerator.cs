@@ -282,10 +282,8 @@ internal sealed class TrafficBuilder
             },
             _ => new JsonObject { ["form"] = "feedback", ["fields"] = _random.Next(1, 12), ["note"] = null },
         };
-        Add(WireCustom(name), at, userId, miniProgramId, sessionId, platform, props);
+        Add("custom." + name, at, userId, miniProgramId, sessionId, platform, props);
     }
-
-    private static string WireCustom(string name) => "custom." + name;
 
     /// <summary><c>mini_program_published</c>: every program on the first day, occasional releases later, and one change of owner.</summary>
     private void Releases()
