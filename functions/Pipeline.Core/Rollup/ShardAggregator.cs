@@ -1,0 +1,334 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Pipeline.Core.Events;
+using Pipeline.Core.Scenes;
+
+namespace Pipeline.Core.Rollup;
+
+/// <summary>
+/// The earliest <c>order_paid</c> seen for one order, with the facts the catalog takes from it.
+/// Mergeable across shards: of two candidates, the earlier (time, then ordinal event id) wins.
+/// </summary>
+internal readonly record struct OrderCandidate(
+    OrderKey Key, long TimeMs, string EventId, string Buyer, string MiniProgramId, string Currency, long Amount, string? SessionId, int Shard)
+{
+    public bool IsEarlierThan(in OrderCandidate other) => Earlier(TimeMs, EventId, other.TimeMs, other.EventId);
+
+    public static bool Earlier(long t1, string id1, long t2, string id2) =>
+        t1 < t2 || (t1 == t2 && string.CompareOrdinal(id1, id2) < 0);
+}
+
+/// <summary>What one shard contributes to the new window state.</summary>
+internal sealed class ShardDelta
+{
+    public List<KeyValuePair<string, UserWindow>> Users { get; } = [];
+    public List<KeyValuePair<UserProgramKey, UserWindow>> UserPrograms { get; } = [];
+    public List<KeyValuePair<SessionKey, SessionInfo>> Sessions { get; } = [];
+}
+
+/// <summary>The per-shard passes of a day's rollup. Reads the previous state, never writes it.</summary>
+internal static class ShardAggregator
+{
+    /// <summary>Engaged by time: <c>session_end</c> durations on D adding up to at least this.</summary>
+    public const long EngagedDurationMs = 60_000;
+
+    internal const string Total = "total", MiniProgram = "miniProgram", Channel = "channel", Source = "source", Platform = "platform",
+        Currency = "currency", MiniProgramCurrency = "miniProgram.currency", MiniProgramPage = "miniProgram.page",
+        DurationBucket = "durationBucket", DepthBucket = "depthBucket";
+
+    // Internal quantities (not metrics) that ratios are finalised from.
+    internal const string SessionEnds = "_session_ends", DurationMs = "_duration_ms", ProgramPairs = "_program_pairs",
+        ShareSessions = "_share_sessions", QrSessions = "_qr_sessions", QrOrders = "_qr_orders", ErrorSessions = "_error_sessions",
+        CrashSessions = "_crash_sessions", Complaints = "_complaints", PermissionDenials = "_permission_denials",
+        StayMs = "_stay_ms", StayCount = "_stay_count", OrdersByCurrency = "_orders_by_currency", MoneyCurrency = "_money_currency";
+
+    /// <summary>Phase 1: the earliest <c>order_paid</c> per order in this shard, and the shard's publish events.</summary>
+    public static void CollectOrders(IReadOnlyList<PipelineEvent> events, int shard, Dictionary<OrderKey, OrderCandidate> orders, List<PipelineEvent> publishes)
+    {
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            if (e.Type == EventType.MiniProgramPublished)
+            {
+                publishes.Add(e);
+                continue;
+            }
+            if (e.Type != EventType.OrderPaid || e.MerchantId is null || e.OrderId is null || e.Currency is null || e.Amount is null) continue;
+            var key = new OrderKey(e.MerchantId, e.OrderId);
+            var candidate = new OrderCandidate(key, e.TimeMs, e.EventId, e.UserKey ?? "", e.MiniProgramId, e.Currency, e.Amount.Value, e.SessionId, shard);
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(orders, key, out var exists);
+            if (!exists || candidate.IsEarlierThan(slot)) slot = candidate;
+        }
+    }
+
+    private sealed class SessionStart(long timeMs, string eventId, int scene, Platform platform)
+    {
+        public long TimeMs = timeMs;
+        public string EventId = eventId;
+        public int Scene = scene;
+        public Platform Platform = platform;
+    }
+
+    private sealed class SessionActivity
+    {
+        public int PageViews;
+        public long FirstTime, LastTime;
+        public string FirstId = "", LastId = "", FirstPage = "", LastPage = "";
+        public bool HasError, HasCrash;
+    }
+
+    /// <summary>The user's (or user-in-program's) earliest session on D, for new and viral users.</summary>
+    private struct FirstOfDay
+    {
+        public long TimeMs;
+        public string EventId;
+        public string Channel;
+    }
+
+    /// <summary>Phase 2: everything else of the shard's events, given the orders paid on D whose earliest <c>order_paid</c> is in this shard.</summary>
+    public static (DayAggregate Aggregate, ShardDelta Delta) Aggregate(
+        IReadOnlyList<PipelineEvent> events, IReadOnlyList<OrderCandidate> paidOrders, WindowState previous, SceneTable scenes, int day)
+    {
+        var agg = new DayAggregate();
+        var delta = new ShardDelta();
+        var starts = new Dictionary<SessionKey, SessionStart>();
+        var activity = new Dictionary<SessionKey, SessionActivity>();
+        var durationByUser = new Dictionary<string, long>(StringComparer.Ordinal);
+        var durationByUserProgram = new Dictionary<UserProgramKey, long>();
+        var sharers = new HashSet<string>(StringComparer.Ordinal);
+        var programSharers = new HashSet<UserProgramKey>();
+        var pageVisitors = new HashSet<(string User, string Page)>();
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            var user = e.UserKey ?? "";
+            var mp = e.MiniProgramId;
+            switch (e.Type)
+            {
+                case EventType.SessionStart:
+                {
+                    var key = new SessionKey(user, mp, e.SessionId ?? "");
+                    ref var s = ref CollectionsMarshal.GetValueRefOrAddDefault(starts, key, out var exists);
+                    if (!exists) s = new SessionStart(e.TimeMs, e.EventId, e.Scene ?? 0, e.Platform);
+                    else if (OrderCandidate.Earlier(e.TimeMs, e.EventId, s!.TimeMs, s.EventId))
+                    {
+                        s.TimeMs = e.TimeMs; s.EventId = e.EventId; s.Scene = e.Scene ?? 0; s.Platform = e.Platform;
+                    }
+                    if (e.LoadMs is { } load)
+                    {
+                        agg.AddSample(RollupEngine.LoadSamples, Total, "", load);
+                        agg.AddSample(RollupEngine.LoadSamples, MiniProgram, mp, load);
+                    }
+                    break;
+                }
+                case EventType.SessionEnd:
+                {
+                    var d = e.DurationMs ?? 0;
+                    agg.AddTotal(SessionEnds, 1);
+                    agg.Add(SessionEnds, MiniProgram, mp, 1);
+                    agg.AddTotal(DurationMs, d);
+                    agg.Add(DurationMs, MiniProgram, mp, d);
+                    agg.Add("users.sessions_by_duration", DurationBucket, WeChatBuckets.DurationBucket(d), 1);
+                    CollectionsMarshal.GetValueRefOrAddDefault(durationByUser, user, out _) += d;
+                    CollectionsMarshal.GetValueRefOrAddDefault(durationByUserProgram, new UserProgramKey(user, mp), out _) += d;
+                    break;
+                }
+                case EventType.PageView:
+                {
+                    var page = string.Concat(mp, e.Page);
+                    agg.AddTotal("users.page_views", 1);
+                    agg.Add("users.page_views", MiniProgram, mp, 1);
+                    agg.Add("pages.views", MiniProgramPage, page, 1);
+                    if (pageVisitors.Add((user, page))) agg.Add("pages.visitors", MiniProgramPage, page, 1);
+                    if (e.DurationMs is { } stay)
+                    {
+                        agg.Add(StayMs, MiniProgramPage, page, stay);
+                        agg.Add(StayCount, MiniProgramPage, page, 1);
+                    }
+                    var a = Activity(activity, new SessionKey(user, mp, e.SessionId ?? ""));
+                    if (a.PageViews == 0 || OrderCandidate.Earlier(e.TimeMs, e.EventId, a.FirstTime, a.FirstId))
+                    {
+                        a.FirstTime = e.TimeMs; a.FirstId = e.EventId; a.FirstPage = page;
+                    }
+                    if (a.PageViews == 0 || OrderCandidate.Earlier(a.LastTime, a.LastId, e.TimeMs, e.EventId))
+                    {
+                        a.LastTime = e.TimeMs; a.LastId = e.EventId; a.LastPage = page;
+                    }
+                    a.PageViews++;
+                    break;
+                }
+                case EventType.Share:
+                    agg.AddTotal("users.shares", 1);
+                    agg.Add("users.shares", MiniProgram, mp, 1);
+                    sharers.Add(user);
+                    programSharers.Add(new UserProgramKey(user, mp));
+                    if (e.Page is not null) agg.Add("pages.shares", MiniProgramPage, string.Concat(mp, e.Page), 1);
+                    break;
+                case EventType.OrderRefunded:
+                    if (e.Currency is not null && e.Amount is { } refund) agg.Add("businesses.refunds", Currency, e.Currency, refund);
+                    break;
+                case EventType.AdImpression:
+                    agg.AddTotal("platform.ad_impressions", 1);
+                    agg.Add("platform.ad_impressions", MiniProgram, mp, 1);
+                    if (e.Revenue is { } revenue && e.Currency is not null)
+                    {
+                        agg.Add("platform.ad_revenue", Currency, e.Currency, revenue);
+                        agg.Add(MoneyCurrency, Currency, e.Currency, 1);
+                    }
+                    break;
+                case EventType.AdClick:
+                    agg.AddTotal("platform.ad_clicks", 1);
+                    agg.Add("platform.ad_clicks", MiniProgram, mp, 1);
+                    break;
+                case EventType.Error:
+                {
+                    var a = Activity(activity, new SessionKey(user, mp, e.SessionId ?? ""));
+                    a.HasError = true;
+                    if (e.ErrorKind == ErrorKind.Crash) a.HasCrash = true;
+                    break;
+                }
+                case EventType.Complaint:
+                    agg.AddTotal(Complaints, 1);
+                    agg.Add(Complaints, MiniProgram, mp, 1);
+                    break;
+                case EventType.PermissionDenied:
+                    agg.AddTotal(PermissionDenials, 1);
+                    break;
+                // order_paid and mini_program_published were resolved across shards in phase 1; custom events feed no metric.
+            }
+        }
+
+        // Sessions on D: those whose earliest session_start in history (up to D) is on D.
+        var sessionRetentionStart = day - WindowState.SessionRetentionDays + 1;
+        var activeUsers = new Dictionary<string, FirstOfDay>(StringComparer.Ordinal);
+        var activePrograms = new Dictionary<UserProgramKey, FirstOfDay>();
+        var userChannels = new HashSet<(string User, string Channel)>();
+        var userPlatforms = new HashSet<(string User, string Platform)>();
+        var sessionsToday = new Dictionary<SessionKey, string>(); // key -> entry channel, for qr orders
+        foreach (var (key, s) in starts)
+        {
+            if (previous.Sessions.TryGetValue(key, out var earlier) && earlier.Day >= sessionRetentionStart) continue;
+            var channel = scenes.ChannelOf(s.Scene);
+            var source = scenes.SourceOf(s.Scene).ToString(CultureInfo.InvariantCulture);
+            var platform = WireNames.PlatformName(s.Platform);
+            delta.Sessions.Add(new(key, new SessionInfo(day, s.Scene, channel, platform, s.TimeMs, s.EventId)));
+            sessionsToday[key] = channel;
+
+            agg.AddTotal("users.sessions", 1);
+            agg.Add("users.sessions", MiniProgram, key.MiniProgramId, 1);
+            agg.Add("users.sessions", Channel, channel, 1);
+            agg.Add("users.sessions", Source, source, 1);
+            agg.Add("users.sessions", Platform, platform, 1);
+            if (channel == "share")
+            {
+                agg.AddTotal(ShareSessions, 1);
+                agg.Add(ShareSessions, MiniProgram, key.MiniProgramId, 1);
+            }
+            else if (channel == "qr") agg.AddTotal(QrSessions, 1);
+
+            Earliest(activeUsers, key.UserKey, s, channel);
+            Earliest(activePrograms, new UserProgramKey(key.UserKey, key.MiniProgramId), s, channel);
+            if (userChannels.Add((key.UserKey, channel))) agg.Add("users.dau", Channel, channel, 1);
+            if (userPlatforms.Add((key.UserKey, platform))) agg.Add("users.dau", Platform, platform, 1);
+
+            if (activity.TryGetValue(key, out var a))
+            {
+                if (a.PageViews > 0)
+                {
+                    agg.Add("users.sessions_by_depth", DepthBucket, WeChatBuckets.DepthBucket(a.PageViews), 1);
+                    agg.Add("pages.entries", MiniProgramPage, a.FirstPage, 1);
+                    agg.Add("pages.exits", MiniProgramPage, a.LastPage, 1);
+                }
+                if (a.HasError)
+                {
+                    agg.AddTotal(ErrorSessions, 1);
+                    agg.Add(ErrorSessions, MiniProgram, key.MiniProgramId, 1);
+                }
+                if (a.HasCrash)
+                {
+                    agg.AddTotal(CrashSessions, 1);
+                    agg.Add(CrashSessions, MiniProgram, key.MiniProgramId, 1);
+                }
+            }
+        }
+
+        foreach (var (user, first) in activeUsers)
+        {
+            agg.AddTotal("users.dau", 1);
+            if (previous.Users.TryGetValue(user, out var known))
+            {
+                if (known.LastActiveDay <= day - 91) agg.AddTotal("users.returning_90d", 1);
+                delta.Users.Add(new(user, known with { LastActiveDay = day }));
+            }
+            else
+            {
+                agg.AddTotal("users.new", 1);
+                if (first.Channel == "share") agg.AddTotal("users.viral_new_users", 1);
+                delta.Users.Add(new(user, new UserWindow(day, first.Channel, day)));
+            }
+        }
+        foreach (var (up, first) in activePrograms)
+        {
+            agg.AddTotal(ProgramPairs, 1);
+            agg.Add("users.dau", MiniProgram, up.MiniProgramId, 1);
+            if (previous.UserPrograms.TryGetValue(up, out var known))
+                delta.UserPrograms.Add(new(up, known with { LastActiveDay = day }));
+            else
+            {
+                agg.Add("users.new", MiniProgram, up.MiniProgramId, 1);
+                if (first.Channel == "share") agg.Add("users.viral_new_users", MiniProgram, up.MiniProgramId, 1);
+                delta.UserPrograms.Add(new(up, new UserWindow(day, first.Channel, day)));
+            }
+        }
+
+        // Sharers, buyers and the North Star's engaged users.
+        agg.AddTotal("users.sharers", sharers.Count);
+        foreach (var up in programSharers) agg.Add("users.sharers", MiniProgram, up.MiniProgramId, 1);
+
+        var buyers = new HashSet<string>(StringComparer.Ordinal);
+        var programBuyers = new HashSet<UserProgramKey>();
+        for (var i = 0; i < paidOrders.Count; i++)
+        {
+            var o = paidOrders[i];
+            buyers.Add(o.Buyer);
+            programBuyers.Add(new UserProgramKey(o.Buyer, o.MiniProgramId));
+            if (o.SessionId is not null)
+            {
+                var sk = new SessionKey(o.Buyer, o.MiniProgramId, o.SessionId);
+                var channel = sessionsToday.TryGetValue(sk, out var c) ? c
+                    : previous.Sessions.TryGetValue(sk, out var known) && known.Day >= sessionRetentionStart ? known.Channel
+                    : SceneTable.UnknownChannel;
+                if (channel == "qr") agg.AddTotal(QrOrders, 1);
+            }
+        }
+        agg.AddTotal("businesses.buyers", buyers.Count);
+        foreach (var up in programBuyers) agg.Add("businesses.buyers", MiniProgram, up.MiniProgramId, 1);
+
+        var engaged = new HashSet<string>(buyers, StringComparer.Ordinal);
+        engaged.UnionWith(sharers);
+        foreach (var (user, ms) in durationByUser)
+            if (ms >= EngagedDurationMs) engaged.Add(user);
+        agg.AddTotal("northstar.engaged_users", engaged.Count);
+        var engagedPrograms = new HashSet<UserProgramKey>(programBuyers);
+        engagedPrograms.UnionWith(programSharers);
+        foreach (var (up, ms) in durationByUserProgram)
+            if (ms >= EngagedDurationMs) engagedPrograms.Add(up);
+        foreach (var up in engagedPrograms) agg.Add("northstar.engaged_users", MiniProgram, up.MiniProgramId, 1);
+
+        return (agg, delta);
+    }
+
+    private static SessionActivity Activity(Dictionary<SessionKey, SessionActivity> activity, SessionKey key)
+    {
+        ref var a = ref CollectionsMarshal.GetValueRefOrAddDefault(activity, key, out _);
+        return a ??= new SessionActivity();
+    }
+
+    private static void Earliest<TKey>(Dictionary<TKey, FirstOfDay> map, TKey key, SessionStart s, string channel) where TKey : notnull
+    {
+        ref var f = ref CollectionsMarshal.GetValueRefOrAddDefault(map, key, out var exists);
+        if (!exists || OrderCandidate.Earlier(s.TimeMs, s.EventId, f.TimeMs, f.EventId))
+            f = new FirstOfDay { TimeMs = s.TimeMs, EventId = s.EventId, Channel = channel };
+    }
+}
