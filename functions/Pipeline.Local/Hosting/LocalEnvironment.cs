@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration;
 using Pipeline.Storage.Emulator;
@@ -46,9 +45,9 @@ internal sealed class LocalEnvironment : IAsyncDisposable
         {
             description = "the storage account configured in PipelineStorage";
         }
-        else if (!freshStorage && DefaultAzuriteIsListening())
+        else if (!freshStorage && await AzuriteRunner.TryFindRunningAsync(cancellationToken: cancellationToken) is not null)
         {
-            overrides["PipelineStorage"] = AzuriteRunner.DefaultPortsConnectionString;
+            overrides["PipelineStorage"] = AzuriteRunner.ConnectionStringFor(AzuriteRunner.DefaultBlobPort, AzuriteRunner.DefaultQueuePort, AzuriteRunner.DefaultTablePort);
             description = "Azurite already running on 127.0.0.1:10000-10002";
         }
         else
@@ -104,24 +103,5 @@ internal sealed class LocalEnvironment : IAsyncDisposable
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
         File.WriteAllText(path, key);
         return key;
-    }
-
-    private static bool DefaultAzuriteIsListening() => IsListening(10000) && IsListening(10001) && IsListening(10002);
-
-    private static bool IsListening(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            return client.ConnectAsync("127.0.0.1", port).Wait(TimeSpan.FromMilliseconds(300)) && client.Connected;
-        }
-        catch (AggregateException)
-        {
-            return false;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }
