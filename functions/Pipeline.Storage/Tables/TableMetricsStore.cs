@@ -56,7 +56,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
         {
             // (1) What the day has now.
             var oldDaily = new List<TableEntity>();
-            await foreach (var e in _daily.QueryAsync<TableEntity>(e => e.PartitionKey == dayKey, select: ["RowKey", "Dimension", "DimensionValue", "Metric"], cancellationToken: ct).ConfigureAwait(false))
+            await foreach (var e in _daily.QueryAsync<TableEntity>(e => e.PartitionKey == dayKey, select: ["PartitionKey", "RowKey", "Dimension", "DimensionValue", "Metric"], cancellationToken: ct).ConfigureAwait(false))
                 oldDaily.Add(e);
 
             var programPartitions = new HashSet<string>(StringComparer.Ordinal);
@@ -79,7 +79,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
             await Parallel.ForEachAsync(programPartitions, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (partition, token) =>
             {
                 var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {from} and RowKey lt {to}");
-                await foreach (var e in _program.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: token).ConfigureAwait(false))
+                await foreach (var e in _program.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: token).ConfigureAwait(false))
                 {
                     if (!programEntities.ContainsKey((partition, e.RowKey)))
                         lock (staleProgram) staleProgram.Add(e);
@@ -154,7 +154,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
         SubmitAsync(table, entities, TableTransactionActionType.UpsertReplace, ct);
 
     private static Task DeleteAsync(TableClient table, IEnumerable<TableEntity> entities, CancellationToken ct) =>
-        SubmitAsync(table, entities.Select(e => new TableEntity(e.PartitionKey, e.RowKey) { ETag = Azure.ETag.All }), TableTransactionActionType.Delete, ct);
+        SubmitAsync(table, entities.Select(e => new TableEntity(e.PartitionKey, e.RowKey)), TableTransactionActionType.Delete, ct);
 
     /// <summary>Entity-group transactions: one partition, at most 100 entities each, partitions in parallel.</summary>
     private static async Task SubmitAsync(TableClient table, IEnumerable<TableEntity> entities, TableTransactionActionType action, CancellationToken ct)
@@ -167,7 +167,10 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
         {
             try
             {
-                await table.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(action, e, e.ETag)), token).ConfigureAwait(false);
+                // Deletes carry ETag.All (unconditional); upserts take no ETag (an empty one breaks the SDK's request builder).
+                await table.SubmitTransactionAsync(batch.Select(e => action == TableTransactionActionType.Delete
+                    ? new TableTransactionAction(action, e, Azure.ETag.All)
+                    : new TableTransactionAction(action, e)), token).ConfigureAwait(false);
             }
             catch (Azure.RequestFailedException ex) when (action == TableTransactionActionType.Delete && ex.Status == 404)
             {
