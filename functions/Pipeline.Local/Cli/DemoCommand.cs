@@ -76,7 +76,8 @@ internal static class DemoCommand
             var csv = await exports.ReadDailyAsync(day, ct) ?? throw new CliException($"the export of {day:yyyy-MM-dd} is missing after the rollup.");
             var path = Path.Combine(folder, "exports", "daily", $"{day:yyyy-MM-dd}.csv");
             await File.WriteAllBytesAsync(path, csv, ct);
-            Console.WriteLine($"   {exports.DescribeDaily(day)} -> {path} ({rows.Count} rows on the scorecard day)".Replace($" ({rows.Count} rows on the scorecard day)", day == yesterday ? $" ({rows.Count} rows)" : ""));
+            var note = day == yesterday ? $" ({rows.Count} rows, the scorecard's day)" : "";
+            Console.WriteLine($"   {exports.DescribeDaily(day)} -> {path}{note}");
         }
 
         var exact = report.MatchesExpectations;
