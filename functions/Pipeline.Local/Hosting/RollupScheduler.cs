@@ -23,7 +23,14 @@ internal sealed class RollupScheduler(IConfiguration configuration, RollupEntry 
             var next = schedule.GetNextOccurrence(now.UtcDateTime, TimeZoneInfo.Utc);
             if (next is null) return;
             logger.LogInformation("Next rollup at {Next:u} (schedule '{Schedule}', UTC)", next, text);
-            await Task.Delay(next.Value - now.UtcDateTime, time, stoppingToken);
+            try
+            {
+                await Task.Delay(next.Value - now.UtcDateTime, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // the host is stopping
+            }
             try
             {
                 await rollup.RunDueAsync(stoppingToken);
