@@ -95,5 +95,7 @@ public static class ServiceCollectionExtensions
         to.ManagedIdentityClientId = from.ManagedIdentityClientId;
         to.MaxRetries = from.MaxRetries;
         to.NetworkTimeout = from.NetworkTimeout;
+        to.RetryDelay = from.RetryDelay;
+        to.MaxRetryDelay = from.MaxRetryDelay;
     }
 }

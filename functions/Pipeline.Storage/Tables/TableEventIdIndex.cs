@@ -38,6 +38,12 @@ public sealed class TableEventIdIndex(TableServiceClient tableService) : IEventI
         ArgumentNullException.ThrowIfNull(eventIds);
         var owned = new bool[eventIds.Count];
         if (eventIds.Count == 0) return Task.FromResult(owned);
+        var distinct = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in eventIds)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(id, nameof(eventIds));
+            if (!distinct.Add(id)) throw new ArgumentException($"Event id '{id}' appears twice; ids must be distinct within one claim.", nameof(eventIds));
+        }
 
         // Work items: chunks of ≤100 ids of one partition, as indexes into eventIds.
         var chunks = Enumerable.Range(0, eventIds.Count)
