@@ -89,6 +89,16 @@ public sealed partial class ArmTemplate
         VariableMember().Replace(expression, m =>
             Variables[m.Groups[1].Value]?[m.Groups[2].Value] is JsonValue v && v.TryGetValue<string>(out var s) ? $"'{s}'" : m.Value);
 
+    /// <summary>The template (this one or a module under it) that declares a resource.</summary>
+    public ArmTemplate OwnerOf(ArmResource resource) =>
+        AllTemplates().Single(t => t.Resources.Any(r => ReferenceEquals(r.Json, resource.Json)));
+
+    /// <summary>A node, or the variable it names when it is exactly <c>[variables('x')]</c>.</summary>
+    public JsonNode? Resolve(JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<string>(out var text) && WholeVariable().Match(text) is { Success: true } match
+            ? Variables[match.Groups[1].Value]
+            : node;
+
     private static IEnumerable<ArmResource> ReadResources(JsonNode? resources)
     {
         switch (resources)
@@ -110,6 +120,9 @@ public sealed partial class ArmTemplate
 
     [GeneratedRegex(@"^\[parameters\('([^']+)'\)\]$")]
     private static partial Regex ParameterReference();
+
+    [GeneratedRegex(@"^\[variables\('([^']+)'\)\]$")]
+    private static partial Regex WholeVariable();
 
     [GeneratedRegex(@"variables\('([^']+)'\)\.([A-Za-z0-9_]+)")]
     private static partial Regex VariableMember();
