@@ -228,14 +228,4 @@ public sealed class FunctionAppTests
         var declared = Main.ParameterDefinitions[origin.Value.Parameter]?["defaultValue"];
         Assert.Equal(defaultValue, declared is JsonValue v && v.TryGetValue<string>(out var s) ? s : declared?.ToJsonString());
     }
-
-    [Fact]
-    public void Diagnostic_settings_send_function_app_logs_to_log_analytics()
-    {
-        var diagnostics = Main.OfType("Microsoft.Insights/diagnosticSettings")
-            .SingleOrDefault(d => ((string?)d.Json["scope"] ?? "").Contains("Microsoft.Web/sites", StringComparison.Ordinal));
-        Assert.NotNull(diagnostics);
-        Assert.NotNull(diagnostics.At("properties.workspaceId"));
-        Assert.Contains((diagnostics.At("properties.logs") as JsonArray ?? []), l => (string?)l?["category"] == "FunctionAppLogs" && (bool?)l["enabled"] == true);
-    }
 }

@@ -58,19 +58,60 @@ public sealed class KeyVaultAndMonitoringTests
     }
 
     [Theory]
-    [InlineData("Microsoft.Storage/storageAccounts/blobServices", "StorageWrite")]
+    [InlineData("Microsoft.Storage/storageAccounts")]
+    [InlineData("Microsoft.Storage/storageAccounts/blobServices")]
+    [InlineData("Microsoft.Storage/storageAccounts/queueServices")]
+    [InlineData("Microsoft.Storage/storageAccounts/tableServices")]
+    [InlineData("Microsoft.KeyVault/vaults")]
+    [InlineData("Microsoft.Web/sites")]
+    public void Diagnostic_setting_sends_to_log_analytics(string scopeType)
+    {
+        var setting = DiagnosticSettingOn(scopeType);
+        Assert.Contains("Microsoft.OperationalInsights/workspaces", WorkspaceOf(setting));
+    }
+
+    [Theory]
     [InlineData("Microsoft.Storage/storageAccounts/queueServices", "StorageWrite")]
-    [InlineData("Microsoft.Storage/storageAccounts/tableServices", "StorageWrite")]
     [InlineData("Microsoft.KeyVault/vaults", "audit")]
-    public void Diagnostic_setting_sends_service_logs_to_log_analytics(string scopeType, string category)
+    [InlineData("Microsoft.Web/sites", "FunctionAppLogs")]
+    public void Diagnostic_setting_collects_logs(string scopeType, string category)
+    {
+        var setting = DiagnosticSettingOn(scopeType);
+        var logs = Main.OwnerOf(setting).Resolve(setting.At("properties.logs")) as JsonArray ?? [];
+        Assert.Contains(logs,
+            l => ((string?)l?["category"] == category || (string?)l?["categoryGroup"] == category) && (bool?)l?["enabled"] == true);
+    }
+
+    [Theory]
+    [InlineData("Microsoft.Storage/storageAccounts")]
+    [InlineData("Microsoft.Storage/storageAccounts/blobServices")]
+    [InlineData("Microsoft.Storage/storageAccounts/queueServices")]
+    [InlineData("Microsoft.Storage/storageAccounts/tableServices")]
+    public void Diagnostic_setting_collects_storage_transaction_metrics(string scopeType)
+    {
+        var setting = DiagnosticSettingOn(scopeType);
+        var metrics = Main.OwnerOf(setting).Resolve(setting.At("properties.metrics")) as JsonArray ?? [];
+        Assert.Contains(metrics, m => (string?)m?["category"] == "Transaction" && (bool?)m?["enabled"] == true);
+    }
+
+    private static ArmResource DiagnosticSettingOn(string scopeType)
     {
         var settings = Main.OfType("Microsoft.Insights/diagnosticSettings")
             .Where(d => ((string?)d.Json["scope"] ?? "").Contains($"'{scopeType}'", StringComparison.Ordinal))
             .ToList();
-        Assert.True(settings.Count == 1, $"Expected one diagnostic setting on {scopeType}, found {settings.Count}.");
-        Assert.NotNull(settings[0].At("properties.workspaceId"));
-        var logs = Main.OwnerOf(settings[0]).Resolve(settings[0].At("properties.logs")) as JsonArray ?? [];
-        Assert.Contains(logs,
-            l => ((string?)l?["category"] == category || (string?)l?["categoryGroup"] == category) && (bool?)l?["enabled"] == true);
+        return settings.Count == 1 ? settings[0] : throw new Xunit.Sdk.XunitException($"Expected one diagnostic setting on {scopeType}, found {settings.Count}.");
+    }
+
+    /// <summary>The workspace a diagnostic setting names, followed through module parameters and outputs.</summary>
+    private static string WorkspaceOf(ArmResource setting)
+    {
+        var module = Main.OwnerOf(setting);
+        var value = (string?)setting.At("properties.workspaceId") ?? "";
+        var name = System.Text.RegularExpressions.Regex.Match(value, @"^\[parameters\('([^']+)'\)\]$");
+        if (name.Success) value = (string?)module.ArgumentOf(name.Groups[1].Value) ?? value;
+        var output = System.Text.RegularExpressions.Regex.Match(value, @"reference\('([^']+)'\)\.outputs\.([A-Za-z0-9_]+)\.value");
+        return output.Success
+            ? (string?)Main.Modules.Single(m => m.Name == output.Groups[1].Value).Outputs[output.Groups[2].Value]?["value"] ?? value
+            : value;
     }
 }
