@@ -40,8 +40,11 @@ internal sealed class LocalEnvironment : IAsyncDisposable
 
         AzuriteRunner? azurite = null;
         string description;
-        var configured = environment.GetConnectionString("PipelineStorage") ?? environment["PipelineStorage"];
-        if (!string.IsNullOrEmpty(configured) && !freshStorage)
+        // A connection string, or the identity-based PipelineStorage__blobServiceUri (etc.) of an Azure account.
+        var configured = !string.IsNullOrEmpty(environment.GetConnectionString("PipelineStorage"))
+            || !string.IsNullOrEmpty(environment["PipelineStorage"])
+            || environment.GetSection("PipelineStorage").GetChildren().Any();
+        if (configured && !freshStorage)
         {
             description = "the storage account configured in PipelineStorage";
         }
