@@ -42,8 +42,7 @@ public static class MetricDictionary
             foreach (var m in MetricCatalog.All.Where(m => m.Stakeholder == stakeholder))
             {
                 var dims = string.Join(", ", m.Dimensions.Select(d => $"`{d}`"));
-                var computed = MetricCatalog.IsComputed(m.Id) ? "" : " (not yet computed)";
-                md.Append($"| `{m.Id}` | {m.Tier} | {m.Unit} | {dims} | {m.Meaning.Replace("|", "\\|")}{computed} |\n");
+                md.Append($"| `{m.Id}` | {m.Tier} | {m.Unit} | {dims} | {m.Meaning.Replace("|", "\\|")} |\n");
             }
         }
         return md.ToString();
