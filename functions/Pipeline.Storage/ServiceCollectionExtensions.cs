@@ -61,6 +61,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IRejectedEventStore>(sp => sp.GetRequiredService<BlobRejectedEventStore>());
         services.TryAddSingleton<IIngestKeyStore, TableIngestKeyStore>();
         services.TryAddSingleton<IEventIdIndex, TableEventIdIndex>();
+        services.TryAddSingleton<IIngestReceiptLedger, TableIngestReceiptLedger>();
         services.TryAddSingleton<IEventStore, BlobEventStore>();
         services.TryAddSingleton<IDirtyDayLedger, TableDirtyDayLedger>();
         services.TryAddSingleton<IRollupStateStore, BlobRollupStateStore>();

@@ -38,6 +38,8 @@ public static class StorageNames
     public const string IngestSourcesTable = "IngestSources";
     public const string EventIdsTable = "EventIds";
     public const string RollupLedgerTable = "RollupLedger";
+    /// <summary>Events received and rejected per request, by reporting day of receipt (<c>risk.rejected_event_rate</c>).</summary>
+    public const string IngestReceiptsTable = "IngestReceipts";
 
     public static IReadOnlyList<string> Containers { get; } =
         [LandingContainer, EventsContainer, StateContainer, ExportsContainer, RejectedContainer];
@@ -46,5 +48,5 @@ public static class StorageNames
         [ProcessingQueue, ProcessingPoisonQueue, InboundQueue, InboundPoisonQueue];
 
     public static IReadOnlyList<string> Tables { get; } =
-        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, EventIdsTable, RollupLedgerTable];
+        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, EventIdsTable, RollupLedgerTable, IngestReceiptsTable];
 }

@@ -35,7 +35,7 @@ param logAnalyticsWorkspaceId string
 
 var pipelineContainers = ['landing', 'events', 'state', 'exports', 'rejected']
 var queues = ['events-processing', 'events-inbound', 'events-processing-poison', 'events-inbound-poison']
-var tables = ['DailyMetrics', 'ProgramDailyMetrics', 'IngestKeys', 'IngestSources', 'EventIds', 'RollupLedger']
+var tables = ['DailyMetrics', 'ProgramDailyMetrics', 'IngestKeys', 'IngestSources', 'EventIds', 'RollupLedger', 'IngestReceipts']
 
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name

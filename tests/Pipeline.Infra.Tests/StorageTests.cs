@@ -100,6 +100,7 @@ public sealed class StorageTests
     [InlineData("IngestSources")]
     [InlineData("EventIds")]
     [InlineData("RollupLedger")]
+    [InlineData("IngestReceipts")]
     public void Table_exists(string name)
     {
         Assert.Contains(name, StringsOf(StorageModule.Variables["tables"]));

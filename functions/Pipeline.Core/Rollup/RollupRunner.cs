@@ -37,6 +37,7 @@ public sealed class RollupRunner(
     IRollupStateStore states,
     IMetricsStore metrics,
     IExportStore exports,
+    IIngestReceiptLedger receipts,
     RollupEngine engine,
     ReportingCalendar calendar,
     PipelineOptions options,
@@ -111,7 +112,8 @@ public sealed class RollupRunner(
         {
             cancellationToken.ThrowIfCancellationRequested();
             var shards = await ReadShardsAsync(day, cancellationToken).ConfigureAwait(false);
-            var result = engine.RollUp(day, shards, state);
+            var received = await receipts.TotalsAsync(day, cancellationToken).ConfigureAwait(false);
+            var result = engine.RollUp(day, shards, state, received);
 
             await metrics.ReplaceDayAsync(day, result.Rows, runId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             await exports.WriteDailyAsync(day, DailyCsv.Write(day, result.Rows), cancellationToken).ConfigureAwait(false);

@@ -69,6 +69,23 @@ public sealed class TableStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Ingest_receipts_sum_by_day_and_a_rerecorded_batch_counts_once()
+    {
+        var ledger = new TableIngestReceiptLedger(azurite.Tables);
+        // A day no other test uses: the tables are shared by the collection.
+        var day = new DateOnly(1900, 1, 1).AddDays(Random.Shared.Next(0, 50_000));
+        Assert.Equal(new IngestTotals(0, 0), await ledger.TotalsAsync(day, None));
+
+        await ledger.RecordAsync(new IngestReceipt("b1", "src", Now, 10, 2), day, None);
+        await ledger.RecordAsync(new IngestReceipt("b2", "src", Now, 5, 5), day, None);
+        await ledger.RecordAsync(new IngestReceipt("b1", "src", Now, 10, 2), day, None); // a retried write of the same request
+        await ledger.RecordAsync(new IngestReceipt("b3", "src", Now, 7, 1), day.AddDays(1), None);
+
+        Assert.Equal(new IngestTotals(15, 7), await ledger.TotalsAsync(day, None));
+        Assert.Equal(new IngestTotals(7, 1), await ledger.TotalsAsync(day.AddDays(1), None));
+    }
+
+    [Fact]
     public async Task Dirty_day_clear_fails_when_it_was_marked_again()
     {
         var ledger = new TableDirtyDayLedger(azurite.Tables);
