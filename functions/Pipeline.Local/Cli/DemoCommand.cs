@@ -17,11 +17,15 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var days = new Option<int>("--days") { Description = "Days of simulated activity.", DefaultValueFactory = _ => 7 };
+        var days = new Option<int>("--days")
+        {
+            Description = $"Days of simulated activity, replayed day by day (1 to {SimulationOptions.MaxReplayedDays}; 31 or more shows 30-day retention).",
+            DefaultValueFactory = _ => 35,
+        };
         var users = new Option<int>("--users") { Description = "Simulated users.", DefaultValueFactory = _ => 500 };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var output = new Option<string?>("--out") { Description = "Folder for the CSV exports (default artifacts/demo at the repo root)." };
-        var command = new Command("demo", "Start a fresh Azurite and the pipeline, send a simulated week through the HTTP endpoint, process it, roll it up, print a scorecard and write the CSV exports.")
+        var command = new Command("demo", "Start a fresh Azurite and the pipeline, replay five simulated weeks through the HTTP endpoint, process it, roll it up, print a scorecard and write the CSV exports.")
         {
             days, users, seed, output,
         };
@@ -33,13 +37,19 @@ internal static class DemoCommand
 
     private static async Task<int> RunAsync(SimulationOptions simulation, string? output, CancellationToken ct)
     {
+        if (simulation.Days is < 1 or > SimulationOptions.MaxReplayedDays) throw new CliException($"--days must be 1 to {SimulationOptions.MaxReplayedDays}.");
+        if (simulation.Users < 1) throw new CliException("--users must be at least 1.");
         var clock = Stopwatch.StartNew();
         Step("Starting storage");
         await using var environment = await LocalEnvironment.StartAsync(freshStorage: true, ct);
         Console.WriteLine($"   {environment.StorageDescription}");
 
         Step("Starting the pipeline (ingest endpoint, queue listeners, rollup)");
-        await using var app = LocalPipelineHost.Build(environment.Configuration, "http://127.0.0.1:0", background: true, LogLevel.Warning);
+        // The history is replayed on a clock moved to each simulated day's send time (see ReplayClock).
+        var replay = new ReplayClock();
+        simulation.TimeProvider = replay;
+        simulation.AdvanceClockTo = replay.MoveTo;
+        await using var app = LocalPipelineHost.Build(environment.Configuration, "http://127.0.0.1:0", background: true, LogLevel.Warning, replay);
         await LocalPipelineHost.StartAsync(app, ct);
         var address = LocalPipelineHost.ListeningAddress(app);
         Console.WriteLine($"   listening on {address}");
@@ -47,8 +57,10 @@ internal static class DemoCommand
         Step("Issuing an ingest key for source 'demo-sdk' (all mini-programs)");
         var key = await KeysCommand.CreateKeyAsync(app.Services, KeysCommand.ParseSource("demo-sdk", "*"), ct);
 
-        Step($"Simulating {simulation.Days} days of {simulation.Users} users through POST {address}/api/v1/events");
+        Step($"Simulating {simulation.Days} days of {simulation.Users} users through POST {address}/api/v1/events, each day sent just after it ends");
+        simulation.EndTime = DateTimeOffset.UtcNow;
         var report = await SimulateCommand.RunAsync(new Uri(new Uri(address), "/api/v1/events"), key, simulation, ct);
+        replay.Reset();
         Console.WriteLine(Indent(report.Describe()));
 
         Step("Waiting for processing to finish");

@@ -20,7 +20,7 @@ namespace Pipeline.Local.Hosting;
 /// </summary>
 internal static class LocalPipelineHost
 {
-    public static WebApplication Build(IConfiguration configuration, string urls, bool background, LogLevel pipelineLogLevel = LogLevel.Information)
+    public static WebApplication Build(IConfiguration configuration, string urls, bool background, LogLevel pipelineLogLevel = LogLevel.Information, TimeProvider? clock = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Configuration.AddConfiguration(configuration);
@@ -31,6 +31,7 @@ internal static class LocalPipelineHost
         builder.Logging.AddFilter("Pipeline", pipelineLogLevel);
 
         builder.Services.AddPipeline(builder.Configuration);
+        if (clock is not null) builder.Services.AddSingleton(clock); // the last registration wins: the demo's replay clock
         if (background)
         {
             builder.Services.AddHostedService<QueueWorkers>();

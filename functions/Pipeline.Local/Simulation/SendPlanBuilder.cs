@@ -103,8 +103,9 @@ internal sealed class SendPlanBuilder
             var duplicates = pendingDuplicates;
             pendingDuplicates = [];
             if (requests.Count == 0 && duplicates.Count == 0) continue;
-            stages.Add(new SendStage(s < n ? $"day {_days[s]:yyyy-MM-dd}" : "tail (late events, last retries and duplicates)", [.. requests, .. duplicates]));
-            if (stages.Count == 1 && _options.SendInvalidRequests) stages.Add(InvalidRequests());
+            var sendAt = s < n ? Min(_calendar.StartOf(_days[s].AddDays(1)) + SendDelayAfterDay, _end) : _end;
+            stages.Add(new SendStage(s < n ? $"day {_days[s]:yyyy-MM-dd}" : "tail (late events, last retries and duplicates)", [.. requests, .. duplicates]) { SendAt = sendAt });
+            if (stages.Count == 1 && _options.SendInvalidRequests) stages.Add(InvalidRequests() with { SendAt = sendAt });
             if (s == n) break;
 
             // Faults that must arrive after this stage has been answered: they go in the next one.
@@ -147,6 +148,11 @@ internal sealed class SendPlanBuilder
         }
         return batches;
     }
+
+    /// <summary>How long after its reporting day ends a day's traffic is sent when the history is replayed.</summary>
+    private static readonly TimeSpan SendDelayAfterDay = TimeSpan.FromMinutes(10);
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     /// <summary>How fast the clock of the client that retries across midnight runs.</summary>
     internal static readonly TimeSpan MidnightRetrySkew = TimeSpan.FromMilliseconds(250);

@@ -41,6 +41,7 @@ public static class SimulationClient
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrency, CancellationToken = ct };
         foreach (var stage in plan.Stages)
         {
+            options.AdvanceClockTo?.Invoke(stage.SendAt);
             await Parallel.ForEachAsync(stage.Requests, parallel, (request, token) => new ValueTask(sender.SendAsync(request, token)));
             progress?.Report(string.Create(CultureInfo.InvariantCulture,
                 $"  {stage.Name}: {stage.Requests.Count} requests, {stage.EventCount:N0} events; so far {tally.Accepted:N0} accepted, {tally.Rejected:N0} rejected"));

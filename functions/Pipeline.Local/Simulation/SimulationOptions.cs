@@ -6,7 +6,11 @@ namespace Pipeline.Local.Simulation;
 /// </summary>
 public sealed class SimulationOptions
 {
-    /// <summary>Days of activity: the run covers the <c>Days * 24 h</c> that end at <see cref="EndTime"/>. 1 to 29, so that every event stays inside the contract's 30-day window.</summary>
+    /// <summary>
+    /// Days of activity: the run covers the <c>Days * 24 h</c> that end at <see cref="EndTime"/>.
+    /// 1 to 29, so that every event stays inside the contract's 30-day window when sent now; up to
+    /// <see cref="MaxReplayedDays"/> when <see cref="AdvanceClockTo"/> replays the history day by day.
+    /// </summary>
     public int Days { get; set; } = 7;
 
     /// <summary>Simulated users (openid-like ids). Some are active from the start, the rest join over the days.</summary>
@@ -22,6 +26,18 @@ public sealed class SimulationOptions
 
     /// <summary>The clock of <see cref="EndTime"/>'s default, of <c>sentAt</c> and of the Retry-After waits.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// When set, the run replays its history: before each stage the client calls this with the
+    /// stage's <see cref="SendStage.SendAt"/>, which must move <see cref="TimeProvider"/> (and the
+    /// pipeline's clock) there. Each day's traffic is then sent just after the day, as a live
+    /// ecosystem would send it, so a run longer than the contract's 30-day window can be simulated
+    /// in minutes (the demo does this to show 30-day retention). Null: everything is sent now.
+    /// </summary>
+    public Action<DateTimeOffset>? AdvanceClockTo { get; set; }
+
+    /// <summary>The longest run <see cref="AdvanceClockTo"/> allows.</summary>
+    public const int MaxReplayedDays = 60;
 
     /// <summary>The pipeline's reporting time zone: the simulator's per-day expectations are computed in it, and it shapes the daily traffic curve.</summary>
     public string ReportingTimeZone { get; set; } = "Asia/Shanghai";
@@ -71,7 +87,8 @@ public sealed class SimulationOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
-        if (Days is < 1 or > 29) throw new ArgumentException($"Days must be 1 to 29 (was {Days}): the contract rejects events more than 30 days old.", nameof(Days));
+        if (AdvanceClockTo is null && Days is < 1 or > 29) throw new ArgumentException($"Days must be 1 to 29 (was {Days}): the contract rejects events more than 30 days old.", nameof(Days));
+        if (AdvanceClockTo is not null && Days is < 1 or > MaxReplayedDays) throw new ArgumentException($"Days must be 1 to {MaxReplayedDays} (was {Days}) when the history is replayed.", nameof(Days));
         if (Users < 1) throw new ArgumentException($"Users must be at least 1 (was {Users}).", nameof(Users));
         if (!RestrictsMiniPrograms && MiniPrograms < 1) throw new ArgumentException($"MiniPrograms must be at least 1 (was {MiniPrograms}).", nameof(MiniPrograms));
         if (BatchSize is < 1 or > 1000) throw new ArgumentException($"BatchSize must be 1 to 1000 (was {BatchSize}).", nameof(BatchSize));

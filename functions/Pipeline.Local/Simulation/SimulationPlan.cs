@@ -114,6 +114,13 @@ public sealed class PlannedRequest
 public sealed record SendStage(string Name, IReadOnlyList<PlannedRequest> Requests)
 {
     public int EventCount => Requests.Sum(r => r.Events.Count);
+
+    /// <summary>
+    /// When a client would send this stage: a day's traffic ten minutes after its reporting day
+    /// ends (the run's end for the last, unfinished day and the tail). Used only when the run
+    /// replays history on a clock it moves (<see cref="SimulationOptions.AdvanceClockTo"/>).
+    /// </summary>
+    public DateTimeOffset SendAt { get; init; }
 }
 
 /// <summary>Everything a run will send, in order, with the ledger of what it must produce.</summary>
