@@ -90,7 +90,7 @@ public sealed class PipelineClientOptions
 /// <param name="Tracked">Events accepted by <see cref="IPipelineClient.Track"/> into the buffer.</param>
 /// <param name="Sent">Events the pipeline accepted (the <c>accepted</c> of its <c>202</c> answers).</param>
 /// <param name="Rejected">Events the pipeline answered with a per-event rejection (listed in <c>rejected</c>); they are not retried.</param>
-/// <param name="Retried">Retry attempts of batches (one per repeated request).</param>
+/// <param name="Retried">Events sent again by retries: a batch of n events retried twice adds 2n (every counter counts events).</param>
 /// <param name="Dropped">Events given up by the client: buffer overflow, a batch whose retries ran out or that got a non-retryable answer (401, 413 for a single event, 415, other 4xx), events tracked after disposal, and what was still buffered when the shutdown timeout ran out.</param>
 /// <param name="Buffered">Events waiting now (buffer plus the batch in flight).</param>
 public sealed record PipelineClientStatistics(long Tracked, long Sent, long Rejected, long Retried, long Dropped, long Buffered);

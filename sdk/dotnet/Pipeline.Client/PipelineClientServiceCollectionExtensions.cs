@@ -34,8 +34,22 @@ public static class PipelineClientServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
+            // A client per attempt lets the factory rotate handlers. While the container is being
+            // disposed (when the client flushes) the factory can no longer build a handler, so the
+            // last client is kept to send the final batches.
+            var last = factory.CreateClient(PipelineClient.HttpClientName);
             return new PipelineClient(
-                () => factory.CreateClient(PipelineClient.HttpClientName),
+                () =>
+                {
+                    try
+                    {
+                        return last = factory.CreateClient(PipelineClient.HttpClientName);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        return last;
+                    }
+                },
                 sp.GetRequiredService<IOptions<PipelineClientOptions>>().Value,
                 sp.GetService<ILogger<PipelineClient>>(),
                 sp.GetService<TimeProvider>());

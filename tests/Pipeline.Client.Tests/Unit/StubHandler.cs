@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace Pipeline.Client.Tests.Unit;
 
 /// <summary>One request the stub saw: headers, the decompressed body, when.</summary>
-internal sealed record SeenRequest(int Number, DateTimeOffset At, string? ApiKey, string? ContentType, string? ContentEncoding, string Body)
+internal sealed record SeenRequest(int Number, DateTimeOffset At, string Uri, string? ApiKey, string? ContentType, string? ContentEncoding, string Body)
 {
     public JsonDocument Json => JsonDocument.Parse(Body);
 
@@ -54,7 +54,7 @@ internal sealed class StubHandler : HttpMessageHandler
             await gzip.CopyToAsync(plain, cancellationToken);
             bytes = plain.ToArray();
         }
-        var seen = new SeenRequest(Interlocked.Increment(ref _count), DateTimeOffset.UtcNow,
+        var seen = new SeenRequest(Interlocked.Increment(ref _count), DateTimeOffset.UtcNow, request.RequestUri!.AbsoluteUri,
             request.Headers.TryGetValues("X-Api-Key", out var keys) ? keys.Single() : null,
             request.Content.Headers.ContentType?.ToString(), encoding, Encoding.UTF8.GetString(bytes));
         Requests.Enqueue(seen);
