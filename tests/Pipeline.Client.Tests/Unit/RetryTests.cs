@@ -36,8 +36,8 @@ public sealed class RetryTests
         var requests = stub.Requests.ToList();
         Assert.Equal(2, requests.Count);
         var gap = requests[1].At - requests[0].At;
-        // Retry-After: 1 plus at most 10 % of jitter (the base back-off here is 5 ms).
-        Assert.InRange(gap.TotalMilliseconds, 990, 2000);
+        // Retry-After: 1 plus at most 10 % of jitter (the base back-off here is 5 ms); the upper bound leaves room for a busy machine.
+        Assert.InRange(gap.TotalMilliseconds, 990, 5000);
         Assert.Equal(1, client.Statistics.Retried);
     }
 
