@@ -59,6 +59,19 @@ for project in tests/*/*.Tests.csproj; do
   fi
 done
 
+# The mini-program SDK: Node's built-in test runner (the SDK has no dependencies to install).
+# Its TAP summary's pass/fail counts join the totals; a crash without a summary is a failure.
+echo "== sdk/miniprogram (node --test)"
+tap="$results/miniprogram-sdk.tap"
+(cd sdk/miniprogram && node --test --test-reporter=tap test/*.test.js) >"$tap" 2>&1
+code=$?
+p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -1); p=${p:-0}
+f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -1); f=${f:-0}
+if [ "$code" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+echo "$p passed, $f failed"
+if [ "$f" -ne 0 ]; then grep -E "^ *not ok" "$tap" || tail -20 "$tap"; status=1; fi
+passed=$((passed + p)); failed=$((failed + f))
+
 [ "$passed" -gt 0 ] || status=1
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Pipeline.Client.Tests.Unit;
+
+public sealed class DependencyInjectionTests
+{
+    [Fact]
+    public async Task AddPipelineClient_registers_one_client_on_the_http_client_factory_and_disposing_the_container_flushes()
+    {
+        var stub = new StubHandler();
+        var services = new ServiceCollection();
+        services.AddPipelineClient(o =>
+        {
+            o.Endpoint = new Uri("http://pipeline.test");
+            o.ApiKey = "mpk_test_secret";
+            o.MiniProgramId = "wxtest0001";
+            o.FlushInterval = TimeSpan.FromHours(1);
+        }).ConfigurePrimaryHttpMessageHandler(() => stub);
+
+        var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IPipelineClient>();
+        Assert.Same(client, provider.GetRequiredService<PipelineClient>());
+        var view = ClientTestKit.View();
+        client.Track(view);
+        Assert.Empty(stub.Requests);
+
+        await provider.DisposeAsync();
+        Assert.Equal([view.EventId], stub.AllEventIds);
+        Assert.Equal("http://pipeline.test/api/v1/events", stub.Requests.Single().Uri);
+    }
+
+    [Fact]
+    public void Invalid_options_are_reported_when_the_client_is_resolved()
+    {
+        var services = new ServiceCollection();
+        services.AddPipelineClient(o => o.Endpoint = new Uri("http://pipeline.test"));
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IPipelineClient>());
+        Assert.Contains("ApiKey", error.Message);
+    }
+}
