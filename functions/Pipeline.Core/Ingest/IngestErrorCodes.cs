@@ -30,7 +30,8 @@ public static class IngestErrorCodes
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string UnsupportedEncoding = "unsupported_encoding";
 
-    // 429 (reserved: rate limiting is not implemented yet)
+    // 429
+    /// <summary>The source is over its rate limit (<see cref="IngestRateLimiter"/>); the answer has <c>Retry-After</c>.</summary>
     public const string RateLimited = "rate_limited";
 
     // 503
