@@ -11,8 +11,9 @@ namespace Pipeline.Core.Ingest;
 /// carries what a host logs.
 /// </summary>
 /// <remarks>
-/// Order of answers for HTTP: 401 (key missing, malformed, unknown, wrong secret, revoked, or its
-/// source no longer registered), 415 (content type, then encoding), 429 (the source's bucket is
+/// Order of answers for HTTP: 401 (key missing, malformed, unknown, wrong secret, or its source no
+/// longer registered: <c>unauthorized</c>; the right secret of a revoked or expired key: <c>key_revoked</c>,
+/// <c>key_expired</c>), 415 (content type, then encoding), 429 (the source's bucket is
 /// empty: decided before the body is read), 413 (body), 400 (batch), 429 (the batch's events cost
 /// more tokens than the bucket holds; nothing stored), then per-event validation. The inbound queue
 /// path is not rate-limited (the queue itself buffers). A 202 is answered only after the landing write and the enqueue both
@@ -79,9 +80,15 @@ public sealed class IngestHandler
         try
         {
             var key = await _keys.FindKeyAsync(keyId, ct).ConfigureAwait(false);
-            // One message for every way a well-formed key can fail, so the answer tells an attacker nothing.
-            if (key is null || !IngestKeys.Verify(key, secret, receivedAt))
+            // One answer for an unknown key and a wrong secret, so it tells an attacker nothing; whoever
+            // holds the right secret of a revoked or expired key is told which, so they fetch a new one.
+            var status = key is null ? IngestKeyStatus.WrongSecret : IngestKeys.Check(key, secret, receivedAt);
+            if (key is null || status == IngestKeyStatus.WrongSecret)
                 return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
+            if (status == IngestKeyStatus.Revoked)
+                return Tag(IngestOutcome.Error(401, IngestErrorCodes.KeyRevoked, "The X-Api-Key was revoked; ask the pipeline's operators for a new key."), key.Source, keyId, null);
+            if (status == IngestKeyStatus.Expired)
+                return Tag(IngestOutcome.Error(401, IngestErrorCodes.KeyExpired, "The X-Api-Key was replaced by a newer key and its overlap period has ended; use the new key."), key.Source, keyId, null);
             source = await _keys.FindSourceAsync(key.Source, ct).ConfigureAwait(false);
             if (source is null)
                 return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);

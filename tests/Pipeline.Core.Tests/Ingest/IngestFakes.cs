@@ -25,9 +25,25 @@ internal sealed class FakeKeyStore : IIngestKeyStore
         return Task.FromResult(Sources.GetValueOrDefault(source));
     }
 
-    public Task SaveSourceAsync(SourceRegistration source, CancellationToken cancellationToken) => throw new NotSupportedException();
-    public Task SaveKeyAsync(IngestKeyRecord key, CancellationToken cancellationToken) => throw new NotSupportedException();
-    public Task<IReadOnlyList<IngestKeyRecord>> ListKeysAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+    public Task SaveSourceAsync(SourceRegistration source, CancellationToken cancellationToken)
+    {
+        if (Throw is not null) throw Throw;
+        Sources[source.Name] = source;
+        return Task.CompletedTask;
+    }
+
+    public Task SaveKeyAsync(IngestKeyRecord key, CancellationToken cancellationToken)
+    {
+        if (Throw is not null) throw Throw;
+        Keys[key.KeyId] = key;
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<IngestKeyRecord>> ListKeysAsync(CancellationToken cancellationToken)
+    {
+        if (Throw is not null) throw Throw;
+        return Task.FromResult<IReadOnlyList<IngestKeyRecord>>(Keys.Values.ToList());
+    }
 }
 
 internal sealed class FakeLandingStore : ILandingStore

@@ -209,10 +209,10 @@ public class IngestHandlerTests
     }
 
     [Fact]
-    public async Task Revoked_key_is_401()
+    public async Task Revoked_key_is_401_key_revoked()
     {
         _keys.Keys[_record.KeyId] = _record with { RevokedAt = Now };
-        AssertError(await Post(Body(Event())), 401, IngestErrorCodes.Unauthorized);
+        AssertError(await Post(Body(Event())), 401, IngestErrorCodes.KeyRevoked);
     }
 
     [Fact]
@@ -231,7 +231,7 @@ public class IngestHandlerTests
         Assert.Equal(202, (await Post(Body(Event()))).Status); // still cached
         Assert.Equal(1, _keys.KeyLookups);
         _time.Advance(TimeSpan.FromSeconds(2));
-        AssertError(await Post(Body(Event())), 401, IngestErrorCodes.Unauthorized);
+        AssertError(await Post(Body(Event())), 401, IngestErrorCodes.KeyRevoked);
         Assert.Equal(2, _keys.KeyLookups);
     }
 
