@@ -60,6 +60,14 @@ param eventStoreShards int = 16
 @description('When the daily rollup runs: NCRONTAB with seconds, in UTC (Flex Consumption ignores WEBSITE_TIME_ZONE). The default, 16:30 UTC, is 00:30 in Asia/Shanghai.')
 param rollupSchedule string = '0 30 16 * * *'
 
+@description('Sustained events per second one source may send to the whole app (Pipeline__RateLimit__EventsPerSecond); over it, 429.')
+@minValue(1)
+param rateLimitEventsPerSecond int = 5000
+
+@description('Events one source may send at once after being idle, for the whole app (Pipeline__RateLimit__Burst).')
+@minValue(1)
+param rateLimitBurst int = 20000
+
 // --- Monitoring and alerts --------------------------------------------------------------------
 
 @description('Days Log Analytics keeps data.')
@@ -186,6 +194,8 @@ module functionApp 'app/functions.bicep' = {
     commissionRate: commissionRate
     eventStoreShards: eventStoreShards
     rollupSchedule: rollupSchedule
+    rateLimitEventsPerSecond: rateLimitEventsPerSecond
+    rateLimitBurst: rateLimitBurst
   }
   // The host starts as soon as the app exists: let it find its storage, telemetry and roles.
   dependsOn: [rbac, storage]

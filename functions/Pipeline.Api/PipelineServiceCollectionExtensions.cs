@@ -29,6 +29,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton(sp => new ReportingCalendar(sp.GetRequiredService<PipelineOptions>().ReportingTimeZone));
         services.AddSingleton(SceneTable.Default);
 
+        // One limiter per instance: each enforces Pipeline:RateLimit divided by Pipeline:MaxInstances.
+        services.AddSingleton(sp => new IngestRateLimiter(sp.GetRequiredService<PipelineOptions>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<ProcessHandler>();
         services.AddSingleton<RollupEngine>();

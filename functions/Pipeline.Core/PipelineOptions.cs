@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Pipeline.Core.Ingest;
 
 namespace Pipeline.Core;
 
@@ -6,7 +7,7 @@ namespace Pipeline.Core;
 /// Settings of the pipeline, bound from configuration section <c>Pipeline</c> (app settings
 /// <c>Pipeline__ReportingTimeZone</c> and so on) and validated at start-up.
 /// </summary>
-public sealed class PipelineOptions
+public sealed class PipelineOptions : IValidatableObject
 {
     public const string Section = "Pipeline";
 
@@ -25,4 +26,29 @@ public sealed class PipelineOptions
     /// <summary>Number of user shards of the event store and rollup. Changing it needs a full re-roll.</summary>
     [Range(1, 256)]
     public int EventStoreShards { get; set; } = 16;
+
+    /// <summary>
+    /// How many instances of the app may serve ingest at once (set it to the Function app's
+    /// <c>maximumInstanceCount</c>). Each instance enforces <c>1/MaxInstances</c> of every source's
+    /// rate limit, so that the whole app never admits more than the configured rate; see
+    /// docs/security.md, "Rate limiting". 1 (the default) suits the local runner.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MaxInstances { get; set; } = 1;
+
+    /// <summary>Per-source rate limit of the ingest endpoint (section <c>Pipeline:RateLimit</c>).</summary>
+    [Required]
+    public RateLimitOptions RateLimit { get; set; } = new();
+
+    /// <summary>Validates the nested <see cref="RateLimit"/> section (data annotations do not recurse).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (RateLimit is null) yield break;
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(RateLimit, new ValidationContext(RateLimit), results, validateAllProperties: true);
+        foreach (var r in results)
+            yield return new ValidationResult("Pipeline:RateLimit: " + r.ErrorMessage, r.MemberNames.Select(m => nameof(RateLimit) + "." + m));
+        foreach (var problem in RateLimit.Problems())
+            yield return new ValidationResult(problem, [nameof(RateLimit)]);
+    }
 }

@@ -35,6 +35,11 @@ param commissionRate string
 param eventStoreShards int
 param rollupSchedule string
 
+@minValue(1)
+param rateLimitEventsPerSecond int
+@minValue(1)
+param rateLimitBurst int
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
 }
@@ -81,6 +86,12 @@ var appSettings = [
   { name: 'Pipeline__CommissionRate', value: commissionRate }
   { name: 'Pipeline__EventStoreShards', value: string(eventStoreShards) }
   { name: 'Pipeline__PseudonymisationKey', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/pseudonymisation-key)' }
+
+  // Per-source ingest rate limit for the whole app; each instance enforces 1/MaxInstances of it,
+  // and MaxInstances is the plan's scale-out ceiling, so the sum never exceeds the limit (docs/security.md).
+  { name: 'Pipeline__RateLimit__EventsPerSecond', value: string(rateLimitEventsPerSecond) }
+  { name: 'Pipeline__RateLimit__Burst', value: string(rateLimitBurst) }
+  { name: 'Pipeline__MaxInstances', value: string(maximumInstanceCount) }
 
   // NCRONTAB with seconds, in UTC: Flex Consumption ignores WEBSITE_TIME_ZONE.
   { name: 'RollupSchedule', value: rollupSchedule }

@@ -115,6 +115,9 @@ public sealed class FunctionAppTests
     [InlineData("Pipeline__CommissionRate")]
     [InlineData("Pipeline__EventStoreShards")]
     [InlineData("Pipeline__PseudonymisationKey")]
+    [InlineData("Pipeline__RateLimit__EventsPerSecond")]
+    [InlineData("Pipeline__RateLimit__Burst")]
+    [InlineData("Pipeline__MaxInstances")]
     [InlineData("RollupSchedule")]
     public void App_setting_is_present(string name)
     {
@@ -219,6 +222,10 @@ public sealed class FunctionAppTests
     [InlineData("Pipeline__CommissionRate", "commissionRate", "0.006")]
     [InlineData("Pipeline__EventStoreShards", "eventStoreShards", "16")]
     [InlineData("RollupSchedule", "rollupSchedule", "0 30 16 * * *")]
+    [InlineData("Pipeline__RateLimit__EventsPerSecond", "rateLimitEventsPerSecond", "5000")]
+    [InlineData("Pipeline__RateLimit__Burst", "rateLimitBurst", "20000")]
+    // The rate limit's divisor is the plan's scale-out ceiling itself, so the two cannot drift apart.
+    [InlineData("Pipeline__MaxInstances", "maximumInstanceCount", "100")]
     public void Pipeline_setting_comes_from_a_parameter_with_its_default(string setting, string parameter, string defaultValue)
     {
         var value = Settings[setting];

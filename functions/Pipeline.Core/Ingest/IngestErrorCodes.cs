@@ -18,8 +18,12 @@ public static class IngestErrorCodes
     public const string AllRejected = "all_rejected";
 
     // 401
-    /// <summary>Missing, malformed, unknown or revoked <c>X-Api-Key</c>, or its source is no longer registered.</summary>
+    /// <summary>Missing, malformed or unknown <c>X-Api-Key</c>, a wrong secret, or its source is no longer registered.</summary>
     public const string Unauthorized = "unauthorized";
+    /// <summary>The right secret of a key that <c>keys revoke</c> revoked (told only to the holder of the secret).</summary>
+    public const string KeyRevoked = "key_revoked";
+    /// <summary>The right secret of a key replaced by <c>keys rotate</c> whose overlap has ended (told only to the holder of the secret).</summary>
+    public const string KeyExpired = "key_expired";
     /// <summary>Inbound queue message naming a source that is not registered.</summary>
     public const string UnknownSource = "unknown_source";
 
@@ -30,7 +34,8 @@ public static class IngestErrorCodes
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string UnsupportedEncoding = "unsupported_encoding";
 
-    // 429 (reserved: rate limiting is not implemented yet)
+    // 429
+    /// <summary>The source is over its rate limit (<see cref="IngestRateLimiter"/>); the answer has <c>Retry-After</c>.</summary>
     public const string RateLimited = "rate_limited";
 
     // 503

@@ -11,9 +11,12 @@ namespace Pipeline.Core.Ingest;
 /// carries what a host logs.
 /// </summary>
 /// <remarks>
-/// Order of answers for HTTP: 401 (key missing, malformed, unknown, wrong secret, revoked, or its
-/// source no longer registered), 415 (content type, then encoding), 413 (body), 400 (batch), then
-/// per-event validation. A 202 is answered only after the landing write and the enqueue both
+/// Order of answers for HTTP: 401 (key missing, malformed, unknown, wrong secret, or its source no
+/// longer registered: <c>unauthorized</c>; the right secret of a revoked or expired key: <c>key_revoked</c>,
+/// <c>key_expired</c>), 415 (content type, then encoding), 429 (the source's bucket is
+/// empty: decided before the body is read), 413 (body), 400 (batch), 429 (the batch's events cost
+/// more tokens than the bucket holds; nothing stored), then per-event validation. The inbound queue
+/// path is not rate-limited (the queue itself buffers). A 202 is answered only after the landing write and the enqueue both
 /// succeeded. Every failure of a storage port (including the key store) is a 503 with
 /// <c>Retry-After</c>; an <see cref="OperationCanceledException"/> propagates when the caller's
 /// token was cancelled, and otherwise (a client-side timeout inside a store) counts as a storage
@@ -36,11 +39,21 @@ public sealed class IngestHandler
     private readonly BatchParser _parser;
     private readonly IIngestReceiptLedger _receipts;
     private readonly ReportingCalendar _calendar;
+    private readonly IngestRateLimiter _limiter;
 
+    /// <summary>A handler without a rate limit (tests, and hosts that want none).</summary>
     public IngestHandler(IIngestKeyStore keyStore, ILandingStore landing, IProcessingQueue queue, IRejectedEventStore rejected,
         IIngestReceiptLedger receipts, PipelineOptions options, TimeProvider time)
+        : this(keyStore, landing, queue, rejected, receipts, options, time, IngestRateLimiter.Unlimited)
+    {
+    }
+
+    /// <summary>A handler whose HTTP path answers <c>429</c> through <paramref name="rateLimiter"/> (the trusted queue path is never limited).</summary>
+    public IngestHandler(IIngestKeyStore keyStore, ILandingStore landing, IProcessingQueue queue, IRejectedEventStore rejected,
+        IIngestReceiptLedger receipts, PipelineOptions options, TimeProvider time, IngestRateLimiter rateLimiter)
     {
         _receipts = receipts ?? throw new ArgumentNullException(nameof(receipts));
+        _limiter = rateLimiter ?? throw new ArgumentNullException(nameof(rateLimiter));
         ArgumentNullException.ThrowIfNull(keyStore);
         ArgumentNullException.ThrowIfNull(options);
         _landing = landing ?? throw new ArgumentNullException(nameof(landing));
@@ -67,9 +80,15 @@ public sealed class IngestHandler
         try
         {
             var key = await _keys.FindKeyAsync(keyId, ct).ConfigureAwait(false);
-            // One message for every way a well-formed key can fail, so the answer tells an attacker nothing.
-            if (key is null || !IngestKeys.Verify(key, secret, receivedAt))
+            // One answer for an unknown key and a wrong secret, so it tells an attacker nothing; whoever
+            // holds the right secret of a revoked or expired key is told which, so they fetch a new one.
+            var status = key is null ? IngestKeyStatus.WrongSecret : IngestKeys.Check(key, secret, receivedAt);
+            if (key is null || status == IngestKeyStatus.WrongSecret)
                 return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
+            if (status == IngestKeyStatus.Revoked)
+                return Tag(IngestOutcome.Error(401, IngestErrorCodes.KeyRevoked, "The X-Api-Key was revoked; ask the pipeline's operators for a new key."), key.Source, keyId, null);
+            if (status == IngestKeyStatus.Expired)
+                return Tag(IngestOutcome.Error(401, IngestErrorCodes.KeyExpired, "The X-Api-Key was replaced by a newer key and its overlap period has ended; use the new key."), key.Source, keyId, null);
             source = await _keys.FindSourceAsync(key.Source, ct).ConfigureAwait(false);
             if (source is null)
                 return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
@@ -90,16 +109,22 @@ public sealed class IngestHandler
                 $"Content-Encoding must be gzip or absent; got {Quote(request.ContentEncoding)}."), source.Name, keyId, null);
         }
 
+        // Rate limit, first check: an empty bucket is answered before the body is read (cheap for a flood).
+        if (_limiter.Check(source.Name) is { } wait)
+            return RateLimited(source.Name, keyId, wait);
+
         using var read = await BodyReader.ReadAsync(request.Body, gzip, ct).ConfigureAwait(false);
         switch (read.Status)
         {
             case BodyReadStatus.TooLarge:
+                _limiter.Charge(source.Name, 1);
                 return Tag(IngestOutcome.Error(413, IngestErrorCodes.PayloadTooLarge, read.Error!), source.Name, keyId, null);
             case BodyReadStatus.InvalidBody:
+                _limiter.Charge(source.Name, 1);
                 return await RejectBatchAsync(source.Name, keyId, NewBatchId(receivedAt), receivedAt,
                     IngestErrorCodes.InvalidBody, read.Error!, ct).ConfigureAwait(false);
         }
-        return await AcceptAsync(source, keyId, read.Body, receivedAt, ct).ConfigureAwait(false);
+        return await AcceptAsync(source, keyId, read.Body, receivedAt, _limiter, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -129,16 +154,24 @@ public sealed class IngestHandler
             return Tag(IngestOutcome.Error(413, IngestErrorCodes.PayloadTooLarge, $"The body is larger than {IngestLimits.MaxBodyBytes} bytes."),
                 registration.Name, InboundQueueKeyId, null);
         }
-        return await AcceptAsync(registration, InboundQueueKeyId, body, receivedAt, ct).ConfigureAwait(false);
+        return await AcceptAsync(registration, InboundQueueKeyId, body, receivedAt, IngestRateLimiter.Unlimited, ct).ConfigureAwait(false);
     }
 
     private async Task<IngestOutcome> AcceptAsync(SourceRegistration source, string keyId, ReadOnlyMemory<byte> body,
-        DateTimeOffset receivedAt, CancellationToken ct)
+        DateTimeOffset receivedAt, IngestRateLimiter limiter, CancellationToken ct)
     {
         var batchId = NewBatchId(receivedAt);
         var parsed = _parser.Parse(body, source, receivedAt);
         if (parsed.IsBatchError)
+        {
+            limiter.Charge(source.Name, 1);
             return await RejectBatchAsync(source.Name, keyId, batchId, receivedAt, parsed.ErrorCode!, parsed.ErrorMessage!, ct).ConfigureAwait(false);
+        }
+
+        // Rate limit, second check: every event of the batch (accepted or not) costs a token; over the
+        // limit, nothing is stored or recorded and the client retries the same batch after Retry-After.
+        if (limiter.TryAcquire(source.Name, parsed.ReceivedCount) is { } wait)
+            return RateLimited(source.Name, keyId, wait);
 
         if (parsed.Accepted.Count == 0)
         {
@@ -231,6 +264,16 @@ public sealed class IngestHandler
 
     private static bool IsStorageFailure(Exception e, CancellationToken ct) =>
         e is not OperationCanceledException || !ct.IsCancellationRequested;
+
+    private IngestOutcome RateLimited(string source, string keyId, TimeSpan wait)
+    {
+        var (rate, burst) = _limiter.PerInstance(source);
+        var seconds = Math.Max(1, (int)Math.Ceiling(Math.Min(wait.TotalSeconds, int.MaxValue)));
+        var outcome = IngestOutcome.Error(429, IngestErrorCodes.RateLimited, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"The source is over its rate limit ({rate:0.###} events/s, bursts of {burst:0.###}, on this instance); nothing was accepted. Retry the same batch in {seconds} s."),
+            retryAfter: TimeSpan.FromSeconds(seconds));
+        return Tag(outcome, source, keyId, null);
+    }
 
     private static IngestOutcome Unavailable(Exception e, string? source, string? keyId, string? batchId)
     {

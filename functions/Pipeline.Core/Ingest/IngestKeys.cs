@@ -62,18 +62,29 @@ public static class IngestKeys
 
     /// <summary>
     /// True when <paramref name="secret"/> (as <see cref="TryParse"/> returned it) matches the record and the
-    /// key is not revoked at <paramref name="now"/> (a key with <c>RevokedAt &lt;= now</c> fails).
+    /// key is neither revoked nor expired at <paramref name="now"/> (see <see cref="Check"/>).
     /// </summary>
-    public static bool Verify(IngestKeyRecord record, string secret, DateTimeOffset now)
+    public static bool Verify(IngestKeyRecord record, string secret, DateTimeOffset now) => Check(record, secret, now) == IngestKeyStatus.Valid;
+
+    /// <summary>
+    /// Checks <paramref name="secret"/> against the record first, in constant time, and only then the key's
+    /// state: so <see cref="IngestKeyStatus.Revoked"/> and <see cref="IngestKeyStatus.Expired"/> are told
+    /// only to whoever holds the secret, and anyone else learns nothing but <see cref="IngestKeyStatus.WrongSecret"/>.
+    /// A key with <c>RevokedAt &lt;= now</c> is revoked; one with <c>ExpiresAt &lt;= now</c> is expired
+    /// (revocation wins when both hold).
+    /// </summary>
+    public static IngestKeyStatus Check(IngestKeyRecord record, string secret, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (record.RevokedAt is { } revokedAt && revokedAt <= now) return false;
         Span<byte> decoded = stackalloc byte[SecretBytes];
-        if (secret is null || !TryDecodeSecret(secret, decoded)) return false;
+        if (secret is null || !TryDecodeSecret(secret, decoded)) return IngestKeyStatus.WrongSecret;
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(decoded, hash);
         CryptographicOperations.ZeroMemory(decoded);
-        return CryptographicOperations.FixedTimeEquals(hash, record.SecretHash);
+        if (!CryptographicOperations.FixedTimeEquals(hash, record.SecretHash)) return IngestKeyStatus.WrongSecret;
+        if (record.RevokedAt is { } revokedAt && revokedAt <= now) return IngestKeyStatus.Revoked;
+        if (record.ExpiresAt is { } expiresAt && expiresAt <= now) return IngestKeyStatus.Expired;
+        return IngestKeyStatus.Valid;
     }
 
     /// <summary>Decodes a 43-character base64url secret into 32 bytes; false (never an exception) for anything else.</summary>
@@ -100,4 +111,16 @@ public static class IngestKeys
         CryptographicOperations.ZeroMemory(decoded);
         return true;
     }
+}
+
+/// <summary>What <see cref="IngestKeys.Check"/> found.</summary>
+public enum IngestKeyStatus
+{
+    Valid,
+    /// <summary>The secret does not match (or is not a secret at all).</summary>
+    WrongSecret,
+    /// <summary>The right secret of a key revoked by <c>keys revoke</c>.</summary>
+    Revoked,
+    /// <summary>The right secret of a key whose rotation overlap has ended.</summary>
+    Expired,
 }

@@ -30,8 +30,17 @@ public sealed record SourceRegistration(string Name, bool AllMiniPrograms, IRead
     public bool Allows(string miniProgramId) => AllMiniPrograms || MiniProgramIds.Contains(miniProgramId, StringComparer.Ordinal);
 }
 
-/// <summary>An ingest key as stored: its public id, the source it writes for, and only the SHA-256 hash of its secret.</summary>
-public sealed record IngestKeyRecord(string KeyId, string Source, byte[] SecretHash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+/// <summary>
+/// An ingest key as stored: its public id, the source it writes for, and only the SHA-256 hash of its
+/// secret. <see cref="RevokedAt"/> is set by <c>keys revoke</c> (refused from then on);
+/// <see cref="ExpiresAt"/> by <c>keys rotate</c> on the keys it replaces (valid until then, refused after).
+/// </summary>
+public sealed record IngestKeyRecord(string KeyId, string Source, byte[] SecretHash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,
+    DateTimeOffset? ExpiresAt = null)
+{
+    /// <summary>Neither revoked nor expired at <paramref name="now"/>.</summary>
+    public bool IsActive(DateTimeOffset now) => !(RevokedAt <= now) && !(ExpiresAt <= now);
+}
 
 /// <summary>Sources and their ingest keys.</summary>
 public interface IIngestKeyStore

@@ -6,7 +6,8 @@ namespace Pipeline.Storage.Tables;
 
 /// <summary>
 /// Ingest keys and sources. <c>IngestKeys</c>: PartitionKey <c>key</c>, RowKey = key id; Source,
-/// SecretHash (base64 of the SHA-256), CreatedAt, RevokedAt (absent while active).
+/// SecretHash (base64 of the SHA-256), CreatedAt, RevokedAt (absent unless revoked), ExpiresAt (absent
+/// unless replaced by a rotation).
 /// <c>IngestSources</c>: PartitionKey <c>source</c>, RowKey = name; AllMiniPrograms,
 /// MiniProgramIds (comma-joined), CreatedAt. Both tables are small: one partition each.
 /// </summary>
@@ -65,6 +66,7 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
             ["CreatedAt"] = key.CreatedAt,
         };
         if (key.RevokedAt is { } revokedAt) entity["RevokedAt"] = revokedAt;
+        if (key.ExpiresAt is { } expiresAt) entity["ExpiresAt"] = expiresAt;
         return StorageFailures.RunAsync("saving ingest key " + key.KeyId, ct =>
             _keys.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct), cancellationToken);
     }
@@ -83,7 +85,8 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
         e.GetString("Source") ?? "",
         Convert.FromBase64String(e.GetString("SecretHash") ?? ""),
         e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
-        e.GetDateTimeOffset("RevokedAt"));
+        e.GetDateTimeOffset("RevokedAt"),
+        e.GetDateTimeOffset("ExpiresAt"));
 
     private static SourceRegistration ToSource(TableEntity e)
     {

@@ -209,10 +209,10 @@ public class IngestHandlerTests
     }
 
     [Fact]
-    public async Task Revoked_key_is_401()
+    public async Task Revoked_key_is_401_key_revoked()
     {
         _keys.Keys[_record.KeyId] = _record with { RevokedAt = Now };
-        AssertError(await Post(Body(Event())), 401, IngestErrorCodes.Unauthorized);
+        AssertError(await Post(Body(Event())), 401, IngestErrorCodes.KeyRevoked);
     }
 
     [Fact]
@@ -231,7 +231,7 @@ public class IngestHandlerTests
         Assert.Equal(202, (await Post(Body(Event()))).Status); // still cached
         Assert.Equal(1, _keys.KeyLookups);
         _time.Advance(TimeSpan.FromSeconds(2));
-        AssertError(await Post(Body(Event())), 401, IngestErrorCodes.Unauthorized);
+        AssertError(await Post(Body(Event())), 401, IngestErrorCodes.KeyRevoked);
         Assert.Equal(2, _keys.KeyLookups);
     }
 
@@ -425,91 +425,5 @@ public class IngestHandlerTests
     {
         var outcome = await _handler.HandleTrustedAsync(AllPrograms.Name, PaddedBody(IngestLimits.MaxBodyBytes + 1), CancellationToken.None);
         AssertError(outcome, 413, IngestErrorCodes.PayloadTooLarge);
-    }
-
-    // ---- fakes ----
-
-    private sealed class FakeKeyStore : IIngestKeyStore
-    {
-        public Dictionary<string, IngestKeyRecord> Keys { get; } = [];
-        public Dictionary<string, SourceRegistration> Sources { get; } = [];
-        public int KeyLookups { get; private set; }
-        public Exception? Throw { get; set; }
-
-        public Task<IngestKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken)
-        {
-            KeyLookups++;
-            if (Throw is not null) throw Throw;
-            return Task.FromResult(Keys.GetValueOrDefault(keyId));
-        }
-
-        public Task<SourceRegistration?> FindSourceAsync(string source, CancellationToken cancellationToken)
-        {
-            if (Throw is not null) throw Throw;
-            return Task.FromResult(Sources.GetValueOrDefault(source));
-        }
-
-        public Task SaveSourceAsync(SourceRegistration source, CancellationToken cancellationToken) => throw new NotSupportedException();
-        public Task SaveKeyAsync(IngestKeyRecord key, CancellationToken cancellationToken) => throw new NotSupportedException();
-        public Task<IReadOnlyList<IngestKeyRecord>> ListKeysAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-    }
-
-    private sealed class FakeLandingStore : ILandingStore
-    {
-        public List<LandingBatch> Written { get; } = [];
-        public Exception? Throw { get; set; }
-        public Action? OnWrite { get; set; }
-
-        public Task<string> WriteAsync(LandingBatch batch, CancellationToken cancellationToken)
-        {
-            OnWrite?.Invoke();
-            cancellationToken.ThrowIfCancellationRequested();
-            if (Throw is not null) throw Throw;
-            Written.Add(batch);
-            return Task.FromResult("landing/" + batch.BatchId + ".json");
-        }
-
-        public Task<LandingBatch?> ReadAsync(string path, CancellationToken cancellationToken) => throw new NotSupportedException();
-    }
-
-    private sealed class FakeQueue : IProcessingQueue
-    {
-        public List<ProcessingMessage> Messages { get; } = [];
-        public Exception? Throw { get; set; }
-
-        public Task EnqueueAsync(ProcessingMessage message, CancellationToken cancellationToken)
-        {
-            if (Throw is not null) throw Throw;
-            Messages.Add(message);
-            return Task.CompletedTask;
-        }
-    }
-
-    private sealed class FakeRejectedStore : IRejectedEventStore
-    {
-        public List<RejectedBatch> Written { get; } = [];
-        public Exception? Throw { get; set; }
-
-        public Task WriteAsync(RejectedBatch batch, CancellationToken cancellationToken)
-        {
-            if (Throw is not null) throw Throw;
-            Written.Add(batch);
-            return Task.CompletedTask;
-        }
-    }
-
-    private sealed class FakeReceipts : IIngestReceiptLedger
-    {
-        public List<(IngestReceipt Receipt, DateOnly Day)> Recorded { get; } = [];
-        public Exception? Throw { get; set; }
-
-        public Task RecordAsync(IngestReceipt receipt, DateOnly receiptDay, CancellationToken cancellationToken)
-        {
-            if (Throw is not null) throw Throw;
-            Recorded.Add((receipt, receiptDay));
-            return Task.CompletedTask;
-        }
-
-        public Task<IngestTotals> TotalsAsync(DateOnly receiptDay, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }
