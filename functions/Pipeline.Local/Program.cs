@@ -12,5 +12,6 @@ var root = new RootCommand("Mini-program ecosystem success-metrics pipeline: loc
     ExportCommand.Create(),
     DemoCommand.Create(),
     DictionaryCommand.Create(),
+    PoisonCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -67,6 +67,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IRollupStateStore, BlobRollupStateStore>();
         services.TryAddSingleton<IMetricsStore, TableMetricsStore>();
         services.TryAddSingleton<IExportStore, BlobExportStore>();
+        services.TryAddSingleton<PoisonQueues>();
         return services;
     }
 
