@@ -60,6 +60,9 @@ param eventStoreShards int = 16
 @description('When the daily rollup runs: NCRONTAB with seconds, in UTC (Flex Consumption ignores WEBSITE_TIME_ZONE). The default, 16:30 UTC, is 00:30 in Asia/Shanghai.')
 param rollupSchedule string = '0 30 16 * * *'
 
+@description('When the landing sweeper runs: NCRONTAB with seconds, in UTC. It re-enqueues the claim check of every landing batch that was never processed.')
+param sweepSchedule string = '0 */15 * * * *'
+
 // --- Monitoring and alerts --------------------------------------------------------------------
 
 @description('Days Log Analytics keeps data.')
@@ -186,6 +189,7 @@ module functionApp 'app/functions.bicep' = {
     commissionRate: commissionRate
     eventStoreShards: eventStoreShards
     rollupSchedule: rollupSchedule
+    sweepSchedule: sweepSchedule
   }
   // The host starts as soon as the app exists: let it find its storage, telemetry and roles.
   dependsOn: [rbac, storage]

@@ -116,6 +116,7 @@ public sealed class FunctionAppTests
     [InlineData("Pipeline__EventStoreShards")]
     [InlineData("Pipeline__PseudonymisationKey")]
     [InlineData("RollupSchedule")]
+    [InlineData("SweepSchedule")]
     public void App_setting_is_present(string name)
     {
         Assert.True(Settings.ContainsKey(name), $"App setting {name} is missing; present: {string.Join(", ", Settings.Keys)}.");
@@ -219,6 +220,7 @@ public sealed class FunctionAppTests
     [InlineData("Pipeline__CommissionRate", "commissionRate", "0.006")]
     [InlineData("Pipeline__EventStoreShards", "eventStoreShards", "16")]
     [InlineData("RollupSchedule", "rollupSchedule", "0 30 16 * * *")]
+    [InlineData("SweepSchedule", "sweepSchedule", "0 */15 * * * *")]
     public void Pipeline_setting_comes_from_a_parameter_with_its_default(string setting, string parameter, string defaultValue)
     {
         var value = Settings[setting];
