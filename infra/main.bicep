@@ -68,6 +68,9 @@ param rateLimitEventsPerSecond int = 5000
 @minValue(1)
 param rateLimitBurst int = 20000
 
+@description('When the landing sweeper runs: NCRONTAB with seconds, in UTC. It re-enqueues the claim check of every landing batch that was never processed.')
+param sweepSchedule string = '0 */15 * * * *'
+
 // --- Monitoring and alerts --------------------------------------------------------------------
 
 @description('Days Log Analytics keeps data.')
@@ -196,6 +199,7 @@ module functionApp 'app/functions.bicep' = {
     rollupSchedule: rollupSchedule
     rateLimitEventsPerSecond: rateLimitEventsPerSecond
     rateLimitBurst: rateLimitBurst
+    sweepSchedule: sweepSchedule
   }
   // The host starts as soon as the app exists: let it find its storage, telemetry and roles.
   dependsOn: [rbac, storage]

@@ -9,6 +9,7 @@ using Pipeline.Core.Ingest;
 using Pipeline.Core.Processing;
 using Pipeline.Core.Rollup;
 using Pipeline.Core.Scenes;
+using Pipeline.Core.Sweep;
 using Pipeline.Core.Time;
 using Pipeline.Storage;
 
@@ -35,12 +36,19 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<ProcessHandler>();
         services.AddSingleton<RollupEngine>();
         services.AddSingleton<RollupRunner>();
+        services.AddOptions<SweepOptions>()
+            .Bind(configuration.GetSection(SweepOptions.Section))
+            .Validate(o => o.Problem() is null, "Sweep settings are invalid: check Sweep:GracePeriod, Sweep:Lookback, Sweep:RetryInterval and Sweep:MaxSweeps.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<SweepOptions>>().Value);
+        services.AddSingleton<LandingSweeper>();
 
         services.AddSingleton<IngestEndpoint>();
         services.AddSingleton<MetricsQueryEndpoint>();
         services.AddSingleton<ProcessingQueueEntry>();
         services.AddSingleton<InboundQueueEntry>();
         services.AddSingleton<RollupEntry>();
+        services.AddSingleton<SweepEntry>();
         return services;
     }
 }

@@ -57,6 +57,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ILandingStore>(sp => new ResilientLandingStore(sp.GetRequiredService<BlobLandingStore>(), sp.GetRequiredService<DurableWriteResilience>()));
         services.TryAddSingleton<IProcessingQueue>(sp => new ResilientProcessingQueue(sp.GetRequiredService<QueueProcessingQueue>(), sp.GetRequiredService<DurableWriteResilience>()));
 
+        services.TryAddSingleton<BlobLandingInventory>();
+        services.TryAddSingleton<ILandingInventory>(sp => sp.GetRequiredService<BlobLandingInventory>());
+        services.TryAddSingleton<IProcessedBatchLedger>(sp => sp.GetRequiredService<BlobLandingInventory>());
+
         services.TryAddSingleton<BlobRejectedEventStore>();
         services.TryAddSingleton<IRejectedEventStore>(sp => sp.GetRequiredService<BlobRejectedEventStore>());
         services.TryAddSingleton<IIngestKeyStore, TableIngestKeyStore>();

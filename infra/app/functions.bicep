@@ -34,6 +34,7 @@ param reportingTimeZone string
 param commissionRate string
 param eventStoreShards int
 param rollupSchedule string
+param sweepSchedule string
 
 @minValue(1)
 param rateLimitEventsPerSecond int
@@ -95,6 +96,7 @@ var appSettings = [
 
   // NCRONTAB with seconds, in UTC: Flex Consumption ignores WEBSITE_TIME_ZONE.
   { name: 'RollupSchedule', value: rollupSchedule }
+  { name: 'SweepSchedule', value: sweepSchedule }
 ]
 
 resource site 'Microsoft.Web/sites@2024-11-01' = {

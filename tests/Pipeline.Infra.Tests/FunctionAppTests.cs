@@ -119,6 +119,7 @@ public sealed class FunctionAppTests
     [InlineData("Pipeline__RateLimit__Burst")]
     [InlineData("Pipeline__MaxInstances")]
     [InlineData("RollupSchedule")]
+    [InlineData("SweepSchedule")]
     public void App_setting_is_present(string name)
     {
         Assert.True(Settings.ContainsKey(name), $"App setting {name} is missing; present: {string.Join(", ", Settings.Keys)}.");
@@ -226,6 +227,7 @@ public sealed class FunctionAppTests
     [InlineData("Pipeline__RateLimit__Burst", "rateLimitBurst", "20000")]
     // The rate limit's divisor is the plan's scale-out ceiling itself, so the two cannot drift apart.
     [InlineData("Pipeline__MaxInstances", "maximumInstanceCount", "100")]
+    [InlineData("SweepSchedule", "sweepSchedule", "0 */15 * * * *")]
     public void Pipeline_setting_comes_from_a_parameter_with_its_default(string setting, string parameter, string defaultValue)
     {
         var value = Settings[setting];

@@ -16,7 +16,9 @@ public sealed record ProcessResult(string BatchId, string Source, int Events, in
 /// Idempotent by construction, so a message delivered twice, or a host killed half-way, does no
 /// harm: a batch's claims on its event ids are recognised as its own on redelivery, segment
 /// names are deterministic per (day, shard, batch), and marks are made only after the segments
-/// are written, so the next rollup never misses a stored event.
+/// are written, so the next rollup never misses a stored event. Finishing a batch is recorded
+/// last (<see cref="IProcessedBatchLedger"/>), so the landing sweeper re-enqueues any batch whose message
+/// was lost before that point.
 /// </remarks>
 public sealed class ProcessHandler(
     ILandingStore landing,
@@ -25,7 +27,8 @@ public sealed class ProcessHandler(
     IDirtyDayLedger dirtyDays,
     ReportingCalendar calendar,
     PipelineOptions options,
-    TimeProvider time)
+    TimeProvider time,
+    IProcessedBatchLedger? processed = null)
 {
     public async Task<ProcessResult> HandleAsync(ProcessingMessage message, CancellationToken cancellationToken)
     {
@@ -61,6 +64,8 @@ public sealed class ProcessHandler(
         var days = segments.Keys.Select(k => k.Day).Distinct().Order().ToList();
         if (days.Count > 0)
             await dirtyDays.MarkAsync(days, cancellationToken).ConfigureAwait(false);
+        if (processed is not null)
+            await processed.MarkProcessedAsync(message.LandingPath, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
 
         return new ProcessResult(batch.BatchId, batch.Source, batch.Events.Count, stored, batch.Events.Count - stored, days);
     }

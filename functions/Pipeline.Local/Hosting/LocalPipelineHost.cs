@@ -15,8 +15,8 @@ namespace Pipeline.Local.Hosting;
 
 /// <summary>
 /// The local twin of the Functions app: the same endpoints on Kestrel, the same queue entry
-/// points behind polling listeners (with the Functions host's poison rule), and the rollup on
-/// the same UTC schedule.
+/// points behind polling listeners (with the Functions host's poison rule), and the rollup and the
+/// landing sweeper on the same UTC schedules.
 /// </summary>
 internal static class LocalPipelineHost
 {
@@ -36,6 +36,7 @@ internal static class LocalPipelineHost
         {
             builder.Services.AddHostedService<QueueWorkers>();
             builder.Services.AddHostedService<RollupScheduler>();
+            builder.Services.AddHostedService<SweepScheduler>();
         }
 
         var app = builder.Build();

@@ -52,6 +52,9 @@ public sealed class AzuriteRunner : IAsyncDisposable
     /// <summary>Whether this runner started (and will stop) the process.</summary>
     public bool OwnsProcess => _process is not null;
 
+    /// <summary>Id of the Azurite process this runner started (to stop it as an outage would); null when attached to one it did not start.</summary>
+    public int? ProcessId => _process?.Id;
+
     /// <summary>A connection string for the development account with explicit endpoints on the chosen ports.</summary>
     public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
 

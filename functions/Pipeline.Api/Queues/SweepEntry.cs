@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+using Pipeline.Core.Sweep;
+
+namespace Pipeline.Api.Queues;
+
+/// <summary>Entry point of the landing sweeper (timer in Azure, scheduler locally).</summary>
+public sealed class SweepEntry(LandingSweeper sweeper, ILogger<SweepEntry> logger)
+{
+    public async Task<SweepReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var report = await sweeper.RunAsync(cancellationToken).ConfigureAwait(false);
+        if (report.Enqueued.Count > 0)
+            logger.LogWarning("Landing sweep re-enqueued batches whose claim check was lost: {Batches}", string.Join(",", report.Enqueued));
+        if (report.GivenUp.Count > 0)
+            logger.LogError("Landing batches still unprocessed after every sweep (see the poison queue): {Batches}", string.Join(",", report.GivenUp));
+        logger.LogInformation("Landing sweep finished: {Report}", report);
+        return report;
+    }
+}
