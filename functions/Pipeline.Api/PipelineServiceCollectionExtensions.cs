@@ -23,6 +23,7 @@ public static class PipelineServiceCollectionExtensions
     public static IServiceCollection AddPipeline(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddPipelineStorage(configuration);
+        services.AddSingleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PipelineOptions>>().Value);
         services.AddSingleton(sp => new ReportingCalendar(sp.GetRequiredService<PipelineOptions>().ReportingTimeZone));

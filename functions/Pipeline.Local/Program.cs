@@ -11,5 +11,6 @@ var root = new RootCommand("Mini-program ecosystem success-metrics pipeline: loc
     RollupCommand.Create(),
     ExportCommand.Create(),
     DemoCommand.Create(),
+    DictionaryCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -12,7 +12,7 @@ namespace Pipeline.Api.Queues;
 /// </summary>
 public sealed class InboundQueueEntry(IngestHandler handler, ILogger<InboundQueueEntry> logger)
 {
-    public const string QueueName = "events-inbound";
+    public const string QueueName = Pipeline.Storage.StorageNames.InboundQueue;
 
     public async Task HandleAsync(string message, CancellationToken cancellationToken)
     {

@@ -9,7 +9,7 @@ namespace Pipeline.Api.Queues;
 /// </summary>
 public sealed class ProcessingQueueEntry(ProcessHandler handler, ILogger<ProcessingQueueEntry> logger)
 {
-    public const string QueueName = "events-processing";
+    public const string QueueName = Pipeline.Storage.StorageNames.ProcessingQueue;
 
     public async Task HandleAsync(string message, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using Pipeline.Core.Events;
 using Pipeline.Core.Ports;
+using Pipeline.Core.Time;
 
 namespace Pipeline.Core.Ingest;
 
@@ -33,10 +34,13 @@ public sealed class IngestHandler
     private readonly IRejectedEventStore _rejected;
     private readonly TimeProvider _time;
     private readonly BatchParser _parser;
+    private readonly IIngestReceiptLedger _receipts;
+    private readonly ReportingCalendar _calendar;
 
     public IngestHandler(IIngestKeyStore keyStore, ILandingStore landing, IProcessingQueue queue, IRejectedEventStore rejected,
-        PipelineOptions options, TimeProvider time)
+        IIngestReceiptLedger receipts, PipelineOptions options, TimeProvider time)
     {
+        _receipts = receipts ?? throw new ArgumentNullException(nameof(receipts));
         ArgumentNullException.ThrowIfNull(keyStore);
         ArgumentNullException.ThrowIfNull(options);
         _landing = landing ?? throw new ArgumentNullException(nameof(landing));
@@ -45,6 +49,7 @@ public sealed class IngestHandler
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _keys = new IngestKeyCache(keyStore, time);
         _parser = new BatchParser(new UserPseudonymizer(options));
+        _calendar = new ReportingCalendar(options.ReportingTimeZone);
     }
 
     /// <summary>Handles <c>POST /api/v1/events</c>.</summary>
@@ -142,6 +147,7 @@ public sealed class IngestHandler
             try
             {
                 await _rejected.WriteAsync(Record(parsed, source.Name, keyId, batchId, receivedAt, 400, code, message), ct).ConfigureAwait(false);
+                await RecordReceiptAsync(parsed, source.Name, batchId, receivedAt, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (IsStorageFailure(e, ct))
             {
@@ -167,6 +173,7 @@ public sealed class IngestHandler
             await _queue.EnqueueAsync(new ProcessingMessage(batchId, path), ct).ConfigureAwait(false);
             if (parsed.Rejections.Count > 0)
                 await _rejected.WriteAsync(Record(parsed, source.Name, keyId, batchId, receivedAt, 202, null, null), ct).ConfigureAwait(false);
+            await RecordReceiptAsync(parsed, source.Name, batchId, receivedAt, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (IsStorageFailure(e, ct))
         {
@@ -175,6 +182,10 @@ public sealed class IngestHandler
 
         return Tag(IngestOutcome.Success(batchId, parsed.Accepted.Count, parsed.Rejections), source.Name, keyId, batchId);
     }
+
+    // Counted by the reporting day of receipt (risk.rejected_event_rate); part of the durable write, so a 202 implies it.
+    private Task RecordReceiptAsync(BatchParseResult parsed, string source, string batchId, DateTimeOffset receivedAt, CancellationToken ct) =>
+        _receipts.RecordAsync(new IngestReceipt(batchId, source, receivedAt, parsed.ReceivedCount, parsed.Rejections.Count), _calendar.DayOf(receivedAt), ct);
 
     /// <summary>A 400 for the whole batch, recorded for operators first.</summary>
     private async Task<IngestOutcome> RejectBatchAsync(string source, string keyId, string batchId, DateTimeOffset receivedAt,

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Pipeline.Core.Catalog;
 using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Scenes;
 using static Pipeline.Core.Rollup.ShardAggregator;
 
@@ -34,13 +35,11 @@ public sealed class RollupEngine
 {
     internal const string LoadSamples = "_load_ms";
 
-    /// <summary>Catalog metrics the engine does not compute (it writes no rows of them).</summary>
-    /// <remarks><c>risk.rejected_event_rate</c> needs ingest's received and rejected counts, which the event store does not hold.</remarks>
-    public static IReadOnlySet<string> NotComputedMetricIds { get; } = new[] { "risk.rejected_event_rate" }.ToFrozenSet(StringComparer.Ordinal);
+    /// <summary>Metrics computed from ingest receipts rather than from events: written only when the caller passes the day's <see cref="IngestTotals"/>.</summary>
+    public static IReadOnlySet<string> ReceiptMetricIds { get; } = new[] { "risk.rejected_event_rate" }.ToFrozenSet(StringComparer.Ordinal);
 
-    /// <summary>The metric ids the engine writes rows of: every catalog metric except <see cref="NotComputedMetricIds"/>.</summary>
-    public static IReadOnlySet<string> ComputedMetricIds { get; } =
-        MetricCatalog.All.Select(m => m.Id).Where(id => !NotComputedMetricIds.Contains(id)).ToFrozenSet(StringComparer.Ordinal);
+    /// <summary>The metric ids the engine writes rows of: the whole catalog (those of <see cref="ReceiptMetricIds"/> only when given receipts).</summary>
+    public static IReadOnlySet<string> ComputedMetricIds { get; } = MetricCatalog.All.Select(m => m.Id).ToFrozenSet(StringComparer.Ordinal);
 
     private readonly SceneTable _scenes;
     private readonly double _commissionRate;
@@ -64,8 +63,10 @@ public sealed class RollupEngine
     /// shard (every event of a user in one list; events without a user, such as
     /// <c>mini_program_published</c>, may be in any). <paramref name="previous"/> is the state as of
     /// the end of the day before (or an earlier day, or empty); it is not modified.
+    /// <paramref name="receipts"/> are the events received and rejected at ingest on the day (by
+    /// receipt time), for <c>risk.rejected_event_rate</c>; without them that metric is not written.
     /// </summary>
-    public DayResult RollUp(DateOnly day, IReadOnlyList<IReadOnlyList<PipelineEvent>> shards, WindowState previous)
+    public DayResult RollUp(DateOnly day, IReadOnlyList<IReadOnlyList<PipelineEvent>> shards, WindowState previous, IngestTotals? receipts = null)
     {
         ArgumentNullException.ThrowIfNull(shards);
         ArgumentNullException.ThrowIfNull(previous);
@@ -128,6 +129,9 @@ public sealed class RollupEngine
 
         var rows = new RowWriter(day);
         Finalise(agg, state, rows);
+        // Rejected at ingest / received, by the reporting day of receipt (not of the events' time).
+        if (receipts is { } ingest)
+            rows.Ratio(MetricCatalog.Get("risk.rejected_event_rate"), Total, "", ingest.Rejected, ingest.Received);
         return new DayResult(day, rows.Sorted(), state, eventsRead);
     }
 

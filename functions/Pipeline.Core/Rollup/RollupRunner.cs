@@ -13,6 +13,11 @@ namespace Pipeline.Core.Rollup;
 public sealed record RollupReport(IReadOnlyList<DateOnly> DaysRolled, IReadOnlyDictionary<DateOnly, int> RowsWritten, long EventsRead, TimeSpan Elapsed)
 {
     public static RollupReport Nothing(TimeSpan elapsed) => new([], new Dictionary<DateOnly, int>(), 0, elapsed);
+
+    /// <summary>One line for logs and the CLI.</summary>
+    public override string ToString() => DaysRolled.Count == 0
+        ? $"nothing to roll up ({Elapsed.TotalSeconds:0.0} s)"
+        : $"rolled up {DaysRolled.Count} day(s) {DaysRolled[0]:yyyy-MM-dd}..{DaysRolled[^1]:yyyy-MM-dd}: {EventsRead:N0} events read, {RowsWritten.Values.Sum():N0} rows written in {Elapsed.TotalSeconds:0.0} s";
 }
 
 /// <summary>
@@ -32,6 +37,7 @@ public sealed class RollupRunner(
     IRollupStateStore states,
     IMetricsStore metrics,
     IExportStore exports,
+    IIngestReceiptLedger receipts,
     RollupEngine engine,
     ReportingCalendar calendar,
     PipelineOptions options,
@@ -106,7 +112,8 @@ public sealed class RollupRunner(
         {
             cancellationToken.ThrowIfCancellationRequested();
             var shards = await ReadShardsAsync(day, cancellationToken).ConfigureAwait(false);
-            var result = engine.RollUp(day, shards, state);
+            var received = await receipts.TotalsAsync(day, cancellationToken).ConfigureAwait(false);
+            var result = engine.RollUp(day, shards, state, received);
 
             await metrics.ReplaceDayAsync(day, result.Rows, runId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             await exports.WriteDailyAsync(day, DailyCsv.Write(day, result.Rows), cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using Pipeline.Local.Hosting;
 
 namespace Pipeline.Local.Cli;

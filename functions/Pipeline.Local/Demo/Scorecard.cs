@@ -63,7 +63,7 @@ internal static class Scorecard
             var parts = byValue.Where(r => r.Dimension == dimension)
                 .OrderByDescending(r => r.Value)
                 .Take(5)
-                .Select(r => dimension == "currency" ? Format(r, r.DimensionValue) : $"{r.DimensionValue} {Format(r)}");
+                .Select(r => r.Unit == "minor_units" ? Format(r, r.DimensionValue) : $"{r.DimensionValue} {Format(r)}");
             return string.Join(" · ", parts);
         }
         var first = rows.OrderByDescending(r => r.Value).First();
@@ -75,7 +75,9 @@ internal static class Scorecard
         var v = row.Value;
         return row.Unit switch
         {
+            // Shares and rates (0 to 1) read best as percentages; other ratios carry their own unit.
             "ratio" => v.ToString("P1", CultureInfo.InvariantCulture),
+            _ when row.Unit.Contains("_per_", StringComparison.Ordinal) => $"{v.ToString("N2", CultureInfo.InvariantCulture)} {row.Unit.Replace('_', ' ')}",
             "ms" => $"{v.ToString("N0", CultureInfo.InvariantCulture)} ms",
             "s" => $"{v.ToString("N1", CultureInfo.InvariantCulture)} s",
             "minor_units" => Money(v, currency),

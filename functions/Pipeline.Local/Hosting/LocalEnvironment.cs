@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration;
 using Pipeline.Storage.Emulator;
@@ -41,14 +40,17 @@ internal sealed class LocalEnvironment : IAsyncDisposable
 
         AzuriteRunner? azurite = null;
         string description;
-        var configured = environment.GetConnectionString("PipelineStorage") ?? environment["PipelineStorage"];
-        if (!string.IsNullOrEmpty(configured) && !freshStorage)
+        // A connection string, or the identity-based PipelineStorage__blobServiceUri (etc.) of an Azure account.
+        var configured = !string.IsNullOrEmpty(environment.GetConnectionString("PipelineStorage"))
+            || !string.IsNullOrEmpty(environment["PipelineStorage"])
+            || environment.GetSection("PipelineStorage").GetChildren().Any();
+        if (configured && !freshStorage)
         {
             description = "the storage account configured in PipelineStorage";
         }
-        else if (!freshStorage && DefaultAzuriteIsListening())
+        else if (!freshStorage && await AzuriteRunner.TryFindRunningAsync(cancellationToken: cancellationToken) is not null)
         {
-            overrides["PipelineStorage"] = AzuriteRunner.DefaultPortsConnectionString;
+            overrides["PipelineStorage"] = AzuriteRunner.ConnectionStringFor(AzuriteRunner.DefaultBlobPort, AzuriteRunner.DefaultQueuePort, AzuriteRunner.DefaultTablePort);
             description = "Azurite already running on 127.0.0.1:10000-10002";
         }
         else
@@ -104,24 +106,5 @@ internal sealed class LocalEnvironment : IAsyncDisposable
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
         File.WriteAllText(path, key);
         return key;
-    }
-
-    private static bool DefaultAzuriteIsListening() => IsListening(10000) && IsListening(10001) && IsListening(10002);
-
-    private static bool IsListening(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            return client.ConnectAsync("127.0.0.1", port).Wait(TimeSpan.FromMilliseconds(300)) && client.Connected;
-        }
-        catch (AggregateException)
-        {
-            return false;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

@@ -13,17 +13,38 @@ namespace Pipeline.Local.Hosting;
 /// </summary>
 internal sealed class RollupScheduler(IConfiguration configuration, RollupEntry rollup, TimeProvider time, ILogger<RollupScheduler> logger) : BackgroundService
 {
+    // Parsed when the host starts, so a bad setting stops it at once with a clear message.
+    private readonly (string Text, CronExpression Expression) _schedule = Parse(configuration[RollupSchedule.SettingName] ?? RollupSchedule.Default);
+
+    internal static (string, CronExpression) Parse(string text)
+    {
+        try
+        {
+            return (text, CronExpression.Parse(text, CronFormat.IncludeSeconds));
+        }
+        catch (CronFormatException e)
+        {
+            throw new Cli.CliException($"setting {RollupSchedule.SettingName} '{text}' is not a six-field NCRONTAB expression with seconds (for example '0 30 16 * * *'): {e.Message}");
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var text = configuration[RollupSchedule.SettingName] ?? RollupSchedule.Default;
-        var schedule = CronExpression.Parse(text, CronFormat.IncludeSeconds);
+        var (text, schedule) = _schedule;
         while (!stoppingToken.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
             var next = schedule.GetNextOccurrence(now.UtcDateTime, TimeZoneInfo.Utc);
             if (next is null) return;
             logger.LogInformation("Next rollup at {Next:u} (schedule '{Schedule}', UTC)", next, text);
-            await Task.Delay(next.Value - now.UtcDateTime, time, stoppingToken);
+            try
+            {
+                await Task.Delay(next.Value - now.UtcDateTime, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // the host is stopping
+            }
             try
             {
                 await rollup.RunDueAsync(stoppingToken);

@@ -17,6 +17,7 @@ public class IngestHandlerTests
     private readonly FakeLandingStore _landing = new();
     private readonly FakeQueue _queue = new();
     private readonly FakeRejectedStore _rejected = new();
+    private readonly FakeReceipts _receipts = new();
     private readonly IngestHandler _handler;
     private readonly string _apiKey;
     private readonly IngestKeyRecord _record;
@@ -27,7 +28,7 @@ public class IngestHandlerTests
         _keys.Keys[_record.KeyId] = _record;
         _keys.Sources[OnlyWx123.Name] = OnlyWx123;
         _keys.Sources[AllPrograms.Name] = AllPrograms;
-        _handler = new IngestHandler(_keys, _landing, _queue, _rejected,
+        _handler = new IngestHandler(_keys, _landing, _queue, _rejected, _receipts,
             new PipelineOptions { PseudonymisationKey = PseudonymisationKey }, _time);
     }
 
@@ -83,6 +84,31 @@ public class IngestHandlerTests
 
         Assert.Equal((batchId, OnlyWx123.Name, 2, 1, (string?)null), (outcome.BatchId, outcome.Source, outcome.Accepted, outcome.Rejected, outcome.ErrorCode));
         Assert.Null(outcome.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Every_counted_request_records_its_receipt_under_the_reporting_day_of_receipt()
+    {
+        var bad = Event(eventId: "bad");
+        bad["miniProgramId"] = "wx999";
+        var accepted = await Post(Body(Event(eventId: "a"), bad));
+        var allBad = await Post(Body(bad));
+        await Post("{\"events\":[]}");
+
+        // Now is 2026-11-23T10:00Z: the 23rd in Asia/Shanghai as well.
+        Assert.Equal(202, accepted.Status);
+        Assert.Equal(400, allBad.Status);
+        Assert.Equal(
+            [(accepted.BatchId!, 2, 1, new DateOnly(2026, 11, 23)), (allBad.BatchId!, 1, 1, new DateOnly(2026, 11, 23))],
+            _receipts.Recorded.Select(r => (r.Receipt.BatchId, r.Receipt.Received, r.Receipt.Rejected, r.Day)));
+    }
+
+    [Fact]
+    public async Task A_receipt_that_cannot_be_recorded_is_a_503()
+    {
+        _receipts.Throw = new StorageUnavailableException("down");
+        var outcome = await Post(Body(Event()));
+        AssertError(outcome, 503, IngestErrorCodes.StorageUnavailable);
     }
 
     [Fact]
@@ -470,5 +496,20 @@ public class IngestHandlerTests
             Written.Add(batch);
             return Task.CompletedTask;
         }
+    }
+
+    private sealed class FakeReceipts : IIngestReceiptLedger
+    {
+        public List<(IngestReceipt Receipt, DateOnly Day)> Recorded { get; } = [];
+        public Exception? Throw { get; set; }
+
+        public Task RecordAsync(IngestReceipt receipt, DateOnly receiptDay, CancellationToken cancellationToken)
+        {
+            if (Throw is not null) throw Throw;
+            Recorded.Add((receipt, receiptDay));
+            return Task.CompletedTask;
+        }
+
+        public Task<IngestTotals> TotalsAsync(DateOnly receiptDay, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -20,6 +20,7 @@ public sealed class RollupRunnerTests
         public FakeStates States { get; } = new();
         public FakeMetrics Metrics { get; } = new();
         public FakeExports Exports { get; } = new();
+        public FakeReceipts Receipts { get; } = new();
         // 01:00 UTC on 11-25 is 09:00 in Shanghai: "yesterday" is 11-24.
         public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 1, 0, 0, TimeSpan.Zero));
         public RollupRunner Runner { get; }
@@ -27,7 +28,7 @@ public sealed class RollupRunnerTests
         public Fixture()
         {
             var options = new PipelineOptions { EventStoreShards = Shards, PseudonymisationKey = new string('k', 32) };
-            Runner = new RollupRunner(Events, Ledger, States, Metrics, Exports, new RollupEngine(Pipeline.Core.Scenes.SceneTable.Default, options),
+            Runner = new RollupRunner(Events, Ledger, States, Metrics, Exports, Receipts, new RollupEngine(Pipeline.Core.Scenes.SceneTable.Default, options),
                 new ReportingCalendar("Asia/Shanghai"), options, Time);
         }
 
@@ -36,6 +37,28 @@ public sealed class RollupRunnerTests
             foreach (var e in events) Events.Add(day, UserShard.Of(e.UserKey, Shards), e);
             Ledger.Mark(day);
         }
+    }
+
+    internal sealed class FakeReceipts : IIngestReceiptLedger
+    {
+        public Dictionary<DateOnly, IngestTotals> Totals { get; } = new();
+        public Task RecordAsync(IngestReceipt receipt, DateOnly receiptDay, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IngestTotals> TotalsAsync(DateOnly receiptDay, CancellationToken cancellationToken) =>
+            Task.FromResult(Totals.GetValueOrDefault(receiptDay));
+    }
+
+    [Fact]
+    public async Task The_rejected_event_rate_comes_from_the_receipts_of_the_day_of_receipt()
+    {
+        var f = new Fixture();
+        f.Accept(D1, Start("u1", "mp1", "s1", At(D1, 9), 1001));
+        f.Receipts.Totals[D1] = new IngestTotals(Received: 40, Rejected: 3);
+        // D2 received nothing: no ratio row (denominator 0), though D2 is rolled.
+        await f.Runner.RunDueAsync(CancellationToken.None);
+
+        var row = Assert.Single(f.Metrics.Days[D1], r => r.Metric == "risk.rejected_event_rate");
+        Assert.Equal((3.0, 40.0, 3.0 / 40), (row.Numerator, row.Denominator, row.Value));
+        Assert.DoesNotContain(f.Metrics.Days[D2], r => r.Metric == "risk.rejected_event_rate");
     }
 
     internal sealed class FakeEvents : IEventStore

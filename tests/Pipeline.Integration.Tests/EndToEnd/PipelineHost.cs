@@ -40,7 +40,8 @@ internal sealed class PipelineHost : IAsyncDisposable
             ["Pipeline:EventStoreShards"] = "4",
             // Far away: the tests roll up explicitly.
             ["RollupSchedule"] = "0 0 0 1 1 *",
-            ["PipelineQueues:PollInterval"] = "00:00:00.200",
+            ["LocalQueues:MaxPollingInterval"] = "00:00:00.200",
+            ["LocalQueues:VisibilityTimeout"] = "00:00:05",
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Pipeline.Core;
+using Pipeline.Core.Ports;
+using Pipeline.Core.Rollup;
+using Pipeline.Core.Time;
+using Pipeline.Local.Demo;
+using Pipeline.Local.Hosting;
+using Pipeline.Local.Simulation;
+
+namespace Pipeline.Local.Cli;
+
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var days = new Option<int>("--days") { Description = "Days of simulated activity.", DefaultValueFactory = _ => 7 };
+        var users = new Option<int>("--users") { Description = "Simulated users.", DefaultValueFactory = _ => 500 };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+        var output = new Option<string?>("--out") { Description = "Folder for the CSV exports (default artifacts/demo at the repo root)." };
+        var command = new Command("demo", "Start a fresh Azurite and the pipeline, send a simulated week through the HTTP endpoint, process it, roll it up, print a scorecard and write the CSV exports.")
+        {
+            days, users, seed, output,
+        };
+        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(
+            new SimulationOptions { Days = parse.GetValue(days), Users = parse.GetValue(users), Seed = parse.GetValue(seed) },
+            parse.GetValue(output), ct)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(SimulationOptions simulation, string? output, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        Step("Starting storage");
+        await using var environment = await LocalEnvironment.StartAsync(freshStorage: true, ct);
+        Console.WriteLine($"   {environment.StorageDescription}");
+
+        Step("Starting the pipeline (ingest endpoint, queue listeners, rollup)");
+        await using var app = LocalPipelineHost.Build(environment.Configuration, "http://127.0.0.1:0", background: true, LogLevel.Warning);
+        await LocalPipelineHost.StartAsync(app, ct);
+        var address = LocalPipelineHost.ListeningAddress(app);
+        Console.WriteLine($"   listening on {address}");
+
+        Step("Issuing an ingest key for source 'demo-sdk' (all mini-programs)");
+        var key = await KeysCommand.CreateKeyAsync(app.Services, KeysCommand.ParseSource("demo-sdk", "*"), ct);
+
+        Step($"Simulating {simulation.Days} days of {simulation.Users} users through POST {address}/api/v1/events");
+        var report = await SimulateCommand.RunAsync(new Uri(new Uri(address), "/api/v1/events"), key, simulation, ct);
+        Console.WriteLine(Indent(report.Describe()));
+
+        Step("Waiting for processing to finish");
+        var workers = app.Services.GetServices<IHostedService>().OfType<QueueWorkers>().Single();
+        await workers.WaitUntilIdleAsync(TimeSpan.FromMinutes(5), ct);
+
+        Step("Rolling up every day with events");
+        var rollup = await app.Services.GetRequiredService<RollupRunner>().RunDueAsync(ct);
+        Console.WriteLine($"   {rollup}");
+
+        var options = app.Services.GetRequiredService<PipelineOptions>();
+        var calendar = app.Services.GetRequiredService<ReportingCalendar>();
+        var metrics = app.Services.GetRequiredService<IMetricsStore>();
+        var exports = app.Services.GetRequiredService<IExportStore>();
+        var yesterday = calendar.DayOf(app.Services.GetRequiredService<TimeProvider>().GetUtcNow()).AddDays(-1);
+        var rows = await metrics.ReadDayAsync(yesterday, ct);
+        Console.WriteLine();
+        Console.WriteLine(Scorecard.Render(yesterday, options.ReportingTimeZone, rows));
+
+        Step("Writing the CSV exports");
+        var folder = Path.GetFullPath(output ?? Path.Combine(LocalEnvironment.RepoRoot() ?? Directory.GetCurrentDirectory(), "artifacts", "demo"));
+        Directory.CreateDirectory(Path.Combine(folder, "exports", "daily"));
+        foreach (var day in rollup.DaysRolled)
+        {
+            var csv = await exports.ReadDailyAsync(day, ct) ?? throw new CliException($"the export of {day:yyyy-MM-dd} is missing after the rollup.");
+            var path = Path.Combine(folder, "exports", "daily", $"{day:yyyy-MM-dd}.csv");
+            await File.WriteAllBytesAsync(path, csv, ct);
+            var note = day == yesterday ? $" ({rows.Count} rows, the scorecard's day)" : "";
+            Console.WriteLine($"   {exports.DescribeDaily(day)} -> {path}{note}");
+        }
+
+        var exact = report.MatchesExpectations;
+        Console.WriteLine();
+        Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:0.0} s. {(exact ? "Every response matched what the simulator expected." : "Some responses did not match the simulator's expectations: see above.")}");
+        return exact ? 0 : 1;
+    }
+
+    private static void Step(string text) => Console.WriteLine($"== {text}");
+
+    private static string Indent(string text) => string.Join(Environment.NewLine, text.Split('\n').Select(l => "   " + l.TrimEnd('\r')));
+}

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Pipeline.Api.Queues;
+using Pipeline.Storage;
+using Pipeline.Storage.Queues;
+
+namespace Pipeline.Local.Hosting;
+
+/// <summary>
+/// The local runner's stand-in for the Functions queue triggers: one polling listener per queue,
+/// calling the same entry points, with the host's poison rule (after 5 deliveries the message
+/// moves to <c>&lt;queue&gt;-poison</c>). Settings under <c>LocalQueues</c> tune the polling.
+/// </summary>
+internal sealed class QueueWorkers : BackgroundService
+{
+    private readonly IReadOnlyList<QueueListener> _listeners;
+
+    public QueueWorkers(IServiceProvider services, ProcessingQueueEntry processing, InboundQueueEntry inbound, IConfiguration configuration)
+    {
+        var options = new QueueListenerOptions();
+        configuration.GetSection("LocalQueues").Bind(options);
+        _listeners =
+        [
+            services.CreateQueueListener(ProcessingQueueEntry.QueueName, (m, ct) => processing.HandleAsync(m.Body.ToString(), ct), options),
+            services.CreateQueueListener(InboundQueueEntry.QueueName, (m, ct) => inbound.HandleAsync(m.Body.ToString(), ct), options),
+        ];
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_listeners.Select(l => l.RunAsync(stoppingToken)));
+
+    /// <summary>
+    /// Waits until every queue is empty and nothing is in flight, seen twice in a row (an inbound
+    /// message turns into a processing message, so one look at both queues is not enough).
+    /// </summary>
+    public async Task WaitUntilIdleAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        var quietLooks = 0;
+        while (quietLooks < 2)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), limit.Token);
+                var idle = true;
+                foreach (var listener in _listeners)
+                    idle &= await listener.IsIdleAsync(limit.Token);
+                quietLooks = idle ? quietLooks + 1 : 0;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"The queues were not drained within {timeout.TotalSeconds:0} s.");
+            }
+        }
+    }
+}

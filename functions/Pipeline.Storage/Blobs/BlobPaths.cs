@@ -1,0 +1,33 @@
+using System.Globalization;
+
+namespace Pipeline.Storage.Blobs;
+
+/// <summary>Blob names of the adapters, in one place.</summary>
+internal static class BlobPaths
+{
+    public static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary><c>&lt;yyyy&gt;/&lt;MM&gt;/&lt;dd&gt;/&lt;batchId&gt;.json</c> by the UTC date of receipt.</summary>
+    public static string Landing(string batchId, DateTimeOffset receivedAt) =>
+        $"{receivedAt.UtcDateTime.ToString("yyyy'/'MM'/'dd", CultureInfo.InvariantCulture)}/{CheckName(batchId)}.json";
+
+    public static string Rejected(string batchId, DateTimeOffset receivedAt) =>
+        $"{receivedAt.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}/{CheckName(batchId)}.json";
+
+    public static string EventPrefix(DateOnly day, int shard) => $"{Day(day)}/{shard.ToString("D3", CultureInfo.InvariantCulture)}/";
+
+    public static string Events(DateOnly day, int shard, string batchId) => $"{EventPrefix(day, shard)}{CheckName(batchId)}.evb";
+
+    public static string State(DateOnly day) => $"days/{Day(day)}.bin";
+
+    public static string Export(DateOnly day) => $"daily/{Day(day)}.csv";
+
+    // Batch ids are GUIDs; refuse anything that could step out of its folder.
+    private static string CheckName(string batchId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(batchId);
+        if (batchId.AsSpan().IndexOfAny('/', '\\') >= 0 || batchId.Contains("..", StringComparison.Ordinal))
+            throw new ArgumentException($"Batch id '{batchId}' is not a valid blob name segment.", nameof(batchId));
+        return batchId;
+    }
+}

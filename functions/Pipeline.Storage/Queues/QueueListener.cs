@@ -1,0 +1,246 @@
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Azure.Storage.Queues.Specialized;
+using Microsoft.Extensions.Logging;
+
+namespace Pipeline.Storage.Queues;
+
+/// <summary>Settings of a <see cref="QueueListener"/>; the defaults are the Functions host's (host.json).</summary>
+public sealed class QueueListenerOptions
+{
+    /// <summary>Messages received per poll (the service's maximum is 32; the host's batchSize is 16).</summary>
+    public int BatchSize { get; set; } = 16;
+
+    /// <summary>Messages handled at once.</summary>
+    public int MaxConcurrency { get; set; } = 16;
+
+    /// <summary>How long a received message stays invisible; a failed message reappears after it.</summary>
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deliveries before a message is moved to the poison queue.</summary>
+    public int MaxDequeueCount { get; set; } = StorageNames.MaxDequeueCount;
+
+    /// <summary>First wait after an empty poll; doubles up to <see cref="MaxPollingInterval"/>.</summary>
+    public TimeSpan MinPollingInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest wait between polls of an empty queue (the host's maxPollingInterval).</summary>
+    public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>Why a message was moved to a poison queue: the blob <c>rejected/poison/&lt;queue&gt;/&lt;yyyy-MM-dd&gt;/&lt;messageId&gt;.json</c>.</summary>
+public sealed record PoisonRecord(
+    string Queue,
+    string MessageId,
+    long DequeueCount,
+    DateTimeOffset? InsertedOn,
+    DateTimeOffset MovedAt,
+    string Reason,
+    string Body);
+
+/// <summary>
+/// The local runner's queue trigger: polls a queue, hands each message to a handler, deletes it on
+/// success, and after <see cref="QueueListenerOptions.MaxDequeueCount"/> failed deliveries moves it
+/// (its original body) to <c>&lt;queue&gt;-poison</c>, as the Functions host does.
+/// </summary>
+/// <remarks>
+/// A failed message is not released early: it reappears when its visibility timeout ends, which
+/// spaces out the retries. Handlers must be idempotent (a message can be delivered more than once).
+/// The reason a message became poison (the last exception's message) is logged as an error and,
+/// when a <see cref="BlobContainerClient"/> is given (the <c>rejected</c> container), also written
+/// as a <see cref="PoisonRecord"/> blob under <c>poison/</c>. The queue clients must use
+/// <see cref="QueueMessageEncoding.Base64"/>, like the producers.
+/// </remarks>
+public sealed class QueueListener
+{
+    private readonly QueueClient _queue;
+    private readonly QueueClient _poisonQueue;
+    private readonly Func<QueueMessage, CancellationToken, Task> _handler;
+    private readonly ILogger _logger;
+    private readonly QueueListenerOptions _options;
+    private readonly BlobContainerClient? _poisonReasons;
+    private readonly TimeProvider _time;
+    private int _inFlight;
+
+    public QueueListener(
+        QueueClient queue,
+        Func<QueueMessage, CancellationToken, Task> handler,
+        ILogger logger,
+        QueueListenerOptions? options = null,
+        QueueClient? poisonQueue = null,
+        BlobContainerClient? poisonReasons = null,
+        TimeProvider? timeProvider = null)
+    {
+        _queue = queue ?? throw new ArgumentNullException(nameof(queue));
+        _handler = handler ?? throw new ArgumentNullException(nameof(handler));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _options = options ?? new QueueListenerOptions();
+        if (_options.BatchSize is < 1 or > 32) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be 1 to 32.");
+        if (_options.MaxDequeueCount < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxDequeueCount must be at least 1.");
+        // By default the poison queue is in the same account, with the same client options (encoding included).
+        _poisonQueue = poisonQueue ?? queue.GetParentQueueServiceClient().GetQueueClient(queue.Name + StorageNames.PoisonSuffix);
+        _poisonReasons = poisonReasons;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Creates a listener for a queue of the account, with its <c>-poison</c> queue and the <c>rejected</c> container for poison reasons.</summary>
+    public static QueueListener Create(
+        QueueServiceClient queueService,
+        BlobServiceClient? blobService,
+        string queueName,
+        Func<QueueMessage, CancellationToken, Task> handler,
+        ILogger logger,
+        QueueListenerOptions? options = null) =>
+        new(queueService.GetQueueClient(queueName), handler, logger, options,
+            queueService.GetQueueClient(queueName + StorageNames.PoisonSuffix),
+            blobService?.GetBlobContainerClient(StorageNames.RejectedContainer));
+
+    public string QueueName => _queue.Name;
+
+    /// <summary>Polls until cancelled. Storage outages are logged and waited out, never thrown.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var delay = _options.MinPollingInterval;
+        _logger.LogInformation("Listening to queue {Queue}", _queue.Name);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            int handled;
+            try
+            {
+                handled = await PollOnceAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "Receiving from queue {Queue} failed; retrying in {Delay}", _queue.Name, _options.MaxPollingInterval);
+                handled = -1;
+            }
+
+            if (handled > 0)
+            {
+                delay = _options.MinPollingInterval;
+                continue;
+            }
+            // Empty (or failing): back off exponentially up to the maximum.
+            var wait = handled < 0 ? _options.MaxPollingInterval : delay;
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxPollingInterval.Ticks));
+            try
+            {
+                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        _logger.LogInformation("Stopped listening to queue {Queue}", _queue.Name);
+    }
+
+    /// <summary>Receives one batch and handles it; returns how many messages were received.</summary>
+    public async Task<int> PollOnceAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _inFlight); // counts the receive too, so IsIdleAsync cannot see a message in our hands as gone
+        try
+        {
+            QueueMessage[] messages = (await _queue.ReceiveMessagesAsync(_options.BatchSize, _options.VisibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
+            if (messages.Length == 0) return 0;
+            await Parallel.ForEachAsync(messages,
+                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = cancellationToken },
+                async (message, ct) => await HandleAsync(message, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            return messages.Length;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>True when the queue is empty (its approximate count, which includes invisible messages, is 0) and nothing is being handled.</summary>
+    public async Task<bool> IsIdleAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _inFlight) > 0) return false;
+        QueueProperties properties = await _queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
+        return properties.ApproximateMessagesCount == 0 && Volatile.Read(ref _inFlight) == 0;
+    }
+
+    private async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        if (message.DequeueCount > _options.MaxDequeueCount)
+        {
+            // Delivered too often without success or failure being recorded (a crash, a lost delete).
+            await MoveToPoisonAsync(message, $"Dequeued {message.DequeueCount} times, more than the limit of {_options.MaxDequeueCount}.", null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await _handler(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return; // shutting down: the message reappears after its visibility timeout
+        }
+        catch (Exception ex)
+        {
+            if (message.DequeueCount >= _options.MaxDequeueCount)
+            {
+                await MoveToPoisonAsync(message, ex.Message, ex, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                _logger.LogWarning(ex, "Message {MessageId} of queue {Queue} failed on delivery {DequeueCount} of {MaxDequeueCount}; it will be retried after {VisibilityTimeout}",
+                    message.MessageId, _queue.Name, message.DequeueCount, _options.MaxDequeueCount, _options.VisibilityTimeout);
+            }
+            return;
+        }
+
+        await DeleteAsync(message, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task MoveToPoisonAsync(QueueMessage message, string reason, Exception? exception, CancellationToken cancellationToken)
+    {
+        _logger.LogError(exception, "Message {MessageId} of queue {Queue} moved to {PoisonQueue} after {DequeueCount} deliveries: {Reason}",
+            message.MessageId, _queue.Name, _poisonQueue.Name, message.DequeueCount, reason);
+        try
+        {
+            await _poisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _poisonQueue.SendMessageAsync(message.Body, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (_poisonReasons is not null) await WriteReasonAsync(message, reason, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not deleted: the message comes back and the move is tried again.
+            _logger.LogWarning(ex, "Moving message {MessageId} to {PoisonQueue} failed; it stays in {Queue}", message.MessageId, _poisonQueue.Name, _queue.Name);
+            return;
+        }
+        await DeleteAsync(message, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriteReasonAsync(QueueMessage message, string reason, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var record = new PoisonRecord(_queue.Name, message.MessageId, message.DequeueCount, message.InsertedOn, now, reason, message.Body.ToString());
+        var name = $"poison/{_queue.Name}/{now:yyyy-MM-dd}/{message.MessageId}.json";
+        await _poisonReasons!.GetBlobClient(name).UploadAsync(
+            new BinaryData(JsonSerializer.SerializeToUtf8Bytes(record, StorageJsonContext.Default.PoisonRecord)),
+            overwrite: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DeleteAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // Its visibility timeout ran out and someone else received it (the pop receipt changed): they will finish it.
+            _logger.LogWarning("Message {MessageId} of queue {Queue} was handled but could not be deleted (visibility timeout expired); it will be handled again", message.MessageId, _queue.Name);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pipeline.Core;
+using Pipeline.Core.Ports;
+using Pipeline.Storage.Blobs;
+using Pipeline.Storage.Queues;
+using Pipeline.Storage.Resilience;
+using Pipeline.Storage.Tables;
+
+namespace Pipeline.Storage;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the storage side of the pipeline, all singletons: <see cref="PipelineStorageOptions"/>
+    /// (read as its remarks describe, validated at start-up), the Blob, Queue (Base64) and Table
+    /// service clients, every port of <c>Pipeline.Core.Ports</c> (the landing store and the
+    /// processing queue behind the shared <see cref="DurableWriteResilience"/>),
+    /// <see cref="StorageProvisioner"/>, and <see cref="PipelineOptions"/> bound from section
+    /// <c>Pipeline</c> with data-annotation validation at start-up.
+    /// </summary>
+    public static IServiceCollection AddPipelineStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<PipelineOptions>()
+            .Bind(configuration.GetSection(PipelineOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddOptions<PipelineStorageOptions>()
+            .Configure(o => Copy(PipelineStorageOptions.FromConfiguration(configuration), o))
+            .Validate(o => o.IsConfigured, PipelineStorageOptions.MissingConfigurationMessage)
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<PipelineStorageOptions>>().Value.CreateBlobServiceClient());
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<PipelineStorageOptions>>().Value.CreateQueueServiceClient());
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<PipelineStorageOptions>>().Value.CreateTableServiceClient());
+        services.TryAddSingleton<StorageProvisioner>();
+
+        services.TryAddSingleton(new DurableWriteResilienceOptions());
+        services.TryAddSingleton(sp => new DurableWriteResilience(
+            sp.GetRequiredService<DurableWriteResilienceOptions>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILogger<DurableWriteResilience>>()));
+
+        services.TryAddSingleton<BlobLandingStore>();
+        services.TryAddSingleton<QueueProcessingQueue>();
+        services.TryAddSingleton<ILandingStore>(sp => new ResilientLandingStore(sp.GetRequiredService<BlobLandingStore>(), sp.GetRequiredService<DurableWriteResilience>()));
+        services.TryAddSingleton<IProcessingQueue>(sp => new ResilientProcessingQueue(sp.GetRequiredService<QueueProcessingQueue>(), sp.GetRequiredService<DurableWriteResilience>()));
+
+        services.TryAddSingleton<BlobRejectedEventStore>();
+        services.TryAddSingleton<IRejectedEventStore>(sp => sp.GetRequiredService<BlobRejectedEventStore>());
+        services.TryAddSingleton<IIngestKeyStore, TableIngestKeyStore>();
+        services.TryAddSingleton<IEventIdIndex, TableEventIdIndex>();
+        services.TryAddSingleton<IIngestReceiptLedger, TableIngestReceiptLedger>();
+        services.TryAddSingleton<IEventStore, BlobEventStore>();
+        services.TryAddSingleton<IDirtyDayLedger, TableDirtyDayLedger>();
+        services.TryAddSingleton<IRollupStateStore, BlobRollupStateStore>();
+        services.TryAddSingleton<IMetricsStore, TableMetricsStore>();
+        services.TryAddSingleton<IExportStore, BlobExportStore>();
+        return services;
+    }
+
+    /// <summary>
+    /// A <see cref="QueueListener"/> for one of the pipeline's queues (for the local runner), with
+    /// its <c>-poison</c> queue and poison reasons in the <c>rejected</c> container.
+    /// </summary>
+    public static QueueListener CreateQueueListener(
+        this IServiceProvider services,
+        string queueName,
+        Func<Azure.Storage.Queues.Models.QueueMessage, CancellationToken, Task> handler,
+        QueueListenerOptions? options = null)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger($"{typeof(QueueListener).FullName}[{queueName}]");
+        return QueueListener.Create(
+            services.GetRequiredService<QueueServiceClient>(),
+            services.GetRequiredService<BlobServiceClient>(),
+            queueName, handler, logger, options);
+    }
+
+    private static void Copy(PipelineStorageOptions from, PipelineStorageOptions to)
+    {
+        to.ConnectionString = from.ConnectionString;
+        to.BlobServiceUri = from.BlobServiceUri;
+        to.QueueServiceUri = from.QueueServiceUri;
+        to.TableServiceUri = from.TableServiceUri;
+        to.ManagedIdentityClientId = from.ManagedIdentityClientId;
+        to.MaxRetries = from.MaxRetries;
+        to.NetworkTimeout = from.NetworkTimeout;
+        to.RetryDelay = from.RetryDelay;
+        to.MaxRetryDelay = from.MaxRetryDelay;
+    }
+}

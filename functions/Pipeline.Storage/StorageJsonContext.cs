@@ -1,0 +1,19 @@
+using System.Text.Json.Serialization;
+using Pipeline.Core.Events;
+
+namespace Pipeline.Storage;
+
+/// <summary>
+/// JSON of the documents the adapters write (landing and rejected blobs, claim-check messages):
+/// source-generated, camelCase, enums by name, nulls omitted.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(LandingBatch))]
+[JsonSerializable(typeof(PipelineEvent))]
+[JsonSerializable(typeof(RejectedBatch))]
+[JsonSerializable(typeof(ProcessingMessage))]
+[JsonSerializable(typeof(Queues.PoisonRecord))]
+public sealed partial class StorageJsonContext : JsonSerializerContext;

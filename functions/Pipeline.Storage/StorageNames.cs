@@ -1,0 +1,52 @@
+namespace Pipeline.Storage;
+
+/// <summary>
+/// Names of the pipeline's containers, queues and tables. Constants, not settings: the Functions
+/// triggers need them at compile time (<c>[QueueTrigger(StorageNames.ProcessingQueue)]</c>) and
+/// the Bicep templates create the same names.
+/// </summary>
+public static class StorageNames
+{
+    // Blob containers
+    /// <summary>Accepted batches as written before the <c>202</c>: <c>&lt;yyyy&gt;/&lt;MM&gt;/&lt;dd&gt;/&lt;batchId&gt;.json</c>.</summary>
+    public const string LandingContainer = "landing";
+    /// <summary>The event store: <c>&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;/&lt;batchId&gt;.evb</c>.</summary>
+    public const string EventsContainer = "events";
+    /// <summary>Rollup window state: <c>days/&lt;yyyy-MM-dd&gt;.bin</c>.</summary>
+    public const string StateContainer = "state";
+    /// <summary>CSV exports: <c>daily/&lt;yyyy-MM-dd&gt;.csv</c>.</summary>
+    public const string ExportsContainer = "exports";
+    /// <summary>Rejected events (<c>&lt;yyyy-MM-dd&gt;/&lt;batchId&gt;.json</c>) and poison-message reasons (<c>poison/…</c>).</summary>
+    public const string RejectedContainer = "rejected";
+
+    // Queues
+    /// <summary>Claim-check messages (<see cref="Core.Events.ProcessingMessage"/>), Base64-encoded JSON.</summary>
+    public const string ProcessingQueue = "events-processing";
+    /// <summary>Event batches dropped by trusted back ends, Base64-encoded.</summary>
+    public const string InboundQueue = "events-inbound";
+    /// <summary>Suffix of the queue a message moves to after <see cref="MaxDequeueCount"/> failed deliveries (the Functions host's convention).</summary>
+    public const string PoisonSuffix = "-poison";
+    public const string ProcessingPoisonQueue = ProcessingQueue + PoisonSuffix;
+    public const string InboundPoisonQueue = InboundQueue + PoisonSuffix;
+    /// <summary>Deliveries of a message before it is poison (the Functions host's default, set in host.json).</summary>
+    public const int MaxDequeueCount = 5;
+
+    // Tables
+    public const string DailyMetricsTable = "DailyMetrics";
+    public const string ProgramDailyMetricsTable = "ProgramDailyMetrics";
+    public const string IngestKeysTable = "IngestKeys";
+    public const string IngestSourcesTable = "IngestSources";
+    public const string EventIdsTable = "EventIds";
+    public const string RollupLedgerTable = "RollupLedger";
+    /// <summary>Events received and rejected per request, by reporting day of receipt (<c>risk.rejected_event_rate</c>).</summary>
+    public const string IngestReceiptsTable = "IngestReceipts";
+
+    public static IReadOnlyList<string> Containers { get; } =
+        [LandingContainer, EventsContainer, StateContainer, ExportsContainer, RejectedContainer];
+
+    public static IReadOnlyList<string> Queues { get; } =
+        [ProcessingQueue, ProcessingPoisonQueue, InboundQueue, InboundPoisonQueue];
+
+    public static IReadOnlyList<string> Tables { get; } =
+        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, EventIdsTable, RollupLedgerTable, IngestReceiptsTable];
+}

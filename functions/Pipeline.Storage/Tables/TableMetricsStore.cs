@@ -1,0 +1,183 @@
+using System.Globalization;
+using Azure.Data.Tables;
+using Pipeline.Core.Ports;
+using Pipeline.Core.Rollup;
+
+namespace Pipeline.Storage.Tables;
+
+/// <summary>
+/// The metric catalog's tables. <c>DailyMetrics</c>: PartitionKey = day, RowKey
+/// <see cref="MetricRowKeys.DailyRowKey"/>. <c>ProgramDailyMetrics</c>: the rows whose dimension
+/// starts with <c>miniProgram</c>, PartitionKey <see cref="MetricRowKeys.ProgramPartitionKey"/>,
+/// RowKey <see cref="MetricRowKeys.ProgramRowKey"/>. Properties: Metric, Stakeholder, Tier,
+/// Dimension, DimensionValue (unescaped), Value, Numerator and Denominator (ratios only), Unit,
+/// ComputedAt, RunId.
+/// </summary>
+/// <remarks>
+/// <see cref="ReplaceDayAsync"/> never leaves a stale row once it completes, and a crash half-way
+/// is repaired by the next run, because of its order: (1) read the day's old <c>DailyMetrics</c>
+/// rows, whose <c>miniProgram*</c> rows name every program partition the day has rows in;
+/// (2) upsert the new daily rows, (3) upsert the new program rows, (4) in every old or new program
+/// partition, delete the day's rows not in the new set, (5) delete the stale daily rows last, so
+/// that until the program tables are clean the daily table still lists their partitions.
+/// </remarks>
+public sealed class TableMetricsStore(TableServiceClient tableService) : IMetricsStore
+{
+    private const int TransactionLimit = 100;
+    private const int Parallelism = 8;
+
+    private readonly TableClient _daily = tableService.GetTableClient(StorageNames.DailyMetricsTable);
+    private readonly TableClient _program = tableService.GetTableClient(StorageNames.ProgramDailyMetricsTable);
+
+    public Task ReplaceDayAsync(DateOnly day, IReadOnlyList<MetricRow> rows, string runId, DateTimeOffset computedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(runId);
+        var dayKey = MetricRowKeys.PartitionKey(day);
+
+        var dailyEntities = new Dictionary<string, TableEntity>(rows.Count, StringComparer.Ordinal);
+        var programEntities = new Dictionary<(string Partition, string Row), TableEntity>();
+        foreach (var row in rows)
+        {
+            if (row.Date != day)
+                throw new ArgumentException($"Row {row.Metric}|{row.Dimension}|{row.DimensionValue} is for {row.Date:yyyy-MM-dd}, not {dayKey}.", nameof(rows));
+            var rowKey = MetricRowKeys.DailyRowKey(row);
+            if (!dailyEntities.TryAdd(rowKey, ToEntity(dayKey, rowKey, row, runId, computedAt)))
+                throw new ArgumentException($"Two rows of {dayKey} have the key '{rowKey}'.", nameof(rows));
+            if (MetricRowKeys.IsProgramRow(row))
+            {
+                var partition = MetricRowKeys.ProgramPartitionKey(row);
+                var programRowKey = MetricRowKeys.ProgramRowKey(row);
+                programEntities[(partition, programRowKey)] = ToEntity(partition, programRowKey, row, runId, computedAt);
+            }
+        }
+
+        return StorageFailures.RunAsync("replacing the metrics of " + dayKey, async ct =>
+        {
+            // (1) What the day has now.
+            var oldDaily = new List<TableEntity>();
+            await foreach (var e in _daily.QueryAsync<TableEntity>(e => e.PartitionKey == dayKey, select: ["PartitionKey", "RowKey", "Dimension", "DimensionValue", "Metric"], cancellationToken: ct).ConfigureAwait(false))
+                oldDaily.Add(e);
+
+            var programPartitions = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var e in oldDaily)
+            {
+                var old = new MetricRow(day, e.GetString("Metric") ?? "", "", "", e.GetString("Dimension") ?? "", e.GetString("DimensionValue") ?? "", 0, null, null, "");
+                if (MetricRowKeys.IsProgramRow(old) && TryProgramPartition(old, out var partition)) programPartitions.Add(partition);
+            }
+            foreach (var (partition, _) in programEntities.Keys) programPartitions.Add(partition);
+
+            // (2), (3) The new rows.
+            await UpsertAsync(_daily, dailyEntities.Values, ct).ConfigureAwait(false);
+            await UpsertAsync(_program, programEntities.Values, ct).ConfigureAwait(false);
+
+            // (4) Stale program rows: the day's key range of each partition it had or has rows in.
+            // Program row keys are "yyyy-MM-dd|…"; '}' is the character after '|', so [day|, day}) is exactly that day.
+            var from = dayKey + "|";
+            var to = dayKey + "}";
+            var staleProgram = new List<TableEntity>();
+            await Parallel.ForEachAsync(programPartitions, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (partition, token) =>
+            {
+                var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {from} and RowKey lt {to}");
+                await foreach (var e in _program.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: token).ConfigureAwait(false))
+                {
+                    if (!programEntities.ContainsKey((partition, e.RowKey)))
+                        lock (staleProgram) staleProgram.Add(e);
+                }
+            }).ConfigureAwait(false);
+            await DeleteAsync(_program, staleProgram, ct).ConfigureAwait(false);
+
+            // (5) Stale daily rows, last.
+            await DeleteAsync(_daily, oldDaily.Where(e => !dailyEntities.ContainsKey(e.RowKey)), ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<MetricRow>> ReadDayAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        var dayKey = MetricRowKeys.PartitionKey(day);
+        return StorageFailures.RunAsync<IReadOnlyList<MetricRow>>("reading the metrics of " + dayKey, async ct =>
+        {
+            var rows = new List<MetricRow>();
+            await foreach (var e in _daily.QueryAsync<TableEntity>(e => e.PartitionKey == dayKey, cancellationToken: ct).ConfigureAwait(false))
+                rows.Add(ToRow(day, e));
+            return rows;
+        }, cancellationToken);
+    }
+
+    private static TableEntity ToEntity(string partitionKey, string rowKey, MetricRow row, string runId, DateTimeOffset computedAt)
+    {
+        var entity = new TableEntity(partitionKey, rowKey)
+        {
+            ["Metric"] = row.Metric,
+            ["Stakeholder"] = row.Stakeholder,
+            ["Tier"] = row.Tier,
+            ["Dimension"] = row.Dimension,
+            ["DimensionValue"] = row.DimensionValue,
+            ["Value"] = row.Value,
+            ["Unit"] = row.Unit,
+            ["ComputedAt"] = computedAt,
+            ["RunId"] = runId,
+        };
+        if (row.Numerator is { } numerator) entity["Numerator"] = numerator;
+        if (row.Denominator is { } denominator) entity["Denominator"] = denominator;
+        return entity;
+    }
+
+    private static MetricRow ToRow(DateOnly day, TableEntity e) => new(
+        day,
+        e.GetString("Metric") ?? "",
+        e.GetString("Stakeholder") ?? "",
+        e.GetString("Tier") ?? "",
+        e.GetString("Dimension") ?? "",
+        e.GetString("DimensionValue") ?? "",
+        e.GetDouble("Value") ?? 0,
+        e.GetDouble("Numerator"),
+        e.GetDouble("Denominator"),
+        e.GetString("Unit") ?? "");
+
+    // A malformed old row (say a currency value without '/') must not block replacing the day.
+    private static bool TryProgramPartition(MetricRow row, out string partition)
+    {
+        try
+        {
+            partition = MetricRowKeys.ProgramPartitionKey(row);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            partition = "";
+            return false;
+        }
+    }
+
+    private static Task UpsertAsync(TableClient table, IEnumerable<TableEntity> entities, CancellationToken ct) =>
+        SubmitAsync(table, entities, TableTransactionActionType.UpsertReplace, ct);
+
+    private static Task DeleteAsync(TableClient table, IEnumerable<TableEntity> entities, CancellationToken ct) =>
+        SubmitAsync(table, entities.Select(e => new TableEntity(e.PartitionKey, e.RowKey)), TableTransactionActionType.Delete, ct);
+
+    /// <summary>Entity-group transactions: one partition, at most 100 entities each, partitions in parallel.</summary>
+    private static async Task SubmitAsync(TableClient table, IEnumerable<TableEntity> entities, TableTransactionActionType action, CancellationToken ct)
+    {
+        var batches = entities
+            .GroupBy(e => e.PartitionKey, StringComparer.Ordinal)
+            .SelectMany(g => g.Chunk(TransactionLimit))
+            .ToList();
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (batch, token) =>
+        {
+            try
+            {
+                // Deletes carry ETag.All (unconditional); upserts take no ETag (an empty one breaks the SDK's request builder).
+                await table.SubmitTransactionAsync(batch.Select(e => action == TableTransactionActionType.Delete
+                    ? new TableTransactionAction(action, e, Azure.ETag.All)
+                    : new TableTransactionAction(action, e)), token).ConfigureAwait(false);
+            }
+            catch (Azure.RequestFailedException ex) when (action == TableTransactionActionType.Delete && ex.Status == 404)
+            {
+                // A concurrent replace of the same day removed some already: delete the rest one by one.
+                foreach (var e in batch)
+                    await table.DeleteEntityAsync(e.PartitionKey, e.RowKey, Azure.ETag.All, token).ConfigureAwait(false);
+            }
+        }).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Running;
+using Pipeline.Benchmarks.Load;
+
+namespace Pipeline.Benchmarks;
+
+public static class Program
+{
+    /// <summary>
+    /// <c>load [options]</c> runs the end-to-end load harness; anything else goes to BenchmarkDotNet
+    /// (e.g. <c>--filter '*' --job short</c>).
+    /// </summary>
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "load") return await LoadHarness.RunAsync(args[1..]);
+        if (args.Length > 1 && args[0] == "data")
+        {
+            // How many events the simulator makes for N users in one day, and how long that takes.
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var events = BenchData.Simulated(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+            Console.WriteLine($"{events.Count:N0} events in {watch.Elapsed.TotalSeconds:0.0} s; types: " +
+                string.Join(", ", events.GroupBy(e => e.Type).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
+            return 0;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchConfig.Create());
+        return 0;
+    }
+}

@@ -1,0 +1,66 @@
+using BenchmarkDotNet.Attributes;
+using Pipeline.Core.Events;
+using Pipeline.Core.Rollup;
+using Pipeline.Core.Scenes;
+
+namespace Pipeline.Benchmarks;
+
+/// <summary>
+/// One day's rollup from an empty window state. With 16 shards the engine runs the shards with
+/// Parallel.For (this machine: 2 cores, so at most 2 threads); with 1 shard it is single-threaded,
+/// which gives the per-core throughput.
+/// </summary>
+public class RollupBenchmarks
+{
+    private readonly RollupEngine _engine = new(SceneTable.Default, 0.006);
+    private IReadOnlyList<IReadOnlyList<PipelineEvent>> _shards = null!;
+
+    [Params(100_000, 1_000_000)]
+    public int Events { get; set; }
+
+    [Params(16, 1)]
+    public int Shards { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _shards = BenchData.Shard(BenchData.PipelineEvents(Events, users: RollupData.UsersFor(Events)), Shards);
+        var users = _shards.SelectMany(s => s).Select(e => e.UserKey).Distinct().Count();
+        Console.WriteLine($"// rollup input: {Events:N0} events, {users:N0} users, {Shards} shards, {Environment.ProcessorCount} processors");
+    }
+
+    [Benchmark(Description = "RollupEngine.RollUp")]
+    public int RollUp() => _engine.RollUp(BenchData.Day, _shards, WindowState.Empty()).Rows.Count;
+}
+
+/// <summary>The window state saved after each day (and read before the next).</summary>
+public class WindowStateCodecBenchmarks
+{
+    private WindowState _state = null!;
+    private byte[] _bytes = null!;
+
+    /// <summary>Events of the day whose state is encoded.</summary>
+    [Params(100_000, 1_000_000)]
+    public int Events { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var shards = BenchData.Shard(BenchData.PipelineEvents(Events, users: RollupData.UsersFor(Events)), 16);
+        _state = new RollupEngine(SceneTable.Default, 0.006).RollUp(BenchData.Day, shards, WindowState.Empty()).State;
+        _bytes = WindowStateCodec.Encode(_state);
+        Console.WriteLine($"// window state: {_bytes.Length:N0} bytes; {_state.Users.Count:N0} users, {_state.UserPrograms.Count:N0} user-programs, {_state.Sessions.Count:N0} sessions, {_state.Orders.Count:N0} orders");
+    }
+
+    [Benchmark(Description = "WindowStateCodec.Encode")]
+    public int Encode() => WindowStateCodec.Encode(_state).Length;
+
+    [Benchmark(Description = "WindowStateCodec.Decode")]
+    public int Decode() => WindowStateCodec.Decode(_bytes).Users.Count;
+}
+
+internal static class RollupData
+{
+    /// <summary>Simulated users for a day of about <paramref name="events"/> events (the simulator makes about 13 per user and day: the first N by time are used).</summary>
+    public static int UsersFor(int events) => events / 10;
+}

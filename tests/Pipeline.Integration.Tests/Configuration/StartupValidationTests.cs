@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Pipeline.Api;
+using Pipeline.Core;
+
+namespace Pipeline.Integration.Tests.Configuration;
+
+/// <summary>Bad settings stop the pipeline at start-up with a message naming the setting (no storage needed).</summary>
+public sealed class StartupValidationTests
+{
+    [Theory]
+    [InlineData("Pipeline:ReportingTimeZone", "Mars/Olympus_Mons", "Pipeline__ReportingTimeZone")]
+    [InlineData("Pipeline:CommissionRate", "1.5", "CommissionRate")]
+    [InlineData("Pipeline:PseudonymisationKey", "too-short", "PseudonymisationKey")]
+    [InlineData("Pipeline:EventStoreShards", "0", "EventStoreShards")]
+    public void A_bad_setting_fails_validation_naming_it(string key, string value, string named)
+    {
+        using var services = Build(new() { [key] = value });
+
+        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<PipelineOptions>>().Value);
+
+        Assert.Contains(named, string.Join(" ", error.Failures));
+    }
+
+    [Fact]
+    public void Good_settings_pass_and_default_to_Shanghai_and_0_6_percent()
+    {
+        using var services = Build(new());
+
+        var options = services.GetRequiredService<IOptions<PipelineOptions>>().Value;
+
+        Assert.Equal("Asia/Shanghai", options.ReportingTimeZone);
+        Assert.Equal(0.006, options.CommissionRate);
+    }
+
+    private static ServiceProvider Build(Dictionary<string, string?> settings)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["PipelineStorage"] = "UseDevelopmentStorage=true",
+            ["Pipeline:PseudonymisationKey"] = "a-test-key-that-is-long-enough-0123456789",
+        };
+        foreach (var (k, v) in settings) values[k] = v;
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddPipeline(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        return services.BuildServiceProvider();
+    }
+}

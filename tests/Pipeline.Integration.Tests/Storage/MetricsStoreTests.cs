@@ -1,0 +1,124 @@
+using Azure.Data.Tables;
+using Pipeline.Core.Rollup;
+using Pipeline.Integration.Tests.Infrastructure;
+using Pipeline.Storage;
+using Pipeline.Storage.Tables;
+
+namespace Pipeline.Integration.Tests.Storage;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class MetricsStoreTests(AzuriteFixture azurite)
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+    private static readonly DateTimeOffset ComputedAt = new(2026, 11, 24, 16, 30, 0, TimeSpan.Zero);
+
+    private static MetricRow Row(DateOnly day, string metric, string dimension, string value, double v, double? num = null, double? den = null) =>
+        new(day, metric, "platform", "core", dimension, value, v, num, den, num is null ? "users" : "ratio");
+
+    [Fact]
+    public async Task Replacing_a_day_writes_exact_properties_and_leaves_no_stale_row()
+    {
+        var store = new TableMetricsStore(azurite.Tables);
+        var day = AzuriteFixture.UniqueDay();
+        var daily = azurite.Tables.GetTableClient(StorageNames.DailyMetricsTable);
+        var program = azurite.Tables.GetTableClient(StorageNames.ProgramDailyMetricsTable);
+        var next = day.AddDays(1);
+
+        var first = new List<MetricRow>
+        {
+            Row(day, "dau", "all", "", 10),
+            Row(day, "dau", "platform", "ios", 6),
+            Row(day, "dau", "miniProgram", "wx_a", 4),
+            Row(day, "dau", "miniProgram", "wx_old", 1),
+            Row(day, "gmv", "miniProgram.currency", "wx_a/CNY", 99.5),
+            Row(day, "pv", "miniProgram.page", "wx_a/pages/a?x=1#h", 3),
+            Row(day, "conversion", "all", "", 0.25, 1, 4),
+        };
+        // 150 platform rows: more than one transaction.
+        first.AddRange(Enumerable.Range(0, 150).Select(i => Row(day, "dau", "scene", i.ToString(), i)));
+        await store.ReplaceDayAsync(day, first, "run-1", ComputedAt, None);
+        // The next day's program rows share the partitions and must survive.
+        await store.ReplaceDayAsync(next, [Row(next, "dau", "miniProgram", "wx_old", 2)], "run-n", ComputedAt, None);
+
+        Assert.Equal(first.Count, (await store.ReadDayAsync(day, None)).Count);
+        Assert.Equal(2, await CountAsync(program, "wx_old"));
+
+        var second = new List<MetricRow>
+        {
+            Row(day, "dau", "all", "", 11),
+            Row(day, "dau", "miniProgram", "wx_a", 5),
+            Row(day, "dau", "miniProgram", "wx_new", 1),
+            Row(day, "conversion", "all", "", 0.5, 2, 4),
+        };
+        await store.ReplaceDayAsync(day, second, "run-2", ComputedAt.AddHours(1), None);
+
+        var read = await store.ReadDayAsync(day, None);
+        Assert.Equal(second.OrderBy(r => MetricRowKeys.DailyRowKey(r), StringComparer.Ordinal), read.OrderBy(r => MetricRowKeys.DailyRowKey(r), StringComparer.Ordinal));
+
+        var dailyKeys = new List<string>();
+        await foreach (var e in daily.QueryAsync<TableEntity>(e => e.PartitionKey == MetricRowKeys.PartitionKey(day))) dailyKeys.Add(e.RowKey);
+        Assert.Equal(["conversion|all|", "dau|all|", "dau|miniProgram|wx_a", "dau|miniProgram|wx_new"], dailyKeys);
+
+        // Program rows: the stale ones of this day are gone in every partition, the next day's stay.
+        var dayKey = MetricRowKeys.PartitionKey(day);
+        Assert.Equal([$"{dayKey}|dau|miniProgram|wx_a"], await KeysAsync(program, "wx_a"));
+        Assert.Equal([$"{dayKey}|dau|miniProgram|wx_new"], await KeysAsync(program, "wx_new"));
+        Assert.Equal([$"{MetricRowKeys.PartitionKey(next)}|dau|miniProgram|wx_old"], await KeysAsync(program, "wx_old"));
+
+        // Exact properties: a ratio has Numerator and Denominator, a count has neither.
+        var ratio = (await daily.GetEntityAsync<TableEntity>(dayKey, "conversion|all|")).Value;
+        Assert.Equal(0.5, ratio.GetDouble("Value"));
+        Assert.Equal(2, ratio.GetDouble("Numerator"));
+        Assert.Equal(4, ratio.GetDouble("Denominator"));
+        Assert.Equal("run-2", ratio.GetString("RunId"));
+        Assert.Equal(ComputedAt.AddHours(1), ratio.GetDateTimeOffset("ComputedAt"));
+
+        var count = (await daily.GetEntityAsync<TableEntity>(dayKey, "dau|miniProgram|wx_a")).Value;
+        Assert.False(count.ContainsKey("Numerator"));
+        Assert.False(count.ContainsKey("Denominator"));
+        Assert.Equal(
+            new[] { "ComputedAt", "Dimension", "DimensionValue", "Metric", "PartitionKey", "RowKey", "RunId", "Stakeholder", "Tier", "Timestamp", "Unit", "Value", "odata.etag" },
+            count.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("platform", count.GetString("Stakeholder"));
+        Assert.Equal("core", count.GetString("Tier"));
+        Assert.Equal("users", count.GetString("Unit"));
+        Assert.Equal(5.0, count["Value"]); // stored as a double, not an int
+    }
+
+    [Fact]
+    public async Task Dimension_values_are_escaped_in_keys_and_unescaped_in_properties()
+    {
+        var store = new TableMetricsStore(azurite.Tables);
+        var day = AzuriteFixture.UniqueDay();
+        var page = Row(day, "pv", "miniProgram.page", "wx_b/pages/a?x=1#h", 3);
+        var currency = Row(day, "gmv", "miniProgram.currency", "wx_b/CNY", 9.5);
+
+        await store.ReplaceDayAsync(day, [page, currency], "run", ComputedAt, None);
+
+        var daily = azurite.Tables.GetTableClient(StorageNames.DailyMetricsTable);
+        var entity = (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.PartitionKey(day), "pv|miniProgram.page|wx_b%2Fpages%2Fa%3Fx=1%23h")).Value;
+        Assert.Equal("wx_b/pages/a?x=1#h", entity.GetString("DimensionValue"));
+
+        var program = azurite.Tables.GetTableClient(StorageNames.ProgramDailyMetricsTable);
+        Assert.Equal(2, await CountAsync(program, "wx_b", MetricRowKeys.PartitionKey(day)));
+        var programEntity = (await program.GetEntityAsync<TableEntity>("wx_b", $"{MetricRowKeys.PartitionKey(day)}|gmv|miniProgram.currency|wx_b%2FCNY")).Value;
+        Assert.Equal("wx_b/CNY", programEntity.GetString("DimensionValue"));
+
+        Assert.Equal([currency, page], (await store.ReadDayAsync(day, None)).OrderBy(r => r.Metric));
+
+        // Replacing with nothing empties the day everywhere.
+        await store.ReplaceDayAsync(day, [], "run-empty", ComputedAt, None);
+        Assert.Empty(await store.ReadDayAsync(day, None));
+        Assert.Equal(0, await CountAsync(program, "wx_b", MetricRowKeys.PartitionKey(day)));
+    }
+
+    private static async Task<List<string>> KeysAsync(TableClient table, string partition)
+    {
+        var keys = new List<string>();
+        await foreach (var e in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition)) keys.Add(e.RowKey);
+        return keys;
+    }
+
+    private static async Task<int> CountAsync(TableClient table, string partition, string? dayPrefix = null) =>
+        (await KeysAsync(table, partition)).Count(k => dayPrefix is null || k.StartsWith(dayPrefix + "|", StringComparison.Ordinal));
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Integration.Tests.Infrastructure;
+using Pipeline.Storage;
+using Pipeline.Storage.Queues;
+
+namespace Pipeline.Integration.Tests.Storage;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class QueueListenerTests(AzuriteFixture azurite)
+{
+    private static readonly QueueListenerOptions Fast = new()
+    {
+        VisibilityTimeout = TimeSpan.FromSeconds(1),
+        MinPollingInterval = TimeSpan.FromMilliseconds(50),
+        MaxPollingInterval = TimeSpan.FromMilliseconds(200),
+    };
+
+    [Fact]
+    public async Task Handles_and_deletes_every_message_then_is_idle()
+    {
+        var name = AzuriteFixture.Unique("q-ok-");
+        var queue = await CreateQueueAsync(name);
+        for (var i = 0; i < 40; i++) await queue.SendMessageAsync($"m{i}");
+
+        var seen = new ConcurrentBag<string>();
+        var listener = QueueListener.Create(azurite.Queues, azurite.Blobs, name, (m, _) =>
+        {
+            seen.Add(m.Body.ToString());
+            return Task.CompletedTask;
+        }, NullLogger.Instance, Fast);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var run = listener.RunAsync(cts.Token);
+        await WaitUntilAsync(() => listener.IsIdleAsync(), cts.Token);
+        cts.Cancel();
+        await run;
+
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"m{i}").Order(), seen.Order());
+        Assert.Equal(0, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public async Task An_always_failing_message_moves_to_the_poison_queue_after_five_deliveries()
+    {
+        var name = AzuriteFixture.Unique("q-bad-");
+        var queue = await CreateQueueAsync(name);
+        var poison = azurite.Queues.GetQueueClient(name + StorageNames.PoisonSuffix);
+        await queue.SendMessageAsync("""{"batchId":"poisoned"}""");
+
+        var deliveries = 0;
+        var listener = QueueListener.Create(azurite.Queues, azurite.Blobs, name, (_, _) =>
+        {
+            Interlocked.Increment(ref deliveries);
+            throw new InvalidOperationException("landing blob is corrupt");
+        }, NullLogger.Instance, Fast);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var run = listener.RunAsync(cts.Token);
+        await WaitUntilAsync(async () => (await poison.ExistsAsync()).Value && (await poison.PeekMessagesAsync(1)).Value.Length == 1, cts.Token);
+        await WaitUntilAsync(() => listener.IsIdleAsync(), cts.Token);
+        cts.Cancel();
+        await run;
+
+        Assert.Equal(StorageNames.MaxDequeueCount, deliveries);
+        var moved = Assert.Single((await poison.ReceiveMessagesAsync(32)).Value);
+        Assert.Equal("""{"batchId":"poisoned"}""", moved.Body.ToString()); // the original body
+
+        // The reason is kept next to the rejected events.
+        var reasons = azurite.Blobs.GetBlobContainerClient(StorageNames.RejectedContainer);
+        var blobs = new List<string>();
+        await foreach (var item in reasons.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"poison/{name}/" })) blobs.Add(item.Name);
+        var record = JsonSerializer.Deserialize(
+            (await reasons.GetBlobClient(Assert.Single(blobs)).DownloadContentAsync()).Value.Content.ToMemory().Span,
+            StorageJsonContext.Default.PoisonRecord);
+        Assert.Equal("landing blob is corrupt", record!.Reason);
+        Assert.Equal(5, record.DequeueCount);
+        Assert.Equal("""{"batchId":"poisoned"}""", record.Body);
+    }
+
+    private async Task<QueueClient> CreateQueueAsync(string name)
+    {
+        var queue = azurite.Queues.GetQueueClient(name);
+        await queue.CreateIfNotExistsAsync();
+        return queue;
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
+    {
+        while (!await condition())
+            await Task.Delay(100, cancellationToken);
+    }
+}

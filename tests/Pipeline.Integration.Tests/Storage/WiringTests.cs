@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Pipeline.Core;
+using Pipeline.Core.Ports;
+using Pipeline.Integration.Tests.Infrastructure;
+using Pipeline.Storage;
+using Pipeline.Storage.Emulator;
+using Pipeline.Storage.Resilience;
+
+namespace Pipeline.Integration.Tests.Storage;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class WiringTests(AzuriteFixture azurite)
+{
+    private static IConfiguration Config(params (string Key, string Value)[] values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+
+    [Fact]
+    public async Task AddPipelineStorage_resolves_every_port_and_provisions_idempotently()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddPipelineStorage(Config(
+            ("ConnectionStrings:PipelineStorage", azurite.ConnectionString),
+            ("Pipeline:PseudonymisationKey", new string('k', 32))));
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+        Assert.IsType<ResilientLandingStore>(provider.GetRequiredService<ILandingStore>());
+        Assert.IsType<ResilientProcessingQueue>(provider.GetRequiredService<IProcessingQueue>());
+        foreach (var port in new[] { typeof(IRejectedEventStore), typeof(IIngestKeyStore), typeof(IEventIdIndex), typeof(IEventStore),
+                     typeof(IDirtyDayLedger), typeof(IRollupStateStore), typeof(IMetricsStore), typeof(IExportStore) })
+            Assert.NotNull(provider.GetRequiredService(port));
+        Assert.Same(provider.GetRequiredService<IEventStore>(), provider.GetRequiredService<IEventStore>());
+        Assert.Equal(16, provider.GetRequiredService<IOptions<PipelineOptions>>().Value.EventStoreShards);
+
+        await provider.GetRequiredService<StorageProvisioner>().EnsureCreatedAsync(CancellationToken.None);
+        await provider.GetRequiredService<StorageProvisioner>().EnsureCreatedAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public void Invalid_pipeline_options_and_missing_storage_fail_at_start()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddPipelineStorage(Config(("Pipeline:PseudonymisationKey", "short")));
+        using var provider = services.BuildServiceProvider();
+
+        var pipeline = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PipelineOptions>>().Value);
+        Assert.Contains("PseudonymisationKey", pipeline.Message);
+        var storage = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PipelineStorageOptions>>().Value);
+        Assert.Contains("ConnectionStrings:PipelineStorage", storage.Message);
+    }
+
+    [Fact]
+    public void Storage_options_read_every_configuration_form()
+    {
+        Assert.Equal("UseDevelopmentStorage=true",
+            PipelineStorageOptions.FromConfiguration(Config(("PipelineStorage", "UseDevelopmentStorage=true"))).ConnectionString);
+        Assert.Equal("A", PipelineStorageOptions.FromConfiguration(Config(("ConnectionStrings:PipelineStorage", "A"), ("PipelineStorage", "B"))).ConnectionString);
+
+        var identity = PipelineStorageOptions.FromConfiguration(Config(
+            ("PipelineStorage:blobServiceUri", "https://acct.blob.core.windows.net"),
+            ("PipelineStorage:queueServiceUri", "https://acct.queue.core.windows.net"),
+            ("PipelineStorage:tableServiceUri", "https://acct.table.core.windows.net"),
+            ("PipelineStorage:clientId", "00000000-0000-0000-0000-000000000001")));
+        Assert.False(identity.UsesConnectionString);
+        Assert.True(identity.IsConfigured);
+        Assert.Equal(new Uri("https://acct.queue.core.windows.net"), identity.QueueServiceUri);
+        Assert.Equal("00000000-0000-0000-0000-000000000001", identity.ManagedIdentityClientId);
+        Assert.Equal("https://acct.table.core.windows.net/", identity.CreateTableServiceClient().Uri.ToString());
+
+        var byName = PipelineStorageOptions.FromConfiguration(Config(("PipelineStorage:accountName", "acct")));
+        Assert.Equal(new Uri("https://acct.blob.core.windows.net"), byName.BlobServiceUri);
+        Assert.True(byName.IsConfigured);
+    }
+
+    [Fact]
+    public async Task A_running_Azurite_can_be_found_by_its_ports()
+    {
+        var found = await AzuriteRunner.TryFindRunningAsync(azurite.Azurite.BlobPort, azurite.Azurite.QueuePort, azurite.Azurite.TablePort);
+        Assert.NotNull(found);
+        Assert.False(found.OwnsProcess);
+        Assert.Equal(azurite.ConnectionString, found.ConnectionString);
+        await found.DisposeAsync(); // does not stop the fixture's Azurite
+        Assert.NotNull(await AzuriteRunner.TryFindRunningAsync(azurite.Azurite.BlobPort, azurite.Azurite.QueuePort, azurite.Azurite.TablePort));
+    }
+}
