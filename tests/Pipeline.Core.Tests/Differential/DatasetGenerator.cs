@@ -1,4 +1,5 @@
 using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Time;
 
 namespace Pipeline.Core.Tests.Differential;
@@ -11,6 +12,15 @@ namespace Pipeline.Core.Tests.Differential;
 /// <param name="ArrivalDay">The reporting day each event (by id) reached the event store; later than its own day for late events.</param>
 /// <param name="CommissionRate">The commission rate to roll up with.</param>
 /// <param name="Shape">One line saying what kind of dataset this is, for failure messages.</param>
+/// <param name="Duplicates">
+/// Copies of accepted events sent again under the same event id (a client retrying a batch it thought lost), each
+/// with the day it arrives, never before the first copy. The pipeline drops them; only the pipeline simulation
+/// (<see cref="PipelineSimulationTests"/>) sends them, through the processing step.
+/// </param>
+/// <param name="Receipts">
+/// Ingest's received and rejected totals per reporting day of receipt: received counts every copy delivered that day
+/// (duplicates included) plus the rejected ones. A day that is absent had no receipt (0/0).
+/// </param>
 public sealed record GeneratedDataset(
     int Seed,
     DateOnly FirstDay,
@@ -18,7 +28,13 @@ public sealed record GeneratedDataset(
     IReadOnlyList<PipelineEvent> Events,
     IReadOnlyDictionary<string, DateOnly> ArrivalDay,
     double CommissionRate,
-    string Shape);
+    string Shape,
+    IReadOnlyList<(DateOnly Arrival, PipelineEvent Copy)> Duplicates,
+    IReadOnlyDictionary<DateOnly, IngestTotals> Receipts)
+{
+    /// <summary>The receipt totals of a day, 0/0 when it had none (as the receipt ledger answers).</summary>
+    public IngestTotals ReceiptsOf(DateOnly day) => Receipts.GetValueOrDefault(day);
+}
 
 /// <summary>
 /// Seeded, reproducible random datasets of accepted events, with the awkward cases the spec names: order-level
@@ -31,7 +47,10 @@ public sealed record GeneratedDataset(
 /// Client retries: the pipeline de-duplicates by (source, eventId) before the rollup, so a retry that reaches the
 /// rollup is one re-sent under a new event id and re-stamped a few ms later; those are generated here and count as
 /// separate events (a retried <c>order_paid</c> is an order-level duplicate and counts once as an order).
-/// Same-event-id duplicates are not generated: they never reach the engine.
+/// Same-event-id duplicates (<see cref="GeneratedDataset.Duplicates"/>) are generated beside the accepted events:
+/// some re-stamped a little differently (possibly across midnight) or with other props, arriving the same day or up to
+/// three days later. They never reach the engine directly; the pipeline simulation sends them through processing,
+/// which must drop them.
 /// </remarks>
 public static class DatasetGenerator
 {
@@ -81,7 +100,7 @@ public static class DatasetGenerator
             _seed = seed;
             _r = new Random(seed);
             _first = new DateOnly(2025, 1, 1).AddDays(_r.Next(0, 800));
-            _longSpan = _r.NextDouble() < 0.08;
+            _longSpan = _r.NextDouble() < 0.1;
             _days = _longSpan ? _r.Next(95, 126) : Pick((0.15, () => _r.Next(1, 4)), (0.85, () => _r.Next(4, 41)));
             _lateRate = _r.NextDouble() < 0.3 ? 0 : _r.NextDouble() * 0.12;
             var programCount = Pick((0.1, () => 1), (0.6, () => _r.Next(2, 7)), (0.3, () => _r.Next(7, 15)));
@@ -158,11 +177,11 @@ public static class DatasetGenerator
             return e;
         }
 
-        private static PipelineEvent Clone(PipelineEvent e, string id, long time) => new()
+        private static PipelineEvent Clone(PipelineEvent e, string id, long time, string? page = null) => new()
         {
             EventId = id, Type = e.Type, CustomName = e.CustomName, TimeMs = time, UserKey = e.UserKey, MiniProgramId = e.MiniProgramId,
             SessionId = e.SessionId, Platform = e.Platform, Scene = e.Scene, LoadMs = e.LoadMs, ReferrerMiniProgramId = e.ReferrerMiniProgramId,
-            DurationMs = e.DurationMs, Page = e.Page, ShareTarget = e.ShareTarget, OrderId = e.OrderId, Amount = e.Amount, Currency = e.Currency,
+            DurationMs = e.DurationMs, Page = page ?? e.Page, ShareTarget = e.ShareTarget, OrderId = e.OrderId, Amount = e.Amount, Currency = e.Currency,
             MerchantId = e.MerchantId, AdUnitId = e.AdUnitId, Revenue = e.Revenue, ErrorKind = e.ErrorKind, Message = e.Message, Reason = e.Reason,
             Scope = e.Scope, DeveloperId = e.DeveloperId, Version = e.Version, Category = e.Category, ExtraProps = e.ExtraProps,
         };
@@ -171,8 +190,8 @@ public static class DatasetGenerator
 
         public GeneratedDataset Build()
         {
-            var userCount = Pick((0.1, () => 1), (0.25, () => _r.Next(2, 6)), (0.4, () => _r.Next(6, 40)), (0.25, () => _r.Next(40, 300)));
-            var bigProgram = userCount >= 110 && Chance(0.6); // one mini-program with 100+ dau on busy days
+            var userCount = Pick((0.1, () => 1), (0.25, () => _r.Next(2, 6)), (0.4, () => _r.Next(6, 40)), (0.25, () => _longSpan ? _r.Next(40, 120) : _days > 25 ? _r.Next(40, 160) : _r.Next(40, 300)));
+            var bigProgram = userCount >= 110 && !_longSpan && Chance(0.5); // one mini-program with 100+ dau on busy days
             var users = new List<UserProfile>();
             var keys = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < userCount; i++)
@@ -209,8 +228,50 @@ public static class DatasetGenerator
             var first = eventDays.Min();
             var last = new[] { eventDays.Max(), _arrival.Values.Max() }.Max().AddDays(_r.Next(0, 4));
             var rate = Pick((0.7, () => 0.006), (0.1, () => 0.0), (0.2, () => Math.Round(_r.NextDouble() * 0.05, 4)));
-            var shape = $"{userCount} users, {_programs.Length} mini-programs, {last.DayNumber - first.DayNumber + 1} days from {first:yyyy-MM-dd}, {_events.Count} events, late rate {_lateRate:0.000}{(_longSpan ? ", long span" : "")}{(bigProgram ? ", one big mini-program" : "")}";
-            return new GeneratedDataset(_seed, first, last, _events, _arrival, rate, shape);
+            var duplicates = SameIdDuplicates(last);
+            var receipts = Receipts(first, last, duplicates);
+            var shape = $"{userCount} users, {_programs.Length} mini-programs, {last.DayNumber - first.DayNumber + 1} days from {first:yyyy-MM-dd}, {_events.Count} events, late rate {_lateRate:0.000}, {duplicates.Count} same-id duplicates{(_longSpan ? ", long span" : "")}{(bigProgram ? ", one big mini-program" : "")}";
+            return new GeneratedDataset(_seed, first, last, _events, _arrival, rate, shape, duplicates, receipts);
+        }
+
+        /// <summary>About 3% of events sent again under the same id, the same day or up to three days after the first copy arrived.</summary>
+        private List<(DateOnly Arrival, PipelineEvent Copy)> SameIdDuplicates(DateOnly last)
+        {
+            var result = new List<(DateOnly, PipelineEvent)>();
+            foreach (var e in _events)
+            {
+                if (!Chance(0.03)) continue;
+                var arrival = _arrival[e.EventId].AddDays(Pick((0.5, () => 0), (0.5, () => _r.Next(1, 4))));
+                if (arrival > last) arrival = last;
+                // A retry's clock-skew correction differs a little; sometimes enough to cross local midnight.
+                var time = e.TimeMs + Pick((0.5, () => 0L), (0.4, () => (long)_r.Next(-2_000, 2_000)), (0.1, () => -(e.TimeMs - StartOfDayOf(e.TimeMs)) - 1));
+                var copy = Clone(e, e.EventId, time);
+                if (Chance(0.3)) copy = Clone(copy, e.EventId, time, page: "/pages/retried");
+                result.Add((arrival, copy));
+            }
+            return result;
+        }
+
+        private static long StartOfDayOf(long timeMs) => Calendar.StartOf(Calendar.DayOf(timeMs)).ToUnixTimeMilliseconds();
+
+        /// <summary>
+        /// Receipt totals by day of receipt: every copy delivered that day is received; some days add rejected events
+        /// (none, a few, or a day whose every request was rejected); days with nothing received have no receipt.
+        /// </summary>
+        private Dictionary<DateOnly, IngestTotals> Receipts(DateOnly first, DateOnly last, List<(DateOnly Arrival, PipelineEvent Copy)> duplicates)
+        {
+            var delivered = new Dictionary<DateOnly, long>();
+            foreach (var a in _arrival.Values) delivered[a] = delivered.GetValueOrDefault(a) + 1;
+            foreach (var (a, _) in duplicates) delivered[a] = delivered.GetValueOrDefault(a) + 1;
+            var result = new Dictionary<DateOnly, IngestTotals>();
+            for (var day = first; day <= last; day = day.AddDays(1))
+            {
+                var accepted = delivered.GetValueOrDefault(day);
+                long rejected = Pick((0.5, () => 0), (0.4, () => _r.Next(1, 20)), (0.1, () => _r.Next(1, 400)));
+                if (accepted == 0 && Chance(0.5)) rejected = 0; // a quiet day: no receipt at all
+                if (accepted + rejected > 0) result[day] = new IngestTotals(accepted + rejected, rejected);
+            }
+            return result;
         }
 
         private long TimeInDay(int day)
@@ -423,6 +484,27 @@ public static class DatasetGenerator
                 var t = TimeInDay(day + gap);
                 SessionStart(u, mp, session, t);
                 SessionBody(u, mp, session, t, day + gap, ref t, (ref long time) => time += _r.Next(0, 10_000));
+            }
+            // An order attributed to a qr session started 29, 30 or 31 days before (remembered 31 days: D-30..D).
+            for (var i = 0; i < 2; i++)
+            {
+                var gap = OneOf([29, 30, 31]);
+                var startDay = _r.Next(0, Math.Max(1, _days - gap));
+                if (startDay + gap >= _days) continue;
+                var u = OneOf(users);
+                var mp = OneOf(_programs);
+                var session = "s-qr-" + Token(4);
+                var t0 = TimeInDay(startDay);
+                Add(new PipelineEvent
+                {
+                    EventId = NewId(), Type = EventType.SessionStart, TimeMs = t0, UserKey = u.Key, MiniProgramId = mp, SessionId = session,
+                    Platform = u.Platform, Scene = OneOf(ScenesByChannel[3]),
+                });
+                Add(new PipelineEvent
+                {
+                    EventId = NewId(), Type = EventType.OrderPaid, TimeMs = TimeInDay(startDay + gap), UserKey = u.Key, MiniProgramId = mp, SessionId = session,
+                    OrderId = "o-qr-" + Token(4), Amount = _r.Next(1, 5000), Currency = "CNY", MerchantId = OneOf(_merchants),
+                });
             }
             if (_orders.Count > 0)
                 for (var i = 0; i < 3; i++)

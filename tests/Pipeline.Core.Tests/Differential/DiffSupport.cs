@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Pipeline.Core.Catalog;
 using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Rollup;
 using Pipeline.Core.Scenes;
 
@@ -41,18 +42,19 @@ internal static class EngineDriver
         return shards;
     }
 
-    public static DayResult Roll(RollupEngine engine, DateOnly day, Dictionary<DateOnly, List<PipelineEvent>> byDay, WindowState previous, Random rng) =>
-        engine.RollUp(day, Shard(byDay.TryGetValue(day, out var l) ? l : [], rng.Next(1, 9), rng), previous);
+    /// <summary>Rolls one day; <paramref name="receipts"/> are the day's ingest totals (0/0 when it had none), passed always, as the runner does.</summary>
+    public static DayResult Roll(RollupEngine engine, DateOnly day, Dictionary<DateOnly, List<PipelineEvent>> byDay, WindowState previous, IngestTotals receipts, Random rng) =>
+        engine.RollUp(day, Shard(byDay.TryGetValue(day, out var l) ? l : [], rng.Next(1, 9), rng), previous, receipts);
 
     /// <summary>Rolls every day from <paramref name="first"/> through <paramref name="last"/> from scratch (empty state).</summary>
-    public static List<DayResult> RollAll(RollupEngine engine, DateOnly first, DateOnly last, IEnumerable<PipelineEvent> events, Random rng)
+    public static List<DayResult> RollAll(RollupEngine engine, DateOnly first, DateOnly last, IEnumerable<PipelineEvent> events, IReadOnlyDictionary<DateOnly, IngestTotals> receipts, Random rng)
     {
         var byDay = ByDay(events);
         var results = new List<DayResult>();
         var state = WindowState.Empty();
         for (var day = first; day <= last; day = day.AddDays(1))
         {
-            var r = Roll(engine, day, byDay, state, rng);
+            var r = Roll(engine, day, byDay, state, receipts.GetValueOrDefault(day), rng);
             results.Add(r);
             state = r.State;
         }
@@ -122,12 +124,31 @@ internal static class RowDiff
         return lines;
     }
 
-    public static string Report(GeneratedDataset ds, DateOnly day, string what, List<string> diff)
+    /// <param name="replayTest">The test class whose <c>Replay</c> fact replays the seed.</param>
+    public static string Report(GeneratedDataset ds, DateOnly day, string what, List<string> diff, string replayTest = nameof(DifferentialTests))
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"seed {ds.Seed}, day {day:yyyy-MM-dd} ({what}); dataset: {ds.Shape}; commission rate {ds.CommissionRate}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"replay: DIFF_SEED={ds.Seed} dotnet test tests/Pipeline.Core.Tests --filter FullyQualifiedName~Differential.DifferentialTests.Replay");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"replay: DIFF_SEED={ds.Seed} dotnet test tests/Pipeline.Core.Tests --filter FullyQualifiedName~Differential.{replayTest}.Replay");
         foreach (var l in diff) sb.AppendLine("  " + l);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Compares the stored rows of every day from <paramref name="first"/> through <paramref name="last"/> with the
+    /// expected rows; returns one report per day that differs (a day with no stored rows differs).
+    /// </summary>
+    public static List<string> CompareDays(GeneratedDataset ds, DateOnly first, DateOnly last, IReadOnlyDictionary<DateOnly, IReadOnlyList<MetricRow>> stored,
+        Func<DateOnly, IReadOnlyList<MetricRow>> expected, string what, string expectedName, string actualName, string replayTest)
+    {
+        var failures = new List<string>();
+        for (var day = first; day <= last; day = day.AddDays(1))
+        {
+            List<string> diff = stored.TryGetValue(day, out var rows)
+                ? Diff(expected(day), rows, expectedName, actualName)
+                : [$"{actualName} has no rows for the day: it was never rolled up"];
+            if (diff.Count > 0) failures.Add(Report(ds, day, what, diff, replayTest));
+        }
+        return failures;
     }
 }

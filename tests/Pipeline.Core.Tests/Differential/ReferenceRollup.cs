@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pipeline.Core.Catalog;
 using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Rollup;
 using Pipeline.Core.Scenes;
 using Pipeline.Core.Time;
@@ -13,7 +14,7 @@ namespace Pipeline.Core.Tests.Differential;
 /// </summary>
 /// <remarks>
 /// <para>Written from the spec, not from the engine's code. Where the spec is ambiguous it follows the
-/// product decisions documented in functions/Pipeline.Core/Rollup/README.md:</para>
+/// product decisions documented in docs/metric-definitions.md ("Decisions"):</para>
 /// <list type="bullet">
 /// <item>"All accepted history" is every event whose reporting day is on or before D.</item>
 /// <item>A session (user, mini-program, sessionId) is remembered 31 days: a <c>session_start</c> on a day
@@ -28,6 +29,8 @@ namespace Pipeline.Core.Tests.Differential;
 /// carrying revenue; for each, <c>aov</c> when it has orders, <c>refund_rate</c> when its gmv is not 0,
 /// <c>arpu</c> when dau is not 0 (even when 0); money rows only when not 0.</item>
 /// <item>qr orders: the order's session is the one of its key remembered on D (earliest start in D-30..D).</item>
+/// <item><c>risk.rejected_event_rate</c> comes from ingest receipts by day of receipt, not from events: rejected /
+/// received of the day's totals (no row when nothing was received).</item>
 /// </list>
 /// <para>Undocumented by the README, read here as the engine's documented money rule suggests: the
 /// <c>channel</c> rows of <c>users.channel_share</c> exist for the channels that have sessions on D.</para>
@@ -37,12 +40,13 @@ public sealed class ReferenceRollup
     public const int SessionMemoryDays = 31;
     public const int OrderMemoryDays = 90;
 
-    /// <summary>Every metric the reference computes (all of the catalog except <c>risk.rejected_event_rate</c>, which needs ingest's counts).</summary>
-    public static readonly IReadOnlySet<string> Computed = MetricCatalog.All.Select(m => m.Id).Where(id => id != "risk.rejected_event_rate").ToHashSet(StringComparer.Ordinal);
+    /// <summary>Every metric the reference computes: the whole catalog (<c>risk.rejected_event_rate</c> from the receipts it is given).</summary>
+    public static readonly IReadOnlySet<string> Computed = MetricCatalog.All.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
 
     private readonly List<Ev> _all;
     private readonly SceneTable _scenes;
     private readonly double _commissionRate;
+    private readonly IReadOnlyDictionary<DateOnly, IngestTotals> _receipts;
 
     private sealed record Ev(PipelineEvent E, int Day);
 
@@ -50,10 +54,12 @@ public sealed class ReferenceRollup
 
     private sealed record Order(string Merchant, string OrderId, int Day, PipelineEvent First);
 
-    public ReferenceRollup(IEnumerable<PipelineEvent> events, ReportingCalendar calendar, SceneTable scenes, double commissionRate)
+    /// <param name="receipts">Ingest's received and rejected totals by reporting day of receipt; a day absent had none.</param>
+    public ReferenceRollup(IEnumerable<PipelineEvent> events, IReadOnlyDictionary<DateOnly, IngestTotals> receipts, ReportingCalendar calendar, SceneTable scenes, double commissionRate)
     {
         _scenes = scenes;
         _commissionRate = commissionRate;
+        _receipts = receipts;
         var list = events.Select(e => new Ev(e, calendar.DayOf(e.TimeMs).DayNumber)).ToList();
         list.Sort((a, b) => Compare(a.E, b.E));
         _all = list;
@@ -158,17 +164,16 @@ public sealed class ReferenceRollup
         HashSet<string> ActiveIn(int from, int to, string? mp) =>
             allSessions.Where(s => s.Day >= from && s.Day <= to && (mp is null || s.Mp == mp)).Select(s => s.User).ToHashSet(StringComparer.Ordinal);
 
-        var starts = history.Where(x => x.E.Type == EventType.SessionStart).Select(x => x.E).ToList(); // sorted
         var calendar = day;
         var monday = d - ((int)calendar.DayOfWeek + 6) % 7;
         var firstOfMonth = d - calendar.Day + 1;
 
         // New users: earliest session_start (overall / in a mini-program) and its day.
-        var firstStartOfUser = starts.GroupBy(e => e.UserKey!).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        var firstStartOfUserIn = starts.GroupBy(e => (e.UserKey!, e.MiniProgramId)).ToDictionary(g => g.Key, g => g.First());
-        var dayOf = history.ToDictionary(x => x.E, x => x.Day); // PipelineEvent has reference equality
-        IEnumerable<string> NewOn(int day0) => firstStartOfUser.Where(kv => dayOf[kv.Value] == day0).Select(kv => kv.Key);
-        IEnumerable<string> NewInOn(string mp, int day0) => firstStartOfUserIn.Where(kv => kv.Key.Item2 == mp && dayOf[kv.Value] == day0).Select(kv => kv.Key.Item1);
+        var starts = history.Where(x => x.E.Type == EventType.SessionStart).ToList(); // sorted: First() is the earliest
+        var firstStartOfUser = starts.GroupBy(x => x.E.UserKey!).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var firstStartOfUserIn = starts.GroupBy(x => (x.E.UserKey!, x.E.MiniProgramId)).ToDictionary(g => g.Key, g => g.First());
+        IEnumerable<string> NewOn(int day0) => firstStartOfUser.Where(kv => kv.Value.Day == day0).Select(kv => kv.Key);
+        IEnumerable<string> NewInOn(string mp, int day0) => firstStartOfUserIn.Where(kv => kv.Key.Item2 == mp && kv.Value.Day == day0).Select(kv => kv.Key.Item1);
 
         // ---------- North Star ----------
         {
@@ -279,9 +284,9 @@ public sealed class ReferenceRollup
         rows.Ratio("users.share_opens_per_share", "total", "", sessions.Count(s => s.Channel == "share"), shares.Count);
         foreach (var mp in programs) rows.Ratio("users.share_opens_per_share", "miniProgram", mp, sessions.Count(s => s.Mp == mp && s.Channel == "share"), shares.Count(e => e.MiniProgramId == mp));
 
-        rows.Count("users.viral_new_users", "total", "", NewOn(d).Count(u => _scenes.ChannelOf(firstStartOfUser[u].Scene!.Value) == "share"));
+        rows.Count("users.viral_new_users", "total", "", NewOn(d).Count(u => _scenes.ChannelOf(firstStartOfUser[u].E.Scene!.Value) == "share"));
         foreach (var mp in programs)
-            rows.Count("users.viral_new_users", "miniProgram", mp, NewInOn(mp, d).Count(u => _scenes.ChannelOf(firstStartOfUserIn[(u, mp)].Scene!.Value) == "share"));
+            rows.Count("users.viral_new_users", "miniProgram", mp, NewInOn(mp, d).Count(u => _scenes.ChannelOf(firstStartOfUserIn[(u, mp)].E.Scene!.Value) == "share"));
 
         foreach (var g in ends.GroupBy(e => DurationBucket(e.DurationMs!.Value)))
             rows.Count("users.sessions_by_duration", "durationBucket", g.Key, g.Count());
@@ -396,6 +401,10 @@ public sealed class ReferenceRollup
             rows.Ratio("risk.top10_session_share", "total", "", top, sessions.Count);
         }
         rows.Ratio("risk.ad_load", "total", "", impressions.Count, sessions.Count);
+        {
+            var receipts = _receipts.GetValueOrDefault(day);
+            rows.Ratio("risk.rejected_event_rate", "total", "", receipts.Rejected, receipts.Received);
+        }
 
         // ---------- Pages ----------
         foreach (var g in pageViews.GroupBy(e => e.MiniProgramId + e.Page))
