@@ -21,6 +21,7 @@ namespace Pipeline.Core.Tests.Differential;
 /// Ingest's received and rejected totals per reporting day of receipt: received counts every copy delivered that day
 /// (duplicates included) plus the rejected ones. A day that is absent had no receipt (0/0).
 /// </param>
+/// <param name="RetryOf">The event id of each client retry (an accepted event re-sent under a new id), to the id it repeats.</param>
 public sealed record GeneratedDataset(
     int Seed,
     DateOnly FirstDay,
@@ -30,7 +31,8 @@ public sealed record GeneratedDataset(
     double CommissionRate,
     string Shape,
     IReadOnlyList<(DateOnly Arrival, PipelineEvent Copy)> Duplicates,
-    IReadOnlyDictionary<DateOnly, IngestTotals> Receipts)
+    IReadOnlyDictionary<DateOnly, IngestTotals> Receipts,
+    IReadOnlyDictionary<string, string> RetryOf)
 {
     /// <summary>The receipt totals of a day, 0/0 when it had none (as the receipt ledger answers).</summary>
     public IngestTotals ReceiptsOf(DateOnly day) => Receipts.GetValueOrDefault(day);
@@ -84,6 +86,7 @@ public static class DatasetGenerator
         private readonly List<PipelineEvent> _events = [];
         private readonly Dictionary<string, DateOnly> _arrival = new(StringComparer.Ordinal);
         private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _retryOf = new(StringComparer.Ordinal);
         private readonly DateOnly _first;
         private readonly int _days;
         private readonly bool _longSpan;
@@ -173,6 +176,7 @@ public static class DatasetGenerator
                 _events.Add(retry);
                 var retryDay = Calendar.DayOf(retry.TimeMs);
                 _arrival[retry.EventId] = arrival < retryDay ? retryDay : arrival;
+                _retryOf[retry.EventId] = e.EventId;
             }
             return e;
         }
@@ -231,7 +235,7 @@ public static class DatasetGenerator
             var duplicates = SameIdDuplicates(last);
             var receipts = Receipts(first, last, duplicates);
             var shape = $"{userCount} users, {_programs.Length} mini-programs, {last.DayNumber - first.DayNumber + 1} days from {first:yyyy-MM-dd}, {_events.Count} events, late rate {_lateRate:0.000}, {duplicates.Count} same-id duplicates{(_longSpan ? ", long span" : "")}{(bigProgram ? ", one big mini-program" : "")}";
-            return new GeneratedDataset(_seed, first, last, _events, _arrival, rate, shape, duplicates, receipts);
+            return new GeneratedDataset(_seed, first, last, _events, _arrival, rate, shape, duplicates, receipts, _retryOf);
         }
 
         /// <summary>About 3% of events sent again under the same id, the same day or up to three days after the first copy arrived.</summary>
