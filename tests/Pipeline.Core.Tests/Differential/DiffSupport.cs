@@ -129,7 +129,7 @@ internal static class RowDiff
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"seed {ds.Seed}, day {day:yyyy-MM-dd} ({what}); dataset: {ds.Shape}; commission rate {ds.CommissionRate}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"replay: DIFF_SEED={ds.Seed} dotnet test tests/Pipeline.Core.Tests --filter FullyQualifiedName~Differential.{replayTest}.Replay");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"replay: DIFF_SEED={ds.Seed} dotnet test tests/Pipeline.Core.Tests --filter FullyQualifiedName=Pipeline.Core.Tests.Differential.{replayTest}.Replay");
         foreach (var l in diff) sb.AppendLine("  " + l);
         return sb.ToString();
     }

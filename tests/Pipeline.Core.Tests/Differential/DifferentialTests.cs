@@ -12,7 +12,7 @@ namespace Pipeline.Core.Tests.Differential;
 /// by floating division or scaling compare within a relative 1e-9 (<see cref="RowDiff.RelativeTolerance"/>).
 /// </summary>
 /// <remarks>
-/// To replay one dataset: <c>DIFF_SEED=123 dotnet test tests/Pipeline.Core.Tests --filter FullyQualifiedName~Differential.DifferentialTests.Replay</c>
+/// To replay one dataset: <c>DIFF_SEED=123 dotnet test tests/Pipeline.Core.Tests --filter FullyQualifiedName=Pipeline.Core.Tests.Differential.DifferentialTests.Replay</c>
 /// (or put the seed in <see cref="Replay_seed"/>'s InlineData); a failure prints the seed, the day and the first 20
 /// differences.
 /// </remarks>
