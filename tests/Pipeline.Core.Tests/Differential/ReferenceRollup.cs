@@ -31,9 +31,8 @@ namespace Pipeline.Core.Tests.Differential;
 /// <item>qr orders: the order's session is the one of its key remembered on D (earliest start in D-30..D).</item>
 /// <item><c>risk.rejected_event_rate</c> comes from ingest receipts by day of receipt, not from events: rejected /
 /// received of the day's totals (no row when nothing was received).</item>
+/// <item>The <c>channel</c> rows of <c>users.channel_share</c> exist for the channels that have sessions on D.</item>
 /// </list>
-/// <para>Undocumented by the README, read here as the engine's documented money rule suggests: the
-/// <c>channel</c> rows of <c>users.channel_share</c> exist for the channels that have sessions on D.</para>
 /// </remarks>
 public sealed class ReferenceRollup
 {
