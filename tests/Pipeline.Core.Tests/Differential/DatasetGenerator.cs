@@ -56,6 +56,7 @@ public sealed record GeneratedDataset(
 /// </remarks>
 public static class DatasetGenerator
 {
+    /// <summary>The pipeline's reporting calendar, for the code under test; the generator itself works in <see cref="ShanghaiTime"/>.</summary>
     public static readonly ReportingCalendar Calendar = new("Asia/Shanghai");
 
     private static readonly string[] Currencies = ["CNY", "USD", "HKD", "JPY", "EUR"];
@@ -156,14 +157,14 @@ public static class DatasetGenerator
             }
         }
 
-        private long StartOf(int dayIndex) => Calendar.StartOf(_first.AddDays(dayIndex)).ToUnixTimeMilliseconds();
+        private long StartOf(int dayIndex) => ShanghaiTime.MidnightOf(_first.AddDays(dayIndex));
 
         private const long DayMs = 86_400_000;
 
         private PipelineEvent Add(PipelineEvent e, int? arrivalIndex = null)
         {
             _events.Add(e);
-            var day = Calendar.DayOf(e.TimeMs);
+            var day = ShanghaiTime.DayOf(e.TimeMs);
             var arrival = day;
             if (arrivalIndex is { } a) arrival = _first.AddDays(a);
             else if (Chance(_lateRate)) arrival = day.AddDays(_r.Next(1, 11));
@@ -174,7 +175,7 @@ public static class DatasetGenerator
             {
                 var retry = Clone(e, NewId(), e.TimeMs + _r.Next(0, 6));
                 _events.Add(retry);
-                var retryDay = Calendar.DayOf(retry.TimeMs);
+                var retryDay = ShanghaiTime.DayOf(retry.TimeMs);
                 _arrival[retry.EventId] = arrival < retryDay ? retryDay : arrival;
                 _retryOf[retry.EventId] = e.EventId;
             }
@@ -228,7 +229,7 @@ public static class DatasetGenerator
             Publishes();
             PlantBoundaries(users);
 
-            var eventDays = _events.Select(e => Calendar.DayOf(e.TimeMs)).ToList();
+            var eventDays = _events.Select(e => ShanghaiTime.DayOf(e.TimeMs)).ToList();
             var first = eventDays.Min();
             var last = new[] { eventDays.Max(), _arrival.Values.Max() }.Max().AddDays(_r.Next(0, 4));
             var rate = Pick((0.7, () => 0.006), (0.1, () => 0.0), (0.2, () => Math.Round(_r.NextDouble() * 0.05, 4)));
@@ -256,7 +257,7 @@ public static class DatasetGenerator
             return result;
         }
 
-        private static long StartOfDayOf(long timeMs) => Calendar.StartOf(Calendar.DayOf(timeMs)).ToUnixTimeMilliseconds();
+        private static long StartOfDayOf(long timeMs) => ShanghaiTime.MidnightOf(ShanghaiTime.DayOf(timeMs));
 
         /// <summary>
         /// Receipt totals by day of receipt: every copy delivered that day is received; some days add rejected events
@@ -420,7 +421,7 @@ public static class DatasetGenerator
             if (Chance(0.15))
             {
                 var later = Pick((0.5, () => t + _r.Next(0, 3)), (0.3, () => t + _r.Next(1, 3) * DayMs), (0.2, () => t - _r.Next(0, 2)));
-                var repeatDay = Calendar.DayOf(later);
+                var repeatDay = ShanghaiTime.DayOf(later);
                 if (repeatDay.DayNumber - _first.DayNumber < _days)
                     Add(new PipelineEvent
                     {
@@ -517,7 +518,7 @@ public static class DatasetGenerator
                     var firstPaid = _events.Where(e => e.Type == EventType.OrderPaid && e.MerchantId == merchant && e.OrderId == order).Min(e => e.TimeMs);
                     var gap = OneOf([89, 90, 91]);
                     var t = firstPaid + gap * DayMs + _r.Next(-3_600_000, 3_600_000);
-                    if (Calendar.DayOf(t).DayNumber - _first.DayNumber >= _days) continue;
+                    if (ShanghaiTime.DayOf(t).DayNumber - _first.DayNumber >= _days) continue;
                     Add(new PipelineEvent
                     {
                         EventId = NewId(), Type = EventType.OrderPaid, TimeMs = t, UserKey = user, MiniProgramId = mp, OrderId = order,

@@ -62,7 +62,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         var ds = DatasetGenerator.Generate(seed);
         if (verbose) output.WriteLine($"seed {seed}: {ds.Shape}");
         var engine = new RollupEngine(SceneTable.Default, ds.CommissionRate);
-        var reference = new ReferenceRollup(ds.Events, ds.Receipts, DatasetGenerator.Calendar, SceneTable.Default, ds.CommissionRate);
+        var reference = new ReferenceRollup(ds.Events, ds.Receipts, SceneTable.Default, ds.CommissionRate);
         var results = EngineDriver.RollAll(engine, ds.FirstDay, ds.LastDay, ds.Events, ds.Receipts, new Random(seed * 7919 + 1));
 
         var failures = new List<string>();

@@ -59,16 +59,15 @@ public sealed class GeneratorCoverageTests(ITestOutputHelper output)
 
     private static IEnumerable<(string Feature, long Count)> Census(GeneratedDataset ds)
     {
-        var calendar = DatasetGenerator.Calendar;
         var events = ds.Events;
         var dayOf = new Dictionary<PipelineEvent, DateOnly>(ReferenceEqualityComparer.Instance);
         var midnight = new Dictionary<DateOnly, long>(); // start of each day, ms
         foreach (var e in events)
         {
-            var d = calendar.DayOf(e.TimeMs);
+            var d = ShanghaiTime.DayOf(e.TimeMs);
             dayOf[e] = d;
-            if (!midnight.ContainsKey(d)) midnight[d] = calendar.StartOf(d).ToUnixTimeMilliseconds();
-            if (!midnight.ContainsKey(d.AddDays(1))) midnight[d.AddDays(1)] = calendar.StartOf(d.AddDays(1)).ToUnixTimeMilliseconds();
+            if (!midnight.ContainsKey(d)) midnight[d] = ShanghaiTime.MidnightOf(d);
+            if (!midnight.ContainsKey(d.AddDays(1))) midnight[d.AddDays(1)] = ShanghaiTime.MidnightOf(d.AddDays(1));
         }
         DateOnly DayOf(PipelineEvent e) => dayOf[e];
         var byType = events.ToLookup(e => e.Type);
@@ -76,7 +75,7 @@ public sealed class GeneratorCoverageTests(ITestOutputHelper output)
         yield return ("late events", events.Count(e => ds.ArrivalDay[e.EventId] > DayOf(e)));
         yield return ("same-id duplicates", ds.Duplicates.Count);
         var byId = events.ToDictionary(e => e.EventId, StringComparer.Ordinal);
-        yield return ("same-id duplicate on another day", ds.Duplicates.Count(d => calendar.DayOf(d.Copy.TimeMs) != DayOf(byId[d.Copy.EventId])));
+        yield return ("same-id duplicate on another day", ds.Duplicates.Count(d => ShanghaiTime.DayOf(d.Copy.TimeMs) != DayOf(byId[d.Copy.EventId])));
         // A retry is the same event under a new id, stamped 0-5 ms later.
         yield return ("client retries (new id, within 5 ms)", ds.RetryOf.Count(kv =>
         {

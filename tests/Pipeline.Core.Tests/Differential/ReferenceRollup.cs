@@ -4,7 +4,6 @@ using Pipeline.Core.Events;
 using Pipeline.Core.Ports;
 using Pipeline.Core.Rollup;
 using Pipeline.Core.Scenes;
-using Pipeline.Core.Time;
 
 namespace Pipeline.Core.Tests.Differential;
 
@@ -54,12 +53,12 @@ public sealed class ReferenceRollup
     private sealed record Order(string Merchant, string OrderId, int Day, PipelineEvent First);
 
     /// <param name="receipts">Ingest's received and rejected totals by reporting day of receipt; a day absent had none.</param>
-    public ReferenceRollup(IEnumerable<PipelineEvent> events, IReadOnlyDictionary<DateOnly, IngestTotals> receipts, ReportingCalendar calendar, SceneTable scenes, double commissionRate)
+    public ReferenceRollup(IEnumerable<PipelineEvent> events, IReadOnlyDictionary<DateOnly, IngestTotals> receipts, SceneTable scenes, double commissionRate)
     {
         _scenes = scenes;
         _commissionRate = commissionRate;
         _receipts = receipts;
-        var list = events.Select(e => new Ev(e, calendar.DayOf(e.TimeMs).DayNumber)).ToList();
+        var list = events.Select(e => new Ev(e, ShanghaiTime.DayOf(e.TimeMs).DayNumber)).ToList(); // reporting days in Asia/Shanghai, computed on their own
         list.Sort((a, b) => Compare(a.E, b.E));
         _all = list;
     }

@@ -79,7 +79,7 @@ public sealed class RerollTests(ITestOutputHelper output)
         return new Setup(ds, engine, rng, arrival, lateDays);
     }
 
-    private static DateOnly DayOf(PipelineEvent e) => DatasetGenerator.Calendar.DayOf(e.TimeMs);
+    private static DateOnly DayOf(PipelineEvent e) => ShanghaiTime.DayOf(e.TimeMs);
 
     private static DateOnly Min(DateOnly a, DateOnly b) => a < b ? a : b;
 
@@ -171,7 +171,7 @@ public sealed class RerollTests(ITestOutputHelper output)
         var scratch = EngineDriver.RollAll(engine, ds.FirstDay, ds.LastDay, ds.Events, ds.Receipts, rng).ToDictionary(r => r.Day, r => r.Rows);
         var failures = RowDiff.CompareDays(ds, ds.FirstDay, ds.LastDay, pipeline.Rows, d => scratch[d], what, "from scratch", "rolled", nameof(RerollTests));
         if (failures.Count > 0 || !withReference) return failures; // the reference would only repeat them
-        var reference = new ReferenceRollup(ds.Events, ds.Receipts, DatasetGenerator.Calendar, SceneTable.Default, ds.CommissionRate);
+        var reference = new ReferenceRollup(ds.Events, ds.Receipts, SceneTable.Default, ds.CommissionRate);
         return RowDiff.CompareDays(ds, ds.FirstDay, ds.LastDay, pipeline.Rows, reference.RowsOf, what, "reference", "rolled", nameof(RerollTests));
     }
 
