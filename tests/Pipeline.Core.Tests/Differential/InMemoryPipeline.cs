@@ -1,0 +1,161 @@
+using Microsoft.Extensions.Time.Testing;
+using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
+using Pipeline.Core.Processing;
+using Pipeline.Core.Rollup;
+
+namespace Pipeline.Core.Tests.Differential;
+
+/// <summary>
+/// The processing step and the rollup runner over in-memory ports: the real <see cref="ProcessHandler"/> and
+/// <see cref="RollupRunner"/>, with stores that keep everything in dictionaries. The de-duplication index keeps the
+/// first batch's claim on each (source, eventId), as the storage adapter does within its 30-day window.
+/// </summary>
+internal sealed class InMemoryPipeline
+    : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IRollupStateStore, IMetricsStore, IExportStore, IIngestReceiptLedger
+{
+    public const string Source = "sdk";
+
+    private readonly Dictionary<string, LandingBatch> _landing = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Source, string Id), string> _claims = [];
+    private readonly Dictionary<(DateOnly Day, int Shard), Dictionary<string, IReadOnlyList<PipelineEvent>>> _segments = [];
+    private readonly Dictionary<DateOnly, string> _marks = [];
+    private readonly Dictionary<DateOnly, byte[]> _states = [];
+    private readonly Dictionary<DateOnly, IngestTotals> _receipts;
+    private int _version;
+    private int _batches;
+    private RollupCursor? _cursor;
+
+    public InMemoryPipeline(RollupEngine engine, int shards, IReadOnlyDictionary<DateOnly, IngestTotals> receipts)
+    {
+        var options = new PipelineOptions { EventStoreShards = shards, CommissionRate = engine.CommissionRate };
+        Shards = shards;
+        Clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        _receipts = new Dictionary<DateOnly, IngestTotals>(receipts);
+        Processor = new ProcessHandler(this, this, this, this, DatasetGenerator.Calendar, options, Clock);
+        Runner = new RollupRunner(this, this, this, this, this, this, engine, DatasetGenerator.Calendar, options, Clock);
+    }
+
+    public int Shards { get; }
+
+    public FakeTimeProvider Clock { get; }
+
+    public ProcessHandler Processor { get; }
+
+    public RollupRunner Runner { get; }
+
+    /// <summary>The rows of each day as last replaced.</summary>
+    public Dictionary<DateOnly, IReadOnlyList<MetricRow>> Rows { get; } = [];
+
+    /// <summary>The days whose rows were replaced, in order, since the last <see cref="ForgetReplaced"/>.</summary>
+    public List<DateOnly> Replaced { get; } = [];
+
+    public IReadOnlyCollection<DateOnly> DirtyDays => _marks.Keys;
+
+    public void ForgetReplaced() => Replaced.Clear();
+
+    /// <summary>Sets the clock to 09:00 local time on the day after <paramref name="day"/>: the scheduled run then rolls through <paramref name="day"/>.</summary>
+    public void MorningAfter(DateOnly day) =>
+        Clock.SetUtcNow(DatasetGenerator.Calendar.StartOf(day.AddDays(1)).AddHours(9));
+
+    /// <summary>Stores events directly (as processing would), without marking their days.</summary>
+    public void Store(IEnumerable<PipelineEvent> events)
+    {
+        foreach (var g in events.GroupBy(e => (DatasetGenerator.Calendar.DayOf(e.TimeMs), UserShard.Of(e.UserKey, Shards))))
+            Segment(g.Key).Add("direct-" + ++_batches, g.ToList());
+    }
+
+    /// <summary>Lands a batch and processes it as the queue trigger would; returns how many events it stored.</summary>
+    public async Task<ProcessResult> DeliverAsync(IReadOnlyList<PipelineEvent> events)
+    {
+        var id = "batch-" + (++_batches).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+        _landing[id] = new LandingBatch
+        {
+            BatchId = id, Source = Source, KeyId = "k", ReceivedAt = Clock.GetUtcNow(), ReceivedCount = events.Count, RejectedCount = 0, Events = events,
+        };
+        return await Processor.HandleAsync(new ProcessingMessage(id, id), CancellationToken.None);
+    }
+
+    public void Mark(IEnumerable<DateOnly> days)
+    {
+        foreach (var d in days) _marks[d] = "v" + ++_version;
+    }
+
+    private Dictionary<string, IReadOnlyList<PipelineEvent>> Segment((DateOnly, int) key)
+    {
+        if (!_segments.TryGetValue(key, out var s)) _segments[key] = s = new Dictionary<string, IReadOnlyList<PipelineEvent>>(StringComparer.Ordinal);
+        return s;
+    }
+
+    // ILandingStore
+    public Task<string> WriteAsync(LandingBatch batch, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<LandingBatch?> ReadAsync(string path, CancellationToken cancellationToken) => Task.FromResult(_landing.GetValueOrDefault(path));
+
+    // IEventIdIndex
+    public Task<bool[]> ClaimAsync(string source, string batchId, IReadOnlyList<string> eventIds, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Task.FromResult(eventIds.Select(id => _claims.TryAdd((source, id), batchId) || _claims[(source, id)] == batchId).ToArray());
+
+    // IEventStore
+    public Task WriteAsync(EventSegment segment, CancellationToken cancellationToken)
+    {
+        Segment((segment.Day, segment.Shard))[segment.BatchId] = segment.Events.ToArray();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<PipelineEvent>>(_segments.TryGetValue((day, shard), out var s) ? s.Values.SelectMany(x => x).ToArray() : []);
+
+    // IDirtyDayLedger
+    public Task MarkAsync(IReadOnlyCollection<DateOnly> days, CancellationToken cancellationToken)
+    {
+        Mark(days);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<DirtyDay>> ListAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<DirtyDay>>(_marks.Select(kv => new DirtyDay(kv.Key, kv.Value)).ToList());
+
+    public Task<bool> ClearAsync(DirtyDay day, CancellationToken cancellationToken) =>
+        Task.FromResult(_marks.TryGetValue(day.Day, out var v) && v == day.Version && _marks.Remove(day.Day));
+
+    // IRollupStateStore
+    public Task<byte[]?> LoadAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult(_states.GetValueOrDefault(day));
+
+    public Task SaveAsync(DateOnly day, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
+    {
+        _states[day] = state.ToArray();
+        return Task.CompletedTask;
+    }
+
+    public Task<RollupCursor?> GetCursorAsync(CancellationToken cancellationToken) => Task.FromResult(_cursor);
+
+    public Task SetCursorAsync(RollupCursor cursor, CancellationToken cancellationToken)
+    {
+        _cursor = cursor;
+        return Task.CompletedTask;
+    }
+
+    // IMetricsStore
+    public Task ReplaceDayAsync(DateOnly day, IReadOnlyList<MetricRow> rows, string runId, DateTimeOffset computedAt, CancellationToken cancellationToken)
+    {
+        Rows[day] = rows.ToArray();
+        Replaced.Add(day);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<MetricRow>> ReadDayAsync(DateOnly day, CancellationToken cancellationToken) =>
+        Task.FromResult(Rows.GetValueOrDefault(day) ?? []);
+
+    // IExportStore: the CSV is written from the same rows; its format has its own tests.
+    public Task WriteDailyAsync(DateOnly day, ReadOnlyMemory<byte> csv, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<byte[]?> ReadDailyAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult<byte[]?>(null);
+
+    public string DescribeDaily(DateOnly day) => $"exports/daily/{day:yyyy-MM-dd}.csv";
+
+    // IIngestReceiptLedger
+    public Task RecordAsync(IngestReceipt receipt, DateOnly receiptDay, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<IngestTotals> TotalsAsync(DateOnly receiptDay, CancellationToken cancellationToken) => Task.FromResult(_receipts.GetValueOrDefault(receiptDay));
+}
