@@ -11,7 +11,7 @@ public static class Program
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "load") return await LoadHarness.RunAsync(args[1..]);
+        if (args.Length > 0 && args[0] == "load") return await LoadHarness.RunCliAsync(args[1..]);
         if (args.Length > 1 && args[0] == "data")
         {
             // How many events the simulator makes for N users in one day, and how long that takes.
