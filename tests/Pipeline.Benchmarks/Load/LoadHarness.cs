@@ -7,9 +7,14 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
+using Azure.Data.Tables;
+using Pipeline.Core.Ingest;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Time;
 using Pipeline.Local.Simulation;
+using Pipeline.Storage;
 using Pipeline.Storage.Emulator;
+using Pipeline.Storage.Tables;
 
 namespace Pipeline.Benchmarks.Load;
 
@@ -31,6 +36,11 @@ public static partial class LoadHarness
     /// <summary>The <c>load</c> verb: parses options, runs, prints the report; 0 when every check passed.</summary>
     public static async Task<int> RunCliAsync(string[] args)
     {
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            Console.WriteLine(LoadOptions.Usage);
+            return 0;
+        }
         LoadOptions options;
         try
         {
@@ -55,6 +65,7 @@ public static partial class LoadHarness
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(log);
         options.Validate();
+        log = new ElapsedLog(log);
         log.WriteLine($"load: {options.Rate:N0} events/s for {options.Seconds} s in batches of {options.BatchSize} (gzip {options.GzipRate:P0}), at most {options.Concurrency} requests in flight");
         var loadAtStart = ProcessStats.LoadAverage();
         log.WriteLine($"machine: {Environment.ProcessorCount} processors; load average {loadAtStart}");
@@ -72,17 +83,29 @@ public static partial class LoadHarness
             ["DOTNET_gcServer"] = "0",
         };
 
-        var keyOutput = await PipelineProcess.RunAsync(environment, ["keys", "create", "--source", "load", "--mini-programs", "*"], TimeSpan.FromMinutes(2), cancellationToken);
-        var key = keyOutput.Trim().Split('\n')[^1].Trim();
-        if (key.Length == 0) throw new InvalidOperationException("keys create printed no key.");
-
         var logPath = Path.Combine(Path.GetTempPath(), $"pipeline-load-serve-{Environment.ProcessId}-{now.ToUnixTimeSeconds()}.log");
         using var server = PipelineProcess.StartServe(environment, logPath);
+        // The key is made while serve starts (as `keys create` does it, without a second process start-up).
+        var key = await CreateKeyAsync(azurite.ConnectionString, cancellationToken);
         var baseUri = await server.WaitUntilListeningAsync(TimeSpan.FromMinutes(2), cancellationToken);
         log.WriteLine($"serve: pid {server.Id} on {baseUri}, log {logPath}");
         var report = await DriveAsync(options, server, new Uri(baseUri, "/api/v1/events"), new StoreProbe(azurite.ConnectionString), environment, key, loadAtStart, log, cancellationToken);
         log.WriteLine("Stopping serve and Azurite (its folder is deleted).");
         return report;
+    }
+
+    /// <summary>An ingest key for a source that may write every mini-program; returns the plaintext key.</summary>
+    private static async Task<string> CreateKeyAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var tables = new TableServiceClient(connectionString);
+        await tables.CreateTableIfNotExistsAsync(StorageNames.IngestKeysTable, cancellationToken);
+        await tables.CreateTableIfNotExistsAsync(StorageNames.IngestSourcesTable, cancellationToken);
+        var store = new TableIngestKeyStore(tables);
+        var now = DateTimeOffset.UtcNow;
+        await store.SaveSourceAsync(new SourceRegistration("load", AllMiniPrograms: true, [], now), cancellationToken);
+        var (plaintext, record) = IngestKeys.Create("load", now);
+        await store.SaveKeyAsync(record, cancellationToken);
+        return plaintext;
     }
 
     private static async Task<LoadReport> DriveAsync(LoadOptions options, PipelineProcess server, Uri endpoint, StoreProbe store,
@@ -158,6 +181,7 @@ public static partial class LoadHarness
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         }
         var drainSeconds = Stopwatch.GetElapsedTime(drainStart).TotalSeconds;
+        log.WriteLine($"drained: {drained}, {stored.Values.Sum():N0} events stored; rolling up…");
         var endToEnd = wall.Elapsed.TotalSeconds;
         var cpuTotal = ProcessStats.CpuSeconds(server.Id) - cpuStart;
         var rssAfterDrain = ProcessStats.RssKb(server.Id) / 1024.0;
@@ -175,6 +199,7 @@ public static partial class LoadHarness
             ["rollup", "--from", days[0].ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "--to", days[^1].ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)],
             TimeSpan.FromMinutes(30), cancellationToken);
         rollupWatch.Stop();
+        log.WriteLine($"rollup done in {rollupWatch.Elapsed.TotalSeconds:0.0} s: {rollupOutput.Trim().Split('\n')[^1].Trim()}");
         var rollupSummary = rollupOutput.Trim().Split('\n')[^1].Trim();
         var eventsRead = EventsRead().Match(rollupSummary) is { Success: true } m
             ? long.Parse(m.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)
@@ -239,7 +264,9 @@ public static partial class LoadHarness
         {
             for (var chunk = 0; !cancellationToken.IsCancellationRequested; chunk++)
             {
-                var events = TrafficGenerator.Generate(BenchData.Options(users, seed: options.Seed + chunk, days: 1, end: end)).Requests
+                var simulation = BenchData.Options(users, seed: options.Seed + chunk, days: 1, end: end);
+                simulation.MiniPrograms = options.MiniPrograms;
+                var events = TrafficGenerator.Generate(simulation).Requests
                     .Where(r => r.Kind == PlannedRequestKind.Batch)
                     .SelectMany(r => r.Events)
                     // Valid events with their own timestamps (no clock-skew cases), so the harness knows each one's reporting day.

@@ -26,11 +26,14 @@ public sealed record LoadOptions
     /// <summary>Seconds between samples of the server's RSS, CPU and processing queue.</summary>
     public int SampleSeconds { get; init; } = 5;
 
+    /// <summary>Mini-programs in the simulated ecosystem (more mini-programs and pages: more metric rows for the rollup to write).</summary>
+    public int MiniPrograms { get; init; } = 40;
+
     /// <summary>Seed of the simulated traffic (each generated chunk uses the next seed).</summary>
     public int Seed { get; init; } = 42;
 
     public const string Usage = """
-        load [--seconds 600] [--rate 1000] [--batch 200] [--concurrency 16] [--gzip 0.5] [--sample 5] [--drain-timeout 600] [--seed 42]
+        load [--seconds 600] [--rate 1000] [--batch 200] [--concurrency 16] [--gzip 0.5] [--sample 5] [--drain-timeout 600] [--mini-programs 40] [--seed 42]
           --seconds        how long to send (default 600: the 10-minute soak)
           --rate           target events per second, sent as batches of --batch events at rate/batch requests per second
           --batch          events per request (1..1000)
@@ -38,6 +41,7 @@ public sealed record LoadOptions
           --gzip           share of requests sent with Content-Encoding: gzip (0..1)
           --sample         seconds between samples of server RSS, CPU and the processing queue
           --drain-timeout  seconds to wait after sending for processing to store every accepted event
+          --mini-programs  mini-programs in the simulated ecosystem
           --seed           seed of the simulated traffic
         The serve process listens on a free loopback port; storage is a throw-away Azurite on free ports.
         Exit code: 0 when every count matches and no request failed with a 5xx; 1 otherwise; 2 for bad options.
@@ -61,6 +65,7 @@ public sealed record LoadOptions
                 "--gzip" => options with { GzipRate = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--sample" => options with { SampleSeconds = NextInt() },
                 "--drain-timeout" => options with { DrainTimeoutSeconds = NextInt() },
+                "--mini-programs" => options with { MiniPrograms = NextInt() },
                 "--seed" => options with { Seed = NextInt() },
                 _ => throw new ArgumentException($"Unknown option {name}."),
             };
@@ -77,6 +82,7 @@ public sealed record LoadOptions
         if (Concurrency < 1) throw new ArgumentException("--concurrency must be positive.");
         if (GzipRate is < 0 or > 1) throw new ArgumentException("--gzip must be 0 to 1.");
         if (SampleSeconds < 1) throw new ArgumentException("--sample must be positive.");
+        if (MiniPrograms < 1) throw new ArgumentException("--mini-programs must be positive.");
         if (DrainTimeoutSeconds < 1) throw new ArgumentException("--drain-timeout must be positive.");
     }
 }
