@@ -64,3 +64,37 @@ internal static class RollupData
     /// <summary>Simulated users for a day of about <paramref name="events"/> events (the simulator makes about 13 per user and day: the first N by time are used).</summary>
     public static int UsersFor(int events) => events / 10;
 }
+
+/// <summary>
+/// The product target's measure: one day's rollup from the event store format, on one core. The
+/// day's events are held as encoded blocks (as processing writes them, here of
+/// <see cref="BlockEvents"/> events each); one operation decodes every block and rolls the day up
+/// from an empty window state, in one shard, so on one thread.
+/// </summary>
+public class RollupFromStoreBenchmarks
+{
+    private readonly RollupEngine _engine = new(SceneTable.Default, 0.006);
+    private List<byte[]> _blocks = null!;
+
+    [Params(1_000_000)]
+    public int Events { get; set; }
+
+    [Params(200)]
+    public int BlockEvents { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var events = BenchData.PipelineEvents(Events, users: RollupData.UsersFor(Events));
+        _blocks = events.Chunk(BlockEvents).Select(b => EventBlockCodec.Encode(b)).ToList();
+        Console.WriteLine($"// event store input: {Events:N0} events in {_blocks.Count:N0} blocks, {_blocks.Sum(b => (long)b.Length):N0} bytes");
+    }
+
+    [Benchmark(Description = "Decode + RollupEngine.RollUp, 1 shard")]
+    public int DecodeAndRollUp()
+    {
+        var day = new List<PipelineEvent>(Events);
+        foreach (var block in _blocks) day.AddRange(EventBlockCodec.Decode(block));
+        return _engine.RollUp(BenchData.Day, [day], WindowState.Empty()).Rows.Count;
+    }
+}

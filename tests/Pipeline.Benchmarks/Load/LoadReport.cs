@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace Pipeline.Benchmarks.Load;
+
+/// <summary>One sample of the server while the harness runs.</summary>
+public sealed record LoadSample(double Seconds, double RssMiB, double CpuPercent, long AcceptedEvents, long Requests, int QueueDepth, double OldestMessageSeconds, string LoadAverage);
+
+/// <summary>A metric's expected and rolled-up whole-platform value for one day.</summary>
+public sealed record MetricCheck(DateOnly Day, string Metric, long Expected, double? RolledUp)
+{
+    public bool Matches => RolledUp is { } v ? v == Expected : Expected == 0;
+}
+
+/// <summary>A day's accepted and stored event counts.</summary>
+public sealed record DayCheck(DateOnly Day, long Accepted, long Stored)
+{
+    public bool Matches => Accepted == Stored;
+}
+
+/// <summary>Everything a load run measured, and whether the counts and answers were right.</summary>
+public sealed class LoadReport
+{
+    public required LoadOptions Options { get; init; }
+    public required string LoadAverageAtStart { get; init; }
+    public required string LoadAverageAtEnd { get; init; }
+    public required IReadOnlyDictionary<int, long> ByStatus { get; init; }
+    public required long Requests { get; init; }
+    public required long SentEvents { get; init; }
+    public required long AcceptedEvents { get; init; }
+    public required long PartialAccepts { get; init; }
+    public required long FailedRequests { get; init; }
+    public required double SendSeconds { get; init; }
+    public required TimeSpan MaxScheduleLag { get; init; }
+    /// <summary>Request latencies in milliseconds, ascending.</summary>
+    public required double[] Latencies { get; init; }
+    public required double ServerCpuSecondsSending { get; init; }
+    public required double ServerCpuSecondsTotal { get; init; }
+    public required double DrainSeconds { get; init; }
+    public required bool Drained { get; init; }
+    public required double EndToEndSeconds { get; init; }
+    public required int PoisonMessages { get; init; }
+    public required double IdleRssMiB { get; init; }
+    public required double RssAfterSendMiB { get; init; }
+    public required double RssAfterDrainMiB { get; init; }
+    public required double PeakRssMiB { get; init; }
+    public required double RollupSeconds { get; init; }
+    public required long RollupEventsRead { get; init; }
+    public required string RollupSummary { get; init; }
+    public required IReadOnlyList<DayCheck> Days { get; init; }
+    public required IReadOnlyList<MetricCheck> Metrics { get; init; }
+    public required IReadOnlyList<LoadSample> Samples { get; init; }
+
+    public long StoredEvents => Days.Sum(d => d.Stored);
+
+    /// <summary>Every accepted event stored once, read once by the rollup, and every event-counting metric equal to what was accepted.</summary>
+    public bool CountsMatch => Drained && PoisonMessages == 0 && Days.All(d => d.Matches) && Metrics.All(m => m.Matches)
+        && StoredEvents == AcceptedEvents && RollupEventsRead == AcceptedEvents;
+
+    public bool Passed => CountsMatch && FailedRequests == 0;
+
+    public double AcceptedPerSecond => SendSeconds > 0 ? AcceptedEvents / SendSeconds : 0;
+
+    public double Percentile(double p) =>
+        Latencies.Length == 0 ? 0 : Latencies[Math.Clamp((int)Math.Ceiling(p / 100 * Latencies.Length) - 1, 0, Latencies.Length - 1)];
+
+    public void WriteTo(TextWriter w)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var o = Options;
+        void L(FormattableString line) => w.WriteLine(line.ToString(c));
+        w.WriteLine();
+        w.WriteLine("## Load harness result");
+        w.WriteLine();
+        L($"- target: {o.Rate:N0} events/s for {o.Seconds} s, batches of {o.BatchSize}, gzip {o.GzipRate:P0}, at most {o.Concurrency} requests in flight; {Environment.ProcessorCount} processors; load average {LoadAverageAtStart} at start, {LoadAverageAtEnd} at end");
+        L($"- requests: {Requests:N0} in {SendSeconds:0.0} s; status {string.Join(", ", ByStatus.OrderBy(kv => kv.Key).Select(kv => string.Create(c, $"{kv.Key}: {kv.Value:N0}")))} (0 = no answer); 202s with rejected events: {PartialAccepts:N0}; max schedule lag {MaxScheduleLag.TotalMilliseconds:N0} ms");
+        L($"- accepted: {AcceptedEvents:N0} of {SentEvents:N0} events sent = {AcceptedPerSecond:N0} events/s");
+        L($"- request latency (ms): p50 {Percentile(50):0.0}, p95 {Percentile(95):0.0}, p99 {Percentile(99):0.0}, max {(Latencies.Length > 0 ? Latencies[^1] : 0):0.0}");
+        L($"- server CPU: {ServerCpuSecondsSending:0.0} s while sending ({ServerCpuSecondsSending / Math.Max(SendSeconds, 1e-9) * 100:0}% of one core), {ServerCpuSecondsTotal:0.0} s until drained");
+        L($"- processing: {(Drained ? "drained" : "NOT drained")} {DrainSeconds:0.0} s after sending stopped; max processing lag (oldest waiting message) {(Samples.Count > 0 ? Samples.Max(s => s.OldestMessageSeconds) : 0):0.0} s; max queue depth {(Samples.Count > 0 ? Samples.Max(s => s.QueueDepth) : 0):N0}; {AcceptedEvents / Math.Max(EndToEndSeconds, 1e-9):N0} events/s from first request to all stored; poison messages {PoisonMessages}");
+        L($"- server RSS (MiB): {IdleRssMiB:N0} idle, {RssAfterSendMiB:N0} when sending stopped, {RssAfterDrainMiB:N0} when drained, peak {PeakRssMiB:N0}");
+        L($"- rollup (separate process): {RollupSeconds:0.0} s wall: {RollupSummary}");
+        w.WriteLine();
+        w.WriteLine("| day | accepted (202) | stored in the event store |");
+        w.WriteLine("| --- | ---: | ---: |");
+        foreach (var d in Days) L($"| {d.Day:yyyy-MM-dd} | {d.Accepted:N0} | {d.Stored:N0}{(d.Matches ? "" : " ≠")} |");
+        L($"| total | {AcceptedEvents:N0} | {StoredEvents:N0} (rollup read {RollupEventsRead:N0}) |");
+        w.WriteLine();
+        w.WriteLine("| day | metric (total) | expected from accepted events | rolled up |");
+        w.WriteLine("| --- | --- | ---: | ---: |");
+        foreach (var m in Metrics)
+            L($"| {m.Day:yyyy-MM-dd} | {m.Metric} | {m.Expected:N0} | {(m.RolledUp is { } v ? v.ToString("N0", c) : "no row")}{(m.Matches ? "" : " ≠")} |");
+        w.WriteLine();
+        w.WriteLine(CountsMatch
+            ? "CHECK OK: every accepted event is stored once and read by the rollup, and the event-counting metrics equal the accepted events."
+            : "CHECK FAILED: counts differ (see above).");
+        if (FailedRequests > 0) L($"CHECK FAILED: {FailedRequests:N0} requests answered 5xx or not at all.");
+        w.WriteLine();
+        L($"Server samples every {o.SampleSeconds} s:");
+        w.WriteLine();
+        w.WriteLine(SampleHeader);
+        w.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        foreach (var s in Samples) w.WriteLine(Format(s));
+    }
+
+    public const string SampleHeader = "| t (s) | RSS (MiB) | CPU | accepted events | requests | queue | lag (s) | load average |";
+
+    public static string Format(LoadSample s) => string.Create(CultureInfo.InvariantCulture,
+        $"| {s.Seconds:0} | {s.RssMiB:N0} | {s.CpuPercent:0}% | {s.AcceptedEvents:N0} | {s.Requests:N0} | {s.QueueDepth:N0} | {s.OldestMessageSeconds:0.0} | {s.LoadAverage} |");
+}
