@@ -177,9 +177,12 @@ public sealed class QueueListener
             return;
         }
 
+        // The message stays invisible for as long as it is handled (as the Functions host renews
+        // its lease), so a slow batch is not delivered to a second handler meanwhile.
+        var lease = new MessageLease(_queue, message, _options.VisibilityTimeout, _logger);
         try
         {
-            await _handler(message, cancellationToken).ConfigureAwait(false);
+            await lease.RunAsync(ct => _handler(message, ct), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -189,7 +192,7 @@ public sealed class QueueListener
         {
             if (message.DequeueCount >= _options.MaxDequeueCount)
             {
-                await MoveToPoisonAsync(message, ex.Message, ex, cancellationToken).ConfigureAwait(false);
+                await MoveToPoisonAsync(lease.Current, ex.Message, ex, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -199,7 +202,7 @@ public sealed class QueueListener
             return;
         }
 
-        await DeleteAsync(message, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync(lease.Current, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task MoveToPoisonAsync(QueueMessage message, string reason, Exception? exception, CancellationToken cancellationToken)

@@ -43,6 +43,34 @@ public sealed class QueueListenerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_message_handled_longer_than_its_visibility_timeout_is_not_delivered_again()
+    {
+        var name = AzuriteFixture.Unique("q-slow-");
+        var queue = await CreateQueueAsync(name);
+        await queue.SendMessageAsync("slow");
+
+        // Two listeners on the queue (two instances); the handler takes four visibility timeouts.
+        var deliveries = 0;
+        async Task Slow(Azure.Storage.Queues.Models.QueueMessage _, CancellationToken ct)
+        {
+            Interlocked.Increment(ref deliveries);
+            await Task.Delay(TimeSpan.FromSeconds(4), ct);
+        }
+        var first = QueueListener.Create(azurite.Queues, azurite.Blobs, name, Slow, NullLogger.Instance, Fast);
+        var second = QueueListener.Create(azurite.Queues, azurite.Blobs, name, Slow, NullLogger.Instance, Fast);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var runs = new[] { first.RunAsync(cts.Token), second.RunAsync(cts.Token) };
+        await Task.Delay(500, cts.Token); // let one of them receive it
+        await WaitUntilAsync(async () => await first.IsIdleAsync() && await second.IsIdleAsync(), cts.Token);
+        cts.Cancel();
+        await Task.WhenAll(runs);
+
+        Assert.Equal(1, deliveries);
+        Assert.Equal(0, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount); // deleted with the renewed pop receipt
+    }
+
+    [Fact]
     public async Task An_always_failing_message_moves_to_the_poison_queue_after_five_deliveries()
     {
         var name = AzuriteFixture.Unique("q-bad-");
