@@ -2,7 +2,7 @@ using System.CommandLine;
 using Pipeline.Local.Cli;
 
 // The pipeline on one machine: `serve` runs the same handlers as the Functions app on Kestrel,
-// with queue listeners and the rollup schedule, against Azurite; the other verbs operate it.
+// with queue listeners and the rollup and sweeper schedules, against Azurite; the other verbs operate it.
 var root = new RootCommand("Mini-program ecosystem success-metrics pipeline: local runner and operator CLI.")
 {
     ServeCommand.Create(),

@@ -11,7 +11,7 @@ internal static class ServeCommand
     public static Command Create()
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen.", DefaultValueFactory = _ => DefaultUrls };
-        var command = new Command("serve", "Run the pipeline: ingest and metrics endpoints, queue listeners and the rollup schedule, against Azurite (started if needed) or PipelineStorage.")
+        var command = new Command("serve", "Run the pipeline: ingest and metrics endpoints, queue listeners, and the rollup and landing sweeper on their schedules, against Azurite (started if needed) or PipelineStorage.")
         {
             urls,
         };
