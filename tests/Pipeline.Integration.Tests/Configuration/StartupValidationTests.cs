@@ -34,6 +34,41 @@ public sealed class StartupValidationTests
         Assert.Equal(0.006, options.CommissionRate);
     }
 
+    [Theory]
+    [InlineData("RollupSchedule")]
+    [InlineData("SweepSchedule")]
+    public async Task A_bad_schedule_stops_the_local_runner_naming_the_setting(string setting)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["PipelineStorage"] = "UseDevelopmentStorage=true",
+            ["Pipeline:PseudonymisationKey"] = "a-test-key-that-is-long-enough-0123456789",
+            [setting] = "every day at noon",
+        };
+        await using var app = Pipeline.Local.Hosting.LocalPipelineHost.Build(
+            new ConfigurationBuilder().AddInMemoryCollection(values).Build(), "http://127.0.0.1:0", background: true);
+
+        var error = Assert.Throws<Pipeline.Local.Cli.CliException>(() => app.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().ToList());
+
+        Assert.Contains($"setting {setting} 'every day at noon' is not a six-field NCRONTAB expression", error.Message);
+    }
+
+    [Fact]
+    public async Task The_default_schedules_are_valid()
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["PipelineStorage"] = "UseDevelopmentStorage=true",
+            ["Pipeline:PseudonymisationKey"] = "a-test-key-that-is-long-enough-0123456789",
+        };
+        await using var app = Pipeline.Local.Hosting.LocalPipelineHost.Build(
+            new ConfigurationBuilder().AddInMemoryCollection(values).Build(), "http://127.0.0.1:0", background: true);
+
+        var jobs = app.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Pipeline.Local.Hosting.ScheduledJob>().ToList();
+
+        Assert.Equal(2, jobs.Count);
+    }
+
     private static ServiceProvider Build(Dictionary<string, string?> settings)
     {
         var values = new Dictionary<string, string?>
