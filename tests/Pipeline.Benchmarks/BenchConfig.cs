@@ -30,50 +30,39 @@ public static class BenchConfig
     }
 }
 
-public sealed class EventsPerSecondColumn : IColumn
+/// <summary>A column derived from a benchmark's <c>Events</c> parameter: "-" for benchmarks without one.</summary>
+public abstract class PerEventColumn(string columnName, int priority, string legend) : IColumn
 {
-    public string Id => nameof(EventsPerSecondColumn);
-    public string ColumnName => "Events/s";
+    public string Id => GetType().Name;
+    public string ColumnName => columnName;
     public bool AlwaysShow => true;
     public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
+    public int PriorityInCategory => priority;
     public bool IsNumeric => true;
     public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Events processed per second (Events / Mean), one thread unless the benchmark says otherwise";
+    public string Legend => legend;
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     public bool IsAvailable(Summary summary) => true;
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-    {
-        var events = BenchConfig.EventsOf(benchmarkCase);
-        var report = summary[benchmarkCase];
-        if (events is null || report?.ResultStatistics is not { } stats) return "-";
-        var perSecond = events.Value / (stats.Mean / 1e9);
-        return perSecond.ToString("N0", CultureInfo.InvariantCulture);
-    }
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
+        BenchConfig.EventsOf(benchmarkCase) is { } events && summary[benchmarkCase] is { } report ? Format(report, benchmarkCase, events) ?? "-" : "-";
+
+    /// <summary>The cell for a benchmark of <paramref name="events"/> events; null when the report lacks the figure.</summary>
+    protected abstract string? Format(BenchmarkReport report, BenchmarkCase benchmarkCase, int events);
 }
 
-public sealed class AllocatedPerEventColumn : IColumn
+public sealed class EventsPerSecondColumn() : PerEventColumn("Events/s", 0,
+    "Events processed per second (Events / Mean), one thread unless the benchmark says otherwise")
 {
-    public string Id => nameof(AllocatedPerEventColumn);
-    public string ColumnName => "Alloc/event";
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 1;
-    public bool IsNumeric => true;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Bytes allocated per event (Allocated / Events)";
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public bool IsAvailable(Summary summary) => true;
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+    protected override string? Format(BenchmarkReport report, BenchmarkCase benchmarkCase, int events) =>
+        report.ResultStatistics is { } stats ? (events / (stats.Mean / 1e9)).ToString("N0", CultureInfo.InvariantCulture) : null;
+}
 
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-    {
-        var events = BenchConfig.EventsOf(benchmarkCase);
-        var report = summary[benchmarkCase];
-        if (events is null || report is null) return "-";
-        var bytes = report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase);
-        return bytes is { } b ? (b / (double)events.Value).ToString("N0", CultureInfo.InvariantCulture) + " B" : "-";
-    }
+public sealed class AllocatedPerEventColumn() : PerEventColumn("Alloc/event", 1, "Bytes allocated per event (Allocated / Events)")
+{
+    protected override string? Format(BenchmarkReport report, BenchmarkCase benchmarkCase, int events) =>
+        report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase) is { } bytes
+            ? (bytes / (double)events).ToString("N0", CultureInfo.InvariantCulture) + " B"
+            : null;
 }
