@@ -9,7 +9,7 @@ using Pipeline.Storage;
 namespace Pipeline.Integration.Tests.Faults;
 
 /// <summary>The pipeline's services over one test Azurite, from outside any runner: keys, rollups, queue probes.</summary>
-internal sealed class FaultStorage : IAsyncDisposable
+public sealed class FaultStorage : IAsyncDisposable
 {
     private FaultStorage(string connectionString, ServiceProvider services)
     {

@@ -14,30 +14,15 @@ namespace Pipeline.Integration.Tests.Faults;
 /// the stored events must equal those of the uninterrupted run exactly.
 /// </summary>
 [Collection(FaultsCollection.Name)]
-public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper output) : IAsyncLifetime
+public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper output) : FreshStorageTest
 {
-    private AzuriteRunner _azurite = null!;
-    private FaultStorage _storage = null!;
-
-    public async Task InitializeAsync()
-    {
-        _azurite = await AzuriteRunner.StartAsync(new AzuriteStartOptions(), CancellationToken.None);
-        _storage = await FaultStorage.OpenAsync(_azurite.ConnectionString);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _storage.DisposeAsync();
-        await _azurite.DisposeAsync();
-    }
-
     [Fact]
     public async Task Killed_during_ingest_and_restarted_every_accepted_event_counts_once()
     {
         var clock = Stopwatch.StartNew();
         var port = RunnerProcess.FreePort();
-        var settings = RunnerProcess.Settings(_azurite.ConnectionString);
-        var key = await _storage.CreateKeyAsync("faults");
+        var settings = RunnerProcess.Settings(Azurite.ConnectionString);
+        var key = await Storage.CreateKeyAsync("faults");
         var batches = baseline.Data.Batches;
 
         var runner = await RunnerProcess.ServeAsync(port, settings);
@@ -53,11 +38,11 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
         await using (runner = await RunnerProcess.ServeAsync(port, settings))
         {
             await sending;
-            await _storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+            await Storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
         }
-        await _storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await Storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
 
-        var snapshot = await MetricsSnapshot.TakeAsync(_azurite.ConnectionString, baseline.Data.ComparedDays, 4);
+        var snapshot = await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4);
         snapshot.AssertSameAs(baseline.Expected);
         Assert.True(sender.ConnectionFailures > 0, "No request saw the kill; the test proved nothing.");
         output.WriteLine($"kill during ingest: {batches.Count} batches, {acceptedAtKill} accepted before the kill, {sender.Attempts} attempts, {sender.ConnectionFailures} connection failures, {snapshot.TotalStored} events stored, {clock.Elapsed.TotalSeconds:0.0} s");
@@ -68,8 +53,8 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
     {
         var clock = Stopwatch.StartNew();
         var port = RunnerProcess.FreePort();
-        var settings = RunnerProcess.Settings(_azurite.ConnectionString);
-        var key = await _storage.CreateKeyAsync("faults");
+        var settings = RunnerProcess.Settings(Azurite.ConnectionString);
+        var key = await Storage.CreateKeyAsync("faults");
         var batches = baseline.Data.Batches;
 
         // One message at a time, so processing trails ingest and the queue stays non-empty for a while.
@@ -82,8 +67,8 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
         var backlog = 0;
         await WaitUntilAsync(async () =>
         {
-            stored = (await MetricsSnapshot.TakeAsync(_azurite.ConnectionString, baseline.Data.ComparedDays, 4)).TotalStored;
-            backlog = await _storage.ProcessingBacklogAsync();
+            stored = (await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4)).TotalStored;
+            backlog = await Storage.ProcessingBacklogAsync();
             return stored > 0;
         }, "the first events stored");
         runner.Kill();
@@ -92,10 +77,10 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
         Assert.InRange(stored, 1, baseline.Data.EventCount - 1);
 
         await using (runner = await RunnerProcess.ServeAsync(port, settings))
-            await _storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
-        await _storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+            await Storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+        await Storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
 
-        var snapshot = await MetricsSnapshot.TakeAsync(_azurite.ConnectionString, baseline.Data.ComparedDays, 4);
+        var snapshot = await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4);
         snapshot.AssertSameAs(baseline.Expected);
         output.WriteLine($"kill during processing: {stored} of {baseline.Data.EventCount} events stored and {backlog} messages queued at the kill; {snapshot.TotalStored} stored after the restart, {clock.Elapsed.TotalSeconds:0.0} s");
     }
@@ -105,17 +90,17 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
     {
         var clock = Stopwatch.StartNew();
         var port = RunnerProcess.FreePort();
-        var settings = RunnerProcess.Settings(_azurite.ConnectionString);
-        var key = await _storage.CreateKeyAsync("faults");
+        var settings = RunnerProcess.Settings(Azurite.ConnectionString);
+        var key = await Storage.CreateKeyAsync("faults");
         await using (var runner = await RunnerProcess.ServeAsync(port, settings))
         {
             using var sender = new BatchSender(new Uri($"http://127.0.0.1:{port}"), key);
             await sender.SendAllAsync(baseline.Data.Batches, workers: 6, TimeSpan.FromSeconds(60));
-            await _storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+            await Storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
         }
 
         // Kill the rollup verb as soon as its first day's rows appear: the later days are not rolled yet.
-        var daily = new TableServiceClient(_azurite.ConnectionString).GetTableClient(StorageNames.DailyMetricsTable);
+        var daily = new TableServiceClient(Azurite.ConnectionString).GetTableClient(StorageNames.DailyMetricsTable);
         var first = baseline.Data.FirstDay.ToString("yyyy-MM-dd");
         var last = baseline.Data.ComparedDays[^1].ToString("yyyy-MM-dd");
         var rollup = RunnerProcess.Start(settings, "rollup");
@@ -130,13 +115,13 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
         await rollup.DisposeAsync();
         var lastDayRowsAtKill = 0;
         await foreach (var _ in daily.QueryAsync<TableEntity>(e => e.PartitionKey == last, select: ["RowKey"])) lastDayRowsAtKill++;
-        var dirtyAtKill = (await _storage.Get<Pipeline.Core.Ports.IDirtyDayLedger>().ListAsync(CancellationToken.None)).Count;
+        var dirtyAtKill = (await Storage.Get<Pipeline.Core.Ports.IDirtyDayLedger>().ListAsync(CancellationToken.None)).Count;
         Assert.True(lastDayRowsAtKill == 0 || dirtyAtKill > 0, "The rollup had finished when it was killed; the test proved nothing.");
 
         await using (var again = RunnerProcess.Start(settings, "rollup"))
             Assert.Equal(0, await again.WaitForExitAsync(TimeSpan.FromSeconds(60)));
 
-        var snapshot = await MetricsSnapshot.TakeAsync(_azurite.ConnectionString, baseline.Data.ComparedDays, 4);
+        var snapshot = await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4);
         snapshot.AssertSameAs(baseline.Expected);
         output.WriteLine($"kill during rollup: {dirtyAtKill} dirty day(s) and {lastDayRowsAtKill} rows of the last day at the kill; {snapshot.Rows.Count} rows equal after the second rollup, {clock.Elapsed.TotalSeconds:0.0} s");
     }
