@@ -26,17 +26,7 @@ public sealed class BlobExportStore(BlobServiceClient blobService) : IExportStor
     {
         var path = BlobPaths.Export(day);
         return StorageFailures.RunAsync("reading export " + path, async ct =>
-        {
-            try
-            {
-                var content = await _container.GetBlobClient(path).DownloadContentAsync(ct).ConfigureAwait(false);
-                return content.Value.Content.ToArray();
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                return null;
-            }
-        }, cancellationToken);
+            (await _container.GetBlobClient(path).ContentOrNullAsync(ct).ConfigureAwait(false))?.ToArray(), cancellationToken);
     }
 
     public string DescribeDaily(DateOnly day) => $"{StorageNames.ExportsContainer}/{BlobPaths.Export(day)}";

@@ -46,16 +46,8 @@ public sealed class BlobLandingStore(BlobServiceClient blobService) : ILandingSt
             ? path[(StorageNames.LandingContainer.Length + 1)..]
             : path;
         return StorageFailures.RunAsync("reading landing blob " + name, async ct =>
-        {
-            try
-            {
-                var content = await _container.GetBlobClient(name).DownloadContentAsync(ct).ConfigureAwait(false);
-                return JsonSerializer.Deserialize(content.Value.Content.ToMemory().Span, StorageJsonContext.Default.LandingBatch);
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                return null;
-            }
-        }, cancellationToken);
+            await _container.GetBlobClient(name).ContentOrNullAsync(ct).ConfigureAwait(false) is { } content
+                ? JsonSerializer.Deserialize(content.ToMemory().Span, StorageJsonContext.Default.LandingBatch)
+                : null, cancellationToken);
     }
 }

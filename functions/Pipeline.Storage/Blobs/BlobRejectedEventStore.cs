@@ -31,16 +31,8 @@ public sealed class BlobRejectedEventStore(BlobServiceClient blobService) : IRej
     {
         var path = BlobPaths.Rejected(batchId, receivedAt);
         return StorageFailures.RunAsync("reading rejected blob " + path, async ct =>
-        {
-            try
-            {
-                var content = await _container.GetBlobClient(path).DownloadContentAsync(ct).ConfigureAwait(false);
-                return JsonSerializer.Deserialize(content.Value.Content.ToMemory().Span, StorageJsonContext.Default.RejectedBatch);
-            }
-            catch (Azure.RequestFailedException ex) when (ex.Status == 404)
-            {
-                return null;
-            }
-        }, cancellationToken);
+            await _container.GetBlobClient(path).ContentOrNullAsync(ct).ConfigureAwait(false) is { } content
+                ? JsonSerializer.Deserialize(content.ToMemory().Span, StorageJsonContext.Default.RejectedBatch)
+                : null, cancellationToken);
     }
 }

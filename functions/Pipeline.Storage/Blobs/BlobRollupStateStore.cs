@@ -28,17 +28,7 @@ public sealed class BlobRollupStateStore(BlobServiceClient blobService, TableSer
     {
         var path = BlobPaths.State(day);
         return StorageFailures.RunAsync("reading rollup state " + path, async ct =>
-        {
-            try
-            {
-                var content = await _container.GetBlobClient(path).DownloadContentAsync(ct).ConfigureAwait(false);
-                return content.Value.Content.ToArray();
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                return null;
-            }
-        }, cancellationToken);
+            (await _container.GetBlobClient(path).ContentOrNullAsync(ct).ConfigureAwait(false))?.ToArray(), cancellationToken);
     }
 
     public Task SaveAsync(DateOnly day, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)

@@ -32,20 +32,6 @@ public sealed class ResilienceGuaranteesTests(AzuriteFixture azurite)
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
-    private static PipelineStorageOptions ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new PipelineStorageOptions
-        {
-            ConnectionString = AzuriteRunner.ConnectionStringFor(port, port, port),
-            RetryDelay = TimeSpan.FromMilliseconds(10),
-            MaxRetryDelay = TimeSpan.FromMilliseconds(50),
-        };
-    }
-
     [Fact]
     public async Task A_storage_outage_is_503_with_Retry_After_and_once_the_circuit_opens_fails_fast_without_calling_storage()
     {
@@ -56,7 +42,7 @@ public sealed class ResilienceGuaranteesTests(AzuriteFixture azurite)
         var (apiKey, record) = IngestKeys.Create(source.Name, DateTimeOffset.UtcNow);
         await keys.SaveKeyAsync(record, None);
 
-        var down = ClosedPort();
+        var down = UnreachableStorage.Options();
         var resilience = new DurableWriteResilience(new DurableWriteResilienceOptions { MinimumThroughput = 3, FailureRatio = 0.5, BreakDuration = TimeSpan.FromSeconds(20) });
         var landing = new CountingLandingStore(new BlobLandingStore(down.CreateBlobServiceClient()));
         var handler = new IngestHandler(keys, new ResilientLandingStore(landing, resilience),

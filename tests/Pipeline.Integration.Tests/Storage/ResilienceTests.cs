@@ -31,24 +31,10 @@ public sealed class ResilienceTests(AzuriteFixture azurite)
     };
 
     /// <summary>Storage options pointing at a port nothing listens on.</summary>
-    private static PipelineStorageOptions ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new PipelineStorageOptions
-        {
-            ConnectionString = AzuriteRunner.ConnectionStringFor(port, port, port),
-            RetryDelay = TimeSpan.FromMilliseconds(10),
-            MaxRetryDelay = TimeSpan.FromMilliseconds(50),
-        };
-    }
-
     [Fact]
     public async Task Every_adapter_reports_an_unreachable_account_as_StorageUnavailable()
     {
-        var options = ClosedPort();
+        var options = UnreachableStorage.Options();
         var blobs = options.CreateBlobServiceClient();
         var queues = options.CreateQueueServiceClient();
         var tables = options.CreateTableServiceClient();
@@ -91,7 +77,7 @@ public sealed class ResilienceTests(AzuriteFixture azurite)
     [Fact]
     public async Task The_circuit_opens_after_failures_and_then_fails_fast_with_the_remaining_break_as_RetryAfter()
     {
-        var options = ClosedPort();
+        var options = UnreachableStorage.Options();
         var resilience = new DurableWriteResilience(new DurableWriteResilienceOptions
         {
             MinimumThroughput = 4,
