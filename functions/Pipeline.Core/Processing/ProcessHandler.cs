@@ -28,7 +28,7 @@ public sealed class ProcessHandler(
     ReportingCalendar calendar,
     PipelineOptions options,
     TimeProvider time,
-    IProcessedBatchLedger? processed = null)
+    IProcessedBatchLedger processed)
 {
     public async Task<ProcessResult> HandleAsync(ProcessingMessage message, CancellationToken cancellationToken)
     {
@@ -64,8 +64,7 @@ public sealed class ProcessHandler(
         var days = segments.Keys.Select(k => k.Day).Distinct().Order().ToList();
         if (days.Count > 0)
             await dirtyDays.MarkAsync(days, cancellationToken).ConfigureAwait(false);
-        if (processed is not null)
-            await processed.MarkProcessedAsync(message.LandingPath, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await processed.MarkProcessedAsync(message.LandingPath, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
 
         return new ProcessResult(batch.BatchId, batch.Source, batch.Events.Count, stored, batch.Events.Count - stored, days);
     }

@@ -12,7 +12,7 @@ namespace Pipeline.Core.Tests.Differential;
 /// first batch's claim on each (source, eventId), as the storage adapter does within its 30-day window.
 /// </summary>
 internal sealed class InMemoryPipeline
-    : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IRollupStateStore, IMetricsStore, IExportStore, IIngestReceiptLedger
+    : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IRollupStateStore, IMetricsStore, IExportStore, IIngestReceiptLedger, IProcessedBatchLedger
 {
     public const string Source = "sdk";
 
@@ -32,7 +32,7 @@ internal sealed class InMemoryPipeline
         Shards = shards;
         Clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
         _receipts = new Dictionary<DateOnly, IngestTotals>(receipts);
-        Processor = new ProcessHandler(this, this, this, this, DatasetGenerator.Calendar, options, Clock);
+        Processor = new ProcessHandler(this, this, this, this, DatasetGenerator.Calendar, options, Clock, this);
         Runner = new RollupRunner(this, this, this, this, this, this, engine, DatasetGenerator.Calendar, options, Clock);
     }
 
@@ -107,6 +107,9 @@ internal sealed class InMemoryPipeline
         Task.FromResult<IReadOnlyList<PipelineEvent>>(_segments.TryGetValue((day, shard), out var s) ? s.Values.SelectMany(x => x).ToArray() : []);
 
     // IDirtyDayLedger
+    // Nothing sweeps here: a batch is processed exactly when the test hands it over.
+    public Task MarkProcessedAsync(string landingPath, DateTimeOffset processedAt, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task MarkAsync(IReadOnlyCollection<DateOnly> days, CancellationToken cancellationToken)
     {
         Mark(days);

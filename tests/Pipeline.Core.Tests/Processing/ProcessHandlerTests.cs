@@ -16,7 +16,7 @@ public sealed class ProcessHandlerTests
     public ProcessHandlerTests()
     {
         _handler = new ProcessHandler(_ports, _ports, _ports, _ports, new ReportingCalendar("Asia/Shanghai"),
-            new PipelineOptions { EventStoreShards = 4 }, new FakeTimeProvider(Now));
+            new PipelineOptions { EventStoreShards = 4 }, new FakeTimeProvider(Now), _ports);
     }
 
     [Fact]
@@ -33,6 +33,16 @@ public sealed class ProcessHandlerTests
         Assert.Equal(["e2"], _ports.StoredIds(new DateOnly(2026, 11, 22)));
         Assert.Equal(["e1"], _ports.StoredIds(new DateOnly(2026, 11, 23)));
         Assert.Equal(2, _ports.Marked.Count);
+    }
+
+    [Fact]
+    public async Task Marks_the_landing_batch_processed_after_storing_it()
+    {
+        var message = _ports.Land("b1", "src", Event("e1", "2026-11-22T16:30:00Z"));
+
+        await _handler.HandleAsync(message, default);
+
+        Assert.Equal([message.LandingPath], _ports.Processed); // the sweeper leaves it alone from now on
     }
 
     [Fact]
@@ -113,7 +123,7 @@ public sealed class ProcessHandlerTests
     };
 
     /// <summary>Simple in-memory ports: this is a unit test of the handler's logic.</summary>
-    private sealed class FakePorts : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger
+    private sealed class FakePorts : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IProcessedBatchLedger
     {
         private readonly Dictionary<string, LandingBatch> _landing = [];
         private readonly Dictionary<(string Source, string Id), string> _claims = [];
@@ -149,6 +159,8 @@ public sealed class ProcessHandlerTests
 
         public Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task MarkAsync(IReadOnlyCollection<DateOnly> days, CancellationToken cancellationToken) { Marked.AddRange(days); return Task.CompletedTask; }
+        public List<string> Processed { get; } = [];
+        public Task MarkProcessedAsync(string landingPath, DateTimeOffset processedAt, CancellationToken cancellationToken) { Processed.Add(landingPath); return Task.CompletedTask; }
         public Task<IReadOnlyList<DirtyDay>> ListAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<bool> ClearAsync(DirtyDay day, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
