@@ -171,7 +171,7 @@ public static class WindowStateCodec
         return c != 0 ? c : string.CompareOrdinal(a3, b3);
     }
 
-    private sealed class Writer(ArrayBufferWriter<byte> output)
+    internal sealed class Writer(ArrayBufferWriter<byte> output)
     {
         private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
         public ArrayBufferWriter<byte> Output { get; } = output;
@@ -217,7 +217,7 @@ public static class WindowStateCodec
         }
     }
 
-    private ref struct Reader(ReadOnlySpan<byte> data)
+    internal ref struct Reader(ReadOnlySpan<byte> data)
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private int _pos;
@@ -252,6 +252,12 @@ public static class WindowStateCodec
         }
 
         public int Day(int baseDay) => checked((int)(baseDay - VarInt()));
+
+        public byte Flags()
+        {
+            if (_pos >= _data.Length) throw Truncated();
+            return _data[_pos++];
+        }
 
         public string Str()
         {

@@ -172,10 +172,10 @@ public sealed class RollupEngineSessionTests
     [Fact]
     public void Nearest_rank_of_a_single_value_and_of_exact_ranks()
     {
-        Assert.Equal(5, RollupEngine.NearestRank([5], 95));
-        Assert.Equal(5, RollupEngine.NearestRank([5], 50));
-        Assert.Equal(2, RollupEngine.NearestRank([1, 2, 3, 4], 50)); // rank 2
-        Assert.Equal(95, RollupEngine.NearestRank(Enumerable.Range(1, 100).Select(i => (long)i).ToArray(), 95)); // rank 95
+        Assert.Equal(5, DayFinaliser.NearestRank([5], 95));
+        Assert.Equal(5, DayFinaliser.NearestRank([5], 50));
+        Assert.Equal(2, DayFinaliser.NearestRank([1, 2, 3, 4], 50)); // rank 2
+        Assert.Equal(95, DayFinaliser.NearestRank(Enumerable.Range(1, 100).Select(i => (long)i).ToArray(), 95)); // rank 95
     }
 
     [Fact]

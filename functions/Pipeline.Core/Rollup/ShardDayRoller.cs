@@ -6,17 +6,26 @@ using Pipeline.Core.Scenes;
 namespace Pipeline.Core.Rollup;
 
 /// <summary>
-/// The earliest <c>order_paid</c> seen for one order, with the facts the catalog takes from it.
-/// Mergeable across shards: of two candidates, the earlier (time, then ordinal event id) wins.
+/// The earliest <c>order_paid</c> of one order within one user shard on one day, with the facts the
+/// catalog takes from it. Mergeable across shards: of two candidates, the earlier (time, then
+/// ordinal event id) wins, and the winner's flags were computed in its buyer's own shard, which is
+/// the only place that knows the buyer's sessions and the rest of the buyer's day.
 /// </summary>
-internal readonly record struct OrderCandidate(
-    OrderKey Key, long TimeMs, string EventId, string Buyer, string MiniProgramId, string Currency, long Amount, string? SessionId, int Shard)
+/// <param name="QrSession">The order carries a <c>sessionId</c> and that session of the buyer (on D or remembered) has entry channel <c>qr</c>.</param>
+/// <param name="BuyerEngaged">The buyer is engaged on D without this order (shared, or 60 s of sessions).</param>
+/// <param name="BuyerProgramEngaged">The same, within the order's mini-program.</param>
+public readonly record struct OrderCandidate(
+    OrderKey Key, long TimeMs, string EventId, string Buyer, string MiniProgramId, string Currency, long Amount,
+    bool QrSession, bool BuyerEngaged, bool BuyerProgramEngaged)
 {
     public bool IsEarlierThan(in OrderCandidate other) => Earlier(TimeMs, EventId, other.TimeMs, other.EventId);
 
     public static bool Earlier(long t1, string id1, long t2, string id2) =>
         t1 < t2 || (t1 == t2 && string.CompareOrdinal(id1, id2) < 0);
 }
+
+/// <summary>A <c>mini_program_published</c> event, as far as the registry needs it.</summary>
+public readonly record struct PublishEvent(string MiniProgramId, long TimeMs, string EventId, string DeveloperId);
 
 /// <summary>What one shard contributes to the new window state.</summary>
 internal sealed class ShardDelta
@@ -26,8 +35,17 @@ internal sealed class ShardDelta
     public List<KeyValuePair<SessionKey, SessionInfo>> Sessions { get; } = [];
 }
 
-/// <summary>The per-shard passes of a day's rollup. Reads the previous state, never writes it.</summary>
-internal static class ShardAggregator
+/// <summary>
+/// One user shard's day: aggregates the shard's events into a <see cref="ShardPartial"/> and the
+/// shard's contribution to the window state. Reads the previous state, never writes it.
+/// </summary>
+/// <remarks>
+/// Everything keyed by user is settled here, because all of a user's events are in their shard.
+/// Orders are keyed by (merchantId, orderId), not by user, so the shard only proposes its
+/// earliest <c>order_paid</c> per order (<see cref="OrderCandidate"/>), with what its buyer's shard
+/// knows about the buyer; <see cref="DayFinaliser"/> picks the winners across shards.
+/// </remarks>
+internal static class ShardDayRoller
 {
     /// <summary>Engaged by time: <c>session_end</c> durations on D adding up to at least this.</summary>
     public const long EngagedDurationMs = 60_000;
@@ -41,25 +59,6 @@ internal static class ShardAggregator
         ShareSessions = "_share_sessions", QrSessions = "_qr_sessions", QrOrders = "_qr_orders", ErrorSessions = "_error_sessions",
         CrashSessions = "_crash_sessions", Complaints = "_complaints", PermissionDenials = "_permission_denials",
         StayMs = "_stay_ms", StayCount = "_stay_count", OrdersByCurrency = "_orders_by_currency", MoneyCurrency = "_money_currency";
-
-    /// <summary>Phase 1: the earliest <c>order_paid</c> per order in this shard, and the shard's publish events.</summary>
-    public static void CollectOrders(IReadOnlyList<PipelineEvent> events, int shard, Dictionary<OrderKey, OrderCandidate> orders, List<PipelineEvent> publishes)
-    {
-        for (var i = 0; i < events.Count; i++)
-        {
-            var e = events[i];
-            if (e.Type == EventType.MiniProgramPublished)
-            {
-                publishes.Add(e);
-                continue;
-            }
-            if (e.Type != EventType.OrderPaid || e.MerchantId is null || e.OrderId is null || e.Currency is null || e.Amount is null) continue;
-            var key = new OrderKey(e.MerchantId, e.OrderId);
-            var candidate = new OrderCandidate(key, e.TimeMs, e.EventId, e.UserKey ?? "", e.MiniProgramId, e.Currency, e.Amount.Value, e.SessionId, shard);
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(orders, key, out var exists);
-            if (!exists || candidate.IsEarlierThan(slot)) slot = candidate;
-        }
-    }
 
     private sealed class SessionStart(long timeMs, string eventId, int scene, Platform platform)
     {
@@ -85,12 +84,14 @@ internal static class ShardAggregator
         public string Channel;
     }
 
-    /// <summary>Phase 2: everything else of the shard's events, given the orders paid on D whose earliest <c>order_paid</c> is in this shard.</summary>
-    public static (DayAggregate Aggregate, ShardDelta Delta) Aggregate(
-        IReadOnlyList<PipelineEvent> events, IReadOnlyList<OrderCandidate> paidOrders, WindowState previous, SceneTable scenes, int day)
+    /// <summary>Aggregates one shard's events of <paramref name="day"/> in one pass.</summary>
+    public static (ShardPartial Partial, ShardDelta Delta) Roll(
+        IReadOnlyList<PipelineEvent> events, WindowState previous, SceneTable scenes, int day)
     {
-        var agg = new DayAggregate();
+        var partial = new ShardPartial { Day = day, Events = events.Count };
+        var agg = partial.Aggregate;
         var delta = new ShardDelta();
+        var orders = new Dictionary<OrderKey, (OrderCandidate Candidate, string? SessionId)>();
         var starts = new Dictionary<SessionKey, SessionStart>();
         var activity = new Dictionary<SessionKey, SessionActivity>();
         var durationByUser = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -165,6 +166,18 @@ internal static class ShardAggregator
                     programSharers.Add(new UserProgramKey(user, mp));
                     if (e.Page is not null) agg.Add("pages.shares", MiniProgramPage, string.Concat(mp, e.Page), 1);
                     break;
+                case EventType.OrderPaid:
+                    if (e.MerchantId is null || e.OrderId is null || e.Currency is null || e.Amount is null) break;
+                    {
+                        var key = new OrderKey(e.MerchantId, e.OrderId);
+                        var candidate = new OrderCandidate(key, e.TimeMs, e.EventId, user, mp, e.Currency, e.Amount.Value, false, false, false);
+                        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(orders, key, out var exists);
+                        if (!exists || candidate.IsEarlierThan(slot.Candidate)) slot = (candidate, e.SessionId);
+                    }
+                    break;
+                case EventType.MiniProgramPublished:
+                    partial.Publishes.Add(new PublishEvent(mp, e.TimeMs, e.EventId, e.DeveloperId ?? ""));
+                    break;
                 case EventType.OrderRefunded:
                     if (e.Currency is not null && e.Amount is { } refund) agg.Add("businesses.refunds", Currency, e.Currency, refund);
                     break;
@@ -195,7 +208,7 @@ internal static class ShardAggregator
                 case EventType.PermissionDenied:
                     agg.AddTotal(PermissionDenials, 1);
                     break;
-                // order_paid and mini_program_published were resolved across shards in phase 1; custom events feed no metric.
+                // Custom events feed no metric.
             }
         }
 
@@ -286,37 +299,46 @@ internal static class ShardAggregator
         agg.AddTotal("users.sharers", sharers.Count);
         foreach (var up in programSharers) agg.Add("users.sharers", MiniProgram, up.MiniProgramId, 1);
 
-        var buyers = new HashSet<string>(StringComparer.Ordinal);
-        var programBuyers = new HashSet<UserProgramKey>();
-        for (var i = 0; i < paidOrders.Count; i++)
-        {
-            var o = paidOrders[i];
-            buyers.Add(o.Buyer);
-            programBuyers.Add(new UserProgramKey(o.Buyer, o.MiniProgramId));
-            if (o.SessionId is not null)
-            {
-                var sk = new SessionKey(o.Buyer, o.MiniProgramId, o.SessionId);
-                var channel = sessionsToday.TryGetValue(sk, out var c) ? c
-                    : previous.Sessions.TryGetValue(sk, out var known) && known.Day >= sessionRetentionStart ? known.Channel
-                    : SceneTable.UnknownChannel;
-                if (channel == "qr") agg.AddTotal(QrOrders, 1);
-            }
-        }
-        agg.AddTotal("businesses.buyers", buyers.Count);
-        foreach (var up in programBuyers) agg.Add("businesses.buyers", MiniProgram, up.MiniProgramId, 1);
-
-        var engaged = new HashSet<string>(buyers, StringComparer.Ordinal);
-        engaged.UnionWith(sharers);
+        // Engaged without paying; the finaliser adds the buyers of the winning orders who are not already here.
+        var engaged = new HashSet<string>(sharers, StringComparer.Ordinal);
         foreach (var (user, ms) in durationByUser)
             if (ms >= EngagedDurationMs) engaged.Add(user);
         agg.AddTotal("northstar.engaged_users", engaged.Count);
-        var engagedPrograms = new HashSet<UserProgramKey>(programBuyers);
-        engagedPrograms.UnionWith(programSharers);
+        var engagedPrograms = new HashSet<UserProgramKey>(programSharers);
         foreach (var (up, ms) in durationByUserProgram)
             if (ms >= EngagedDurationMs) engagedPrograms.Add(up);
         foreach (var up in engagedPrograms) agg.Add("northstar.engaged_users", MiniProgram, up.MiniProgramId, 1);
 
-        return (agg, delta);
+        foreach (var (_, (o, sessionId)) in orders)
+        {
+            var qr = false;
+            if (sessionId is not null)
+            {
+                var sk = new SessionKey(o.Buyer, o.MiniProgramId, sessionId);
+                var channel = sessionsToday.TryGetValue(sk, out var c) ? c
+                    : previous.Sessions.TryGetValue(sk, out var known) && known.Day >= sessionRetentionStart ? known.Channel
+                    : SceneTable.UnknownChannel;
+                qr = channel == "qr";
+            }
+            partial.Orders.Add(o with
+            {
+                QrSession = qr,
+                BuyerEngaged = engaged.Contains(o.Buyer),
+                BuyerProgramEngaged = engagedPrograms.Contains(new UserProgramKey(o.Buyer, o.MiniProgramId)),
+            });
+        }
+
+        return (partial, delta);
+    }
+
+    internal static void PruneSessions(WindowState state, int d)
+    {
+        var sessionStart = d - WindowState.SessionRetentionDays + 1;
+        List<SessionKey>? oldSessions = null;
+        foreach (var (k, s) in state.Sessions)
+            if (s.Day < sessionStart) (oldSessions ??= []).Add(k);
+        if (oldSessions is not null) foreach (var k in oldSessions) state.Sessions.Remove(k);
+
     }
 
     private static SessionActivity Activity(Dictionary<SessionKey, SessionActivity> activity, SessionKey key)

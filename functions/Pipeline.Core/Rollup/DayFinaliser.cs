@@ -1,0 +1,319 @@
+using System.Runtime.InteropServices;
+using Pipeline.Core.Catalog;
+using Pipeline.Core.Ports;
+using static Pipeline.Core.Rollup.ShardDayRoller;
+
+namespace Pipeline.Core.Rollup;
+
+/// <summary>
+/// The fan-in of one reporting day: merges the partials of every user shard, settles what is not
+/// keyed by user (orders, the mini-program registry) against the ledger state of the day before,
+/// and finalises the metric rows.
+/// </summary>
+/// <remarks>
+/// <para>Counters add up across shards because every user is in exactly one shard. Orders are keyed
+/// by (merchantId, orderId): each shard proposes its earliest <c>order_paid</c> per order, the
+/// finaliser keeps the earliest of all (time, then ordinal event id) unless the ledger says the
+/// order was paid on an earlier day of the order window. The winner's flags (qr session, buyer
+/// already engaged) were computed in the buyer's own shard, so the finaliser never needs a user's
+/// sessions.</para>
+/// <para>Percentiles are exact, nearest rank, over the samples of every shard.</para>
+/// </remarks>
+internal sealed class DayFinaliser(double commissionRate)
+{
+    private readonly double _commissionRate = commissionRate;
+
+    /// <summary>
+    /// Finalises <paramref name="day"/> from the shards' partials. <paramref name="ledger"/> holds the
+    /// orders, buyers and registry as of the day before and is advanced to the end of the day (the
+    /// caller passes a copy it owns). Returns the day's rows, sorted.
+    /// </summary>
+    public IReadOnlyList<MetricRow> Finalise(DateOnly day, IReadOnlyList<ShardPartial> partials, WindowState ledger, IngestTotals? receipts)
+    {
+        var d = day.DayNumber;
+        var agg = new DayAggregate();
+        var orders = new Dictionary<OrderKey, OrderCandidate>();
+        foreach (var p in partials)
+        {
+            agg.Merge(p.Aggregate);
+            foreach (var candidate in p.Orders)
+            {
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(orders, candidate.Key, out var exists);
+                if (!exists || candidate.IsEarlierThan(slot)) slot = candidate;
+            }
+        }
+
+        var orderRetentionStart = d - WindowState.OrderRetentionDays + 1;
+        var paid = new List<OrderCandidate>();
+        foreach (var (key, candidate) in orders)
+        {
+            if (ledger.Orders.TryGetValue(key, out var paidDay) && paidDay >= orderRetentionStart) continue; // a repeat of an order paid earlier
+            paid.Add(candidate);
+        }
+
+        AddOrders(agg, ledger, paid, d);
+        AddPublishes(agg, ledger, partials, d);
+        PruneLedger(ledger, d);
+        AddRepeatBuyers(agg, ledger);
+
+        var rows = new RowWriter(day);
+        WriteRows(agg, ledger, rows);
+        // Rejected at ingest / received, by the reporting day of receipt (not of the events' time).
+        if (receipts is { } ingest)
+            rows.Ratio(MetricCatalog.Get("risk.rejected_event_rate"), Total, "", ingest.Rejected, ingest.Received);
+        return rows.Sorted();
+    }
+
+    /// <summary>The day's paid orders: counts, money, merchants, buyers (and the engaged and qr orders they add).</summary>
+    private static void AddOrders(DayAggregate agg, WindowState state, List<OrderCandidate> paid, int d)
+    {
+        var merchants = new HashSet<string>(StringComparer.Ordinal);
+        var buyers = new HashSet<string>(StringComparer.Ordinal);
+        var programBuyers = new HashSet<UserProgramKey>();
+        foreach (var o in paid)
+        {
+            agg.AddTotal("businesses.orders", 1);
+            agg.Add("businesses.orders", MiniProgram, o.MiniProgramId, 1);
+            agg.Add("businesses.gmv", Currency, o.Currency, o.Amount);
+            agg.Add("businesses.gmv", MiniProgramCurrency, o.MiniProgramId + "/" + o.Currency, o.Amount);
+            agg.Add(OrdersByCurrency, Currency, o.Currency, 1);
+            agg.Add(MoneyCurrency, Currency, o.Currency, 1);
+            if (o.QrSession) agg.AddTotal(QrOrders, 1);
+            merchants.Add(o.Key.MerchantId);
+            state.Orders[o.Key] = d;
+            ref var days = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Buyers, o.Buyer, out _);
+            (days ??= []).Add(d);
+
+            // Distinct buyers; a buyer the shard did not already count as engaged becomes engaged by paying.
+            if (buyers.Add(o.Buyer) && !o.BuyerEngaged) agg.AddTotal("northstar.engaged_users", 1);
+            if (programBuyers.Add(new UserProgramKey(o.Buyer, o.MiniProgramId)))
+            {
+                agg.Add("businesses.buyers", MiniProgram, o.MiniProgramId, 1);
+                if (!o.BuyerProgramEngaged) agg.Add("northstar.engaged_users", MiniProgram, o.MiniProgramId, 1);
+            }
+        }
+        agg.AddTotal("businesses.buyers", buyers.Count);
+        agg.AddTotal("businesses.transacting_merchants", merchants.Count);
+    }
+
+    private static void AddPublishes(DayAggregate agg, WindowState state, IReadOnlyList<ShardPartial> partials, int d)
+    {
+        var newPrograms = 0;
+        foreach (var partial in partials)
+            foreach (var e in partial.Publishes)
+            {
+                agg.AddTotal("developers.releases", 1);
+                agg.Add("developers.releases", MiniProgram, e.MiniProgramId, 1);
+                var developer = e.DeveloperId;
+                ref var reg = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Programs, e.MiniProgramId, out var exists);
+                if (!exists)
+                {
+                    newPrograms++;
+                    reg = new ProgramRegistration(d, e.TimeMs, e.EventId, developer);
+                }
+                else if (OrderCandidate.Earlier(reg.LatestTimeMs, reg.LatestEventId, e.TimeMs, e.EventId))
+                    reg = reg with { LatestTimeMs = e.TimeMs, LatestEventId = e.EventId, DeveloperId = developer };
+            }
+        agg.AddTotal("developers.new_mini_programs", newPrograms);
+    }
+
+    /// <summary>Drops orders and buyer days that have left their windows.</summary>
+    private static void PruneLedger(WindowState state, int d)
+    {
+        var orderStart = d - WindowState.OrderRetentionDays + 1;
+        List<OrderKey>? oldOrders = null;
+        foreach (var (k, day) in state.Orders)
+            if (day < orderStart) (oldOrders ??= []).Add(k);
+        if (oldOrders is not null) foreach (var k in oldOrders) state.Orders.Remove(k);
+
+        var buyerStart = d - WindowState.BuyerWindowDays + 1;
+        List<string>? goneBuyers = null;
+        foreach (var (b, days) in state.Buyers)
+        {
+            days.RemoveAll(x => x < buyerStart);
+            if (days.Count == 0) (goneBuyers ??= []).Add(b);
+        }
+        if (goneBuyers is not null) foreach (var b in goneBuyers) state.Buyers.Remove(b);
+    }
+
+    private static void AddRepeatBuyers(DayAggregate agg, WindowState state)
+    {
+        // State.Buyers is already pruned to [D-29, D].
+        long once = 0, twice = 0;
+        foreach (var days in state.Buyers.Values)
+        {
+            if (days.Count >= 1) once++;
+            if (days.Count >= 2) twice++;
+        }
+        agg.AddTotal("_buyers_30d", once);
+        agg.AddTotal("_repeat_buyers_30d", twice);
+    }
+
+    private void WriteRows(DayAggregate agg, WindowState state, RowWriter rows)
+    {
+        var index = new Dictionary<(string Metric, string Dimension), List<KeyValuePair<string, long>>>();
+        foreach (var (key, value) in agg.Counters)
+        {
+            if (key.Dimension == Total) continue;
+            ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(index, (key.Metric, key.Dimension), out _);
+            (list ??= []).Add(new(key.Value, value));
+        }
+        IReadOnlyList<KeyValuePair<string, long>> Values(string metric, string dimension) =>
+            index.TryGetValue((metric, dimension), out var l) ? l : [];
+
+        // Mini-program-level developer metrics come from merged per-program counters (mini-programs are not sharded).
+        long activePrograms = 0, programs100 = 0;
+        var developers = new HashSet<string>(StringComparer.Ordinal);
+        var programSessions = new List<KeyValuePair<string, long>>();
+        foreach (var (mp, sessions) in Values("users.sessions", MiniProgram))
+        {
+            if (sessions <= 0) continue;
+            activePrograms++;
+            programSessions.Add(new(mp, sessions));
+            if (state.Programs.TryGetValue(mp, out var reg)) developers.Add(reg.DeveloperId);
+        }
+        foreach (var (_, programDau) in Values("users.dau", MiniProgram))
+            if (programDau >= 100) programs100++;
+        agg.AddTotal("developers.active_mini_programs", activePrograms);
+        agg.AddTotal("developers.mini_programs_with_100_dau", programs100);
+        agg.AddTotal("developers.active_developers", developers.Count);
+
+        // Counts, and money kept as integer minor units: every counter named after a catalog metric.
+        foreach (var def in MetricCatalog.All)
+        {
+            if (def.Kind is not (MetricKind.Count or MetricKind.Money) || !RollupEngine.ComputedMetricIds.Contains(def.Id)) continue;
+            if (def.Id is "platform.commission_revenue" or "platform.revenue") continue;
+            foreach (var dim in def.Dimensions)
+            {
+                if (dim == Total)
+                {
+                    rows.Add(def, Total, "", agg.GetTotal(def.Id));
+                    continue;
+                }
+                foreach (var (value, n) in Values(def.Id, dim))
+                    if (n != 0) rows.Add(def, dim, value, n);
+            }
+        }
+
+        // Sums.
+        rows.Add(MetricCatalog.Get("platform.time_spent_s"), Total, "", agg.GetTotal(DurationMs) / 1000.0);
+
+        // Percentiles (exact, nearest rank).
+        var p50 = MetricCatalog.Get("developers.load_time_p50_ms");
+        var p95 = MetricCatalog.Get("developers.load_time_p95_ms");
+        foreach (var (key, samples) in agg.Samples)
+        {
+            if (key.Metric != RollupEngine.LoadSamples || samples.Count == 0) continue;
+            var sorted = samples.ToArray();
+            Array.Sort(sorted);
+            rows.Add(p50, key.Dimension, key.Value, NearestRank(sorted, 50));
+            rows.Add(p95, key.Dimension, key.Value, NearestRank(sorted, 95));
+        }
+
+        // Ratios over total and per mini-program.
+        void TotalAndPrograms(string metric, string numerator, string denominator, double scale = 1)
+        {
+            var def = MetricCatalog.Get(metric);
+            rows.Ratio(def, Total, "", agg.GetTotal(numerator) * scale, agg.GetTotal(denominator));
+            if (!def.HasDimension(MiniProgram)) return;
+            foreach (var (mp, den) in Values(denominator, MiniProgram))
+                rows.Ratio(def, MiniProgram, mp, agg.Get(numerator, MiniProgram, mp) * scale, den);
+        }
+        TotalAndPrograms("users.stickiness", "users.dau", "users.mau");
+        TotalAndPrograms("users.sessions_per_user", "users.sessions", "users.dau");
+        TotalAndPrograms("users.visit_depth", "users.page_views", "users.sessions");
+        TotalAndPrograms("users.avg_session_duration_s", DurationMs, SessionEnds, 1 / 1000.0);
+        TotalAndPrograms("users.time_per_user_s", DurationMs, "users.dau", 1 / 1000.0);
+        TotalAndPrograms("users.mini_programs_per_user", ProgramPairs, "users.dau");
+        for (var i = 0; i < MetricCatalog.RetentionDays.Count; i++)
+            TotalAndPrograms($"users.retention_d{MetricCatalog.RetentionDays[i]}", WindowCounts.RetentionActive(i), WindowCounts.RetentionNew(i));
+        TotalAndPrograms("users.share_rate", "users.sharers", "users.dau");
+        TotalAndPrograms("users.share_opens_per_share", ShareSessions, "users.shares");
+        TotalAndPrograms("developers.error_rate", ErrorSessions, "users.sessions");
+        TotalAndPrograms("businesses.conversion_rate", "businesses.buyers", "users.dau");
+        TotalAndPrograms("businesses.repeat_buyer_rate_30d", "_repeat_buyers_30d", "_buyers_30d");
+        TotalAndPrograms("businesses.qr_orders_per_session", QrOrders, QrSessions);
+        TotalAndPrograms("platform.ad_ctr", "platform.ad_clicks", "platform.ad_impressions");
+        TotalAndPrograms("risk.crash_rate", CrashSessions, "users.sessions");
+        TotalAndPrograms("risk.permission_denial_rate", PermissionDenials, "users.sessions");
+        TotalAndPrograms("risk.ad_load", "platform.ad_impressions", "users.sessions");
+
+        // Complaints per 10 000 sessions: numerator is the complaint count, value is 10 000 * complaints / sessions.
+        var complaints = MetricCatalog.Get("risk.complaints_per_10k_sessions");
+        rows.Ratio(complaints, Total, "", agg.GetTotal(Complaints), agg.GetTotal("users.sessions"), 10_000);
+        foreach (var (mp, den) in Values("users.sessions", MiniProgram))
+            rows.Ratio(complaints, MiniProgram, mp, agg.Get(Complaints, MiniProgram, mp), den, 10_000);
+
+        var allSessions = agg.GetTotal("users.sessions");
+        var channelShare = MetricCatalog.Get("users.channel_share");
+        foreach (var (channel, n) in Values("users.sessions", Channel))
+            if (n != 0) rows.Ratio(channelShare, Channel, channel, n, allSessions);
+
+        // Top-10 concentration: most sessions first, ties by mini-program id (ordinal).
+        programSessions.Sort((a, b) => a.Value != b.Value ? b.Value.CompareTo(a.Value) : string.CompareOrdinal(a.Key, b.Key));
+        long top10 = 0;
+        for (var i = 0; i < programSessions.Count && i < 10; i++) top10 += programSessions[i].Value;
+        rows.Ratio(MetricCatalog.Get("risk.top10_session_share"), Total, "", top10, allSessions);
+
+        // Pages: mean stay.
+        var avgStay = MetricCatalog.Get("pages.avg_stay_s");
+        foreach (var (page, count) in Values(StayCount, MiniProgramPage))
+            rows.Ratio(avgStay, MiniProgramPage, page, agg.Get(StayMs, MiniProgramPage, page) / 1000.0, count);
+
+        // Money per currency, never mixed.
+        var aov = MetricCatalog.Get("businesses.aov");
+        var refundRate = MetricCatalog.Get("businesses.refund_rate");
+        var commission = MetricCatalog.Get("platform.commission_revenue");
+        var revenue = MetricCatalog.Get("platform.revenue");
+        var arpu = MetricCatalog.Get("platform.arpu");
+        var dau = agg.GetTotal("users.dau");
+        foreach (var (currency, _) in Values(MoneyCurrency, Currency))
+        {
+            var gmv = agg.Get("businesses.gmv", Currency, currency);
+            var orderCount = agg.Get(OrdersByCurrency, Currency, currency);
+            rows.Ratio(aov, Currency, currency, gmv, orderCount);
+            rows.Ratio(refundRate, Currency, currency, agg.Get("businesses.refunds", Currency, currency), gmv);
+            var commissionRevenue = gmv * _commissionRate;
+            if (commissionRevenue != 0) rows.Add(commission, Currency, currency, commissionRevenue);
+            var total = agg.Get("platform.ad_revenue", Currency, currency) + commissionRevenue;
+            if (total != 0) rows.Add(revenue, Currency, currency, total);
+            rows.Ratio(arpu, Currency, currency, total, dau);
+        }
+    }
+
+    /// <summary>Exact nearest rank: the value at rank ceil(p/100 * n) of the ascending values.</summary>
+    internal static long NearestRank(long[] sortedAscending, int percentile)
+    {
+        var n = sortedAscending.Length;
+        var rank = (int)(((long)percentile * n + 99) / 100);
+        if (rank < 1) rank = 1;
+        return sortedAscending[rank - 1];
+    }
+
+    private sealed class RowWriter(DateOnly day)
+    {
+        private readonly List<MetricRow> _rows = [];
+
+        public void Add(MetricDefinition def, string dimension, string value, double v) =>
+            _rows.Add(new MetricRow(day, def.Id, def.Stakeholder, def.Tier, dimension, value, v, null, null, def.Unit));
+
+        /// <summary>A ratio row, unless its denominator is 0.</summary>
+        public void Ratio(MetricDefinition def, string dimension, string value, double numerator, double denominator, double scale = 1)
+        {
+            if (denominator == 0) return;
+            _rows.Add(new MetricRow(day, def.Id, def.Stakeholder, def.Tier, dimension, value, scale * numerator / denominator, numerator, denominator, def.Unit));
+        }
+
+        public IReadOnlyList<MetricRow> Sorted()
+        {
+            _rows.Sort(static (a, b) =>
+            {
+                var c = string.CompareOrdinal(a.Metric, b.Metric);
+                if (c != 0) return c;
+                c = string.CompareOrdinal(a.Dimension, b.Dimension);
+                return c != 0 ? c : string.CompareOrdinal(a.DimensionValue, b.DimensionValue);
+            });
+            return _rows;
+        }
+    }
+}
