@@ -2,18 +2,75 @@ using Pipeline.Core.Rollup;
 
 namespace Pipeline.Core.Ports;
 
-/// <summary>Window state saved after each rolled-up day, so the next day need not re-read history.</summary>
+/// <summary>
+/// The rollup's saved state, as opaque bytes: per (day, user shard) the shard's window state and its
+/// partial aggregate, and per day the ledger (orders, buyers, mini-program registry) that the day's
+/// finaliser keeps. Plus the cursor.
+/// </summary>
 public interface IRollupStateStore
 {
-    /// <summary>The serialised state as of the end of <paramref name="day"/>; null when that day was never rolled up.</summary>
-    Task<byte[]?> LoadAsync(DateOnly day, CancellationToken cancellationToken);
+    /// <summary>A shard's window state as of the end of <paramref name="day"/>; null when never saved.</summary>
+    Task<byte[]?> LoadShardStateAsync(DateOnly day, int shard, CancellationToken cancellationToken);
 
-    Task SaveAsync(DateOnly day, ReadOnlyMemory<byte> state, CancellationToken cancellationToken);
+    Task SaveShardStateAsync(DateOnly day, int shard, ReadOnlyMemory<byte> state, CancellationToken cancellationToken);
+
+    /// <summary>A shard's partial aggregate of <paramref name="day"/>; null when never saved.</summary>
+    Task<byte[]?> LoadPartialAsync(DateOnly day, int shard, CancellationToken cancellationToken);
+
+    Task SavePartialAsync(DateOnly day, int shard, ReadOnlyMemory<byte> partial, CancellationToken cancellationToken);
+
+    /// <summary>The ledger as of the end of <paramref name="day"/>; null when never saved.</summary>
+    Task<byte[]?> LoadLedgerAsync(DateOnly day, CancellationToken cancellationToken);
+
+    Task SaveLedgerAsync(DateOnly day, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken);
 
     /// <summary>The rollup's bookkeeping (first day with events, last day rolled up); null before the first rollup.</summary>
     Task<RollupCursor?> GetCursorAsync(CancellationToken cancellationToken);
 
     Task SetCursorAsync(RollupCursor cursor, CancellationToken cancellationToken);
+}
+
+/// <summary>The rollup's two work queues: one message per (run, user shard), one per (run, day) to finalise.</summary>
+public interface IRollupQueue
+{
+    Task EnqueueShardAsync(RollupShardMessage message, CancellationToken cancellationToken);
+
+    Task EnqueueDayAsync(RollupDayMessage message, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Rollup runs and their progress. At most one run is in flight: <see cref="TryStartAsync"/> fails
+/// while another is. Progress is one record per (run, shard), written only by that shard's
+/// invocation, and one per (run, day) finalised, so shards never contend with each other.
+/// </summary>
+public interface IRollupRunStore
+{
+    /// <summary>Records <paramref name="run"/> and makes it the run in flight, unless one already is (then returns that one and false).</summary>
+    Task<(bool Started, RollupRun Active)> TryStartAsync(RollupRun run, CancellationToken cancellationToken);
+
+    /// <summary>The run in flight; null when none is.</summary>
+    Task<RollupRun?> GetActiveAsync(CancellationToken cancellationToken);
+
+    Task<RollupRun?> GetAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>Records that <paramref name="shard"/> has rolled <paramref name="day"/> (and every run day before it).</summary>
+    Task MarkShardDoneAsync(string runId, int shard, DateOnly day, long events, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that <paramref name="day"/> is finalised, only if the day before it is the last one
+    /// finalised (or <paramref name="day"/> is the run's first): returns false when another
+    /// invocation already did (a duplicate message), so only one goes on to the next day.
+    /// </summary>
+    Task<bool> TryMarkFinalisedAsync(string runId, DayOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>Ends the run (it is no longer in flight).</summary>
+    Task CompleteAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>Everything known about a run's progress.</summary>
+    Task<RollupProgress> GetProgressAsync(RollupRun run, CancellationToken cancellationToken);
+
+    /// <summary>The most recent runs, newest first.</summary>
+    Task<IReadOnlyList<RollupRun>> ListRecentAsync(int max, CancellationToken cancellationToken);
 }
 
 /// <summary>Where metric rows go: the two tables of the catalog.</summary>

@@ -12,7 +12,7 @@ namespace Pipeline.Core.Tests.Differential;
 /// first batch's claim on each (source, eventId), as the storage adapter does within its 30-day window.
 /// </summary>
 internal sealed class InMemoryPipeline
-    : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IRollupStateStore, IMetricsStore, IExportStore, IIngestReceiptLedger, IProcessedBatchLedger
+    : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IMetricsStore, IExportStore, IIngestReceiptLedger, IProcessedBatchLedger
 {
     public const string Source = "sdk";
 
@@ -20,11 +20,9 @@ internal sealed class InMemoryPipeline
     private readonly Dictionary<(string Source, string Id), string> _claims = [];
     private readonly Dictionary<(DateOnly Day, int Shard), Dictionary<string, IReadOnlyList<PipelineEvent>>> _segments = [];
     private readonly Dictionary<DateOnly, string> _marks = [];
-    private readonly Dictionary<DateOnly, byte[]> _states = [];
     private readonly Dictionary<DateOnly, IngestTotals> _receipts;
     private int _version;
     private int _batches;
-    private RollupCursor? _cursor;
 
     public InMemoryPipeline(RollupEngine engine, int shards, IReadOnlyDictionary<DateOnly, IngestTotals> receipts)
     {
@@ -33,7 +31,7 @@ internal sealed class InMemoryPipeline
         Clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
         _receipts = new Dictionary<DateOnly, IngestTotals>(receipts);
         Processor = new ProcessHandler(this, this, this, this, DatasetGenerator.Calendar, options, Clock, this);
-        Runner = new RollupRunner(this, this, this, this, this, this, engine, DatasetGenerator.Calendar, options, Clock);
+        Rollup = new Pipeline.Core.Tests.Rollup.InMemoryRollup(this, this, this, this, this, engine, DatasetGenerator.Calendar, options, Clock);
     }
 
     public int Shards { get; }
@@ -42,7 +40,10 @@ internal sealed class InMemoryPipeline
 
     public ProcessHandler Processor { get; }
 
-    public RollupRunner Runner { get; }
+    /// <summary>The fan-out rollup (planner, shard and day handlers) over in-memory ports, its queues worked inline.</summary>
+    public Pipeline.Core.Tests.Rollup.InMemoryRollup Rollup { get; }
+
+    public RollupRunner Runner => Rollup.Runner;
 
     /// <summary>The rows of each day as last replaced.</summary>
     public Dictionary<DateOnly, IReadOnlyList<MetricRow>> Rows { get; } = [];
@@ -121,23 +122,6 @@ internal sealed class InMemoryPipeline
 
     public Task<bool> ClearAsync(DirtyDay day, CancellationToken cancellationToken) =>
         Task.FromResult(_marks.TryGetValue(day.Day, out var v) && v == day.Version && _marks.Remove(day.Day));
-
-    // IRollupStateStore
-    public Task<byte[]?> LoadAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult(_states.GetValueOrDefault(day));
-
-    public Task SaveAsync(DateOnly day, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
-    {
-        _states[day] = state.ToArray();
-        return Task.CompletedTask;
-    }
-
-    public Task<RollupCursor?> GetCursorAsync(CancellationToken cancellationToken) => Task.FromResult(_cursor);
-
-    public Task SetCursorAsync(RollupCursor cursor, CancellationToken cancellationToken)
-    {
-        _cursor = cursor;
-        return Task.CompletedTask;
-    }
 
     // IMetricsStore
     public Task ReplaceDayAsync(DateOnly day, IReadOnlyList<MetricRow> rows, string runId, DateTimeOffset computedAt, CancellationToken cancellationToken)

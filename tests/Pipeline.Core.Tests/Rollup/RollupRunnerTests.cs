@@ -17,7 +17,7 @@ public sealed class RollupRunnerTests
         public const int Shards = 4;
         public FakeEvents Events { get; } = new();
         public FakeLedger Ledger { get; } = new();
-        public FakeStates States { get; } = new();
+        public InMemoryRollup States { get; }
         public FakeMetrics Metrics { get; } = new();
         public FakeExports Exports { get; } = new();
         public FakeReceipts Receipts { get; } = new();
@@ -28,8 +28,9 @@ public sealed class RollupRunnerTests
         public Fixture()
         {
             var options = new PipelineOptions { EventStoreShards = Shards, PseudonymisationKey = new string('k', 32) };
-            Runner = new RollupRunner(Events, Ledger, States, Metrics, Exports, Receipts, new RollupEngine(Pipeline.Core.Scenes.SceneTable.Default, options),
+            States = new InMemoryRollup(Events, Ledger, Metrics, Exports, Receipts, new RollupEngine(Pipeline.Core.Scenes.SceneTable.Default, options),
                 new ReportingCalendar("Asia/Shanghai"), options, Time);
+            Runner = States.Runner;
         }
 
         public void Accept(DateOnly day, params PipelineEvent[] events)
@@ -99,24 +100,6 @@ public sealed class RollupRunnerTests
         }
     }
 
-    internal sealed class FakeStates : IRollupStateStore
-    {
-        public Dictionary<DateOnly, byte[]> Saved { get; } = new();
-        public RollupCursor? Cursor { get; set; }
-        public Task<byte[]?> LoadAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult(Saved.GetValueOrDefault(day));
-        public Task SaveAsync(DateOnly day, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
-        {
-            Saved[day] = state.ToArray();
-            return Task.CompletedTask;
-        }
-        public Task<RollupCursor?> GetCursorAsync(CancellationToken cancellationToken) => Task.FromResult(Cursor);
-        public Task SetCursorAsync(RollupCursor cursor, CancellationToken cancellationToken)
-        {
-            Cursor = cursor;
-            return Task.CompletedTask;
-        }
-    }
-
     internal sealed class FakeMetrics : IMetricsStore
     {
         public Dictionary<DateOnly, IReadOnlyList<MetricRow>> Days { get; } = new();
@@ -171,7 +154,7 @@ public sealed class RollupRunnerTests
         Assert.Equal(f.Metrics.Days[D2].Count, report.RowsWritten[D2]);
         Assert.Empty(f.Ledger.Marks);
         Assert.Equal(new RollupCursor(D1, Yesterday), f.States.Cursor);
-        Assert.Equal([D1, D2, Yesterday], f.States.Saved.Keys.Order());
+        Assert.Equal([D1, D2, Yesterday], f.States.Ledgers.Keys.Order());
         Assert.Equal([D1, D2, Yesterday], f.Exports.Files.Keys.Order());
 
         var d2 = f.Metrics.Days[D2];
@@ -219,7 +202,7 @@ public sealed class RollupRunnerTests
         Assert.Equal(s1.Rows, f.Metrics.Days[D1]);
         Assert.Equal(s2.Rows, d2);
         Assert.Equal(s3.Rows, f.Metrics.Days[Yesterday]);
-        Assert.Equal(WindowStateCodec.Encode(s3.State), f.States.Saved[Yesterday]);
+        Assert.Equal(WindowStateCodec.Encode(s3.State), WindowStateCodec.Encode(f.States.WholeState(Yesterday, Fixture.Shards)));
     }
 
     [Fact]
@@ -248,14 +231,14 @@ public sealed class RollupRunnerTests
         f.Accept(D2, Start("u1", "mp1", "s2", At(D2, 4), 1001), Share("u1", "mp1", "s2", At(D2, 5)));
         await f.Runner.RunDueAsync(CancellationToken.None);
         var before = f.Metrics.Days.ToDictionary(kv => kv.Key, kv => kv.Value);
-        var stateBefore = f.States.Saved[Yesterday];
+        var stateBefore = WindowStateCodec.Encode(f.States.WholeState(Yesterday, Fixture.Shards));
 
         var report = await f.Runner.RunRangeAsync(D2, D2, CancellationToken.None);
 
         Assert.Equal([D2, Yesterday], report.DaysRolled);
         Assert.Equal(before[D2], f.Metrics.Days[D2]);
         Assert.Equal(before[Yesterday], f.Metrics.Days[Yesterday]);
-        Assert.Equal(stateBefore, f.States.Saved[Yesterday]);
+        Assert.Equal(stateBefore, WindowStateCodec.Encode(f.States.WholeState(Yesterday, Fixture.Shards)));
         Assert.Equal(new RollupCursor(D1, Yesterday), f.States.Cursor);
     }
 

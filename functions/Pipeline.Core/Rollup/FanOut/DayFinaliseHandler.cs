@@ -1,0 +1,119 @@
+using Pipeline.Core.Export;
+using Pipeline.Core.Ports;
+
+namespace Pipeline.Core.Rollup;
+
+/// <summary>What finalising one day did, for the host's log line.</summary>
+public sealed record DayFinaliseResult(string RunId, DateOnly Day, DayOutcome? Outcome, string? SkippedBecause);
+
+/// <summary>
+/// Finalises one day of a run, once every shard has rolled it and the day before is finalised:
+/// merges the shards' partials with the ledger of the day before, replaces the day's rows in both
+/// tables, writes the CSV export, saves the day's ledger, clears the day's dirty mark (at the
+/// version the run saw), advances the cursor, records the day as finalised and hands on to the
+/// next day (or ends the run).
+/// </summary>
+/// <remarks>
+/// Idempotent: a duplicate message for a day already finalised does nothing; two invocations racing
+/// on the same day compute the same rows and ledger, and only the one that records the day first
+/// hands on. A message that arrives too early (shards unfinished, or the day before not finalised)
+/// does nothing: the last shard, or the finaliser of the day before, sends it again.
+/// </remarks>
+public sealed class DayFinaliseHandler(
+    IRollupStateStore states,
+    IRollupRunStore runs,
+    IRollupQueue queue,
+    IMetricsStore metrics,
+    IExportStore exports,
+    IIngestReceiptLedger receipts,
+    IDirtyDayLedger dirty,
+    RollupEngine engine,
+    TimeProvider time)
+{
+    /// <summary>Partials loaded at once.</summary>
+    public const int ReadParallelism = 8;
+
+    public async Task<DayFinaliseResult> HandleAsync(RollupDayMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var run = await runs.GetAsync(message.RunId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Rollup run {message.RunId} does not exist.");
+        var day = message.Day;
+        if (day < run.From || day > run.To)
+            throw new InvalidOperationException($"Rollup run {run.RunId} rolls {run.From:yyyy-MM-dd}..{run.To:yyyy-MM-dd}; {day:yyyy-MM-dd} is not one of its days.");
+
+        var progress = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
+        if (progress.Completed is not null || progress.FinalisedThrough >= day) return Skip("already finalised");
+        var expected = progress.FinalisedThrough is { } f ? f.AddDays(1) : run.From;
+        if (day != expected) return Skip($"waiting for {expected:yyyy-MM-dd} to be finalised first");
+        if (!progress.AllShardsDone(day)) return Skip($"{progress.ShardDone.Count(d => d >= day)}/{run.Shards} shards have rolled it");
+
+        var ledger = await LoadLedgerAsync(run, day, cancellationToken).ConfigureAwait(false);
+        var partials = await LoadPartialsAsync(run, day, cancellationToken).ConfigureAwait(false);
+        var received = await receipts.TotalsAsync(day, cancellationToken).ConfigureAwait(false);
+        var result = engine.FinaliseDay(day, partials, ledger, received);
+
+        var now = time.GetUtcNow();
+        await metrics.ReplaceDayAsync(day, result.Rows, run.RunId, now, cancellationToken).ConfigureAwait(false);
+        await exports.WriteDailyAsync(day, DailyCsv.Write(day, result.Rows), cancellationToken).ConfigureAwait(false);
+        await states.SaveLedgerAsync(day, WindowStateCodec.Encode(result.State), cancellationToken).ConfigureAwait(false);
+        foreach (var mark in run.Marks)
+            if (mark.Day == day) await dirty.ClearAsync(mark, cancellationToken).ConfigureAwait(false);
+        await AdvanceCursorAsync(run, day, result.EventsRead, cancellationToken).ConfigureAwait(false);
+
+        var outcome = new DayOutcome(day, result.Rows.Count, result.EventsRead, now);
+        if (!await runs.TryMarkFinalisedAsync(run.RunId, outcome, cancellationToken).ConfigureAwait(false))
+            return Skip("finalised meanwhile by another invocation");
+
+        if (day == run.To)
+            await runs.CompleteAsync(run.RunId, cancellationToken).ConfigureAwait(false);
+        else
+        {
+            var after = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
+            if (after.AllShardsDone(day.AddDays(1)))
+                await queue.EnqueueDayAsync(new RollupDayMessage(run.RunId, day.AddDays(1)), cancellationToken).ConfigureAwait(false);
+        }
+        return new DayFinaliseResult(run.RunId, day, outcome, null);
+
+        DayFinaliseResult Skip(string why) => new(run.RunId, day, null, why);
+    }
+
+    private async Task<WindowState> LoadLedgerAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken)
+    {
+        if (day == run.From && run.BaseDay is null) return WindowState.Empty();
+        var before = day.AddDays(-1);
+        var bytes = await states.LoadLedgerAsync(before, cancellationToken).ConfigureAwait(false);
+        if (bytes is not null) return WindowStateCodec.Decode(bytes);
+        if (day > run.From)
+            throw new InvalidOperationException($"Rollup run {run.RunId}: the ledger of {before:yyyy-MM-dd}, which this run finalised, is missing.");
+        return WindowState.Empty();
+    }
+
+    private async Task<ShardPartial[]> LoadPartialsAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken)
+    {
+        var partials = new ShardPartial[run.Shards];
+        await Parallel.ForEachAsync(Enumerable.Range(0, run.Shards),
+            new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = cancellationToken },
+            async (shard, ct) =>
+            {
+                var bytes = await states.LoadPartialAsync(day, shard, ct).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"Rollup run {run.RunId}: shard {shard} recorded {day:yyyy-MM-dd} as rolled but its partial is missing.");
+                var partial = ShardPartialCodec.Decode(bytes);
+                if (partial.Day != day.DayNumber)
+                    throw new InvalidDataException($"Rollup run {run.RunId}: the partial of shard {shard} for {day:yyyy-MM-dd} is of another day.");
+                partials[shard] = partial;
+            }).ConfigureAwait(false);
+        return partials;
+    }
+
+    /// <summary>The cursor's first day is the earliest day rolled that had events; its last day only moves forward.</summary>
+    private async Task AdvanceCursorAsync(RollupRun run, DateOnly day, long events, CancellationToken cancellationToken)
+    {
+        var cursor = await states.GetCursorAsync(cancellationToken).ConfigureAwait(false);
+        var firstDay = cursor?.FirstDay;
+        if (events > 0 && (firstDay is null || day < firstDay)) firstDay = day;
+        firstDay ??= run.From; // no day with events yet: start where this run started
+        var lastRolled = cursor is not null && cursor.LastRolledDay > day ? cursor.LastRolledDay : day;
+        await states.SetCursorAsync(new RollupCursor(firstDay.Value, lastRolled), cancellationToken).ConfigureAwait(false);
+    }
+}

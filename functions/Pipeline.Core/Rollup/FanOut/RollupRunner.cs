@@ -1,0 +1,74 @@
+using Pipeline.Core.Ports;
+
+namespace Pipeline.Core.Rollup;
+
+/// <summary>What a rollup run did.</summary>
+/// <param name="Plan">How the request ended (started, in flight, resumed, nothing to do).</param>
+/// <param name="DaysRolled">The days finalised, in order.</param>
+/// <param name="RowsWritten">Rows written per day finalised.</param>
+/// <param name="EventsRead">Events read over all days.</param>
+/// <param name="Elapsed">Wall-clock time from the request to the end of the wait.</param>
+public sealed record RollupReport(RollupPlan Plan, IReadOnlyList<DateOnly> DaysRolled, IReadOnlyDictionary<DateOnly, int> RowsWritten, long EventsRead, TimeSpan Elapsed)
+{
+    public static RollupReport Of(RollupPlan plan, RollupProgress? progress, TimeSpan elapsed)
+    {
+        var finalised = progress?.Finalised ?? [];
+        return new RollupReport(plan, finalised.Select(f => f.Day).ToList(), finalised.ToDictionary(f => f.Day, f => f.Rows), finalised.Sum(f => f.Events), elapsed);
+    }
+
+    /// <summary>One line for logs and the CLI.</summary>
+    public override string ToString() => Plan.Outcome switch
+    {
+        PlanOutcome.Nothing => $"nothing to roll up ({Elapsed.TotalSeconds:0.0} s)",
+        PlanOutcome.InFlight => $"run {Plan.Run!.RunId} ({Plan.Run.From:yyyy-MM-dd}..{Plan.Run.To:yyyy-MM-dd}) is in flight; nothing started (its progress: rollup --status)",
+        _ when DaysRolled.Count == 0 => $"run {Plan.Run!.RunId}: no day finalised yet ({Elapsed.TotalSeconds:0.0} s)",
+        _ => $"rolled up {DaysRolled.Count} day(s) {DaysRolled[0]:yyyy-MM-dd}..{DaysRolled[^1]:yyyy-MM-dd}: {EventsRead:N0} events read, {RowsWritten.Values.Sum():N0} rows written in {Elapsed.TotalSeconds:0.0} s",
+    };
+}
+
+/// <summary>
+/// Asks for a rollup run and waits for it: the timer entry and the CLI's <c>rollup</c>. The run
+/// itself is done by whoever listens on the rollup queues (the Functions app, every <c>serve</c>, or
+/// the CLI's own listeners while it waits).
+/// </summary>
+public sealed class RollupRunner(RollupPlanner planner, IRollupRunStore runs, TimeProvider time)
+{
+    /// <summary>How often <see cref="WaitAsync"/> looks at the run's progress.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Plans the scheduled run and waits for it (see <see cref="RollupPlanner.PlanDueAsync"/>).</summary>
+    public async Task<RollupReport> RunDueAsync(CancellationToken cancellationToken, IProgress<RollupProgress>? progress = null)
+    {
+        var started = time.GetTimestamp();
+        var plan = await planner.PlanDueAsync("on-demand", cancellationToken).ConfigureAwait(false);
+        return await WaitForAsync(plan, started, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Plans a re-roll of a range and waits for it (see <see cref="RollupPlanner.PlanRangeAsync"/>).</summary>
+    public async Task<RollupReport> RunRangeAsync(DateOnly from, DateOnly to, CancellationToken cancellationToken, IProgress<RollupProgress>? progress = null)
+    {
+        var started = time.GetTimestamp();
+        var plan = await planner.PlanRangeAsync(from, to, cancellationToken).ConfigureAwait(false);
+        return await WaitForAsync(plan, started, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<RollupReport> WaitForAsync(RollupPlan plan, long started, IProgress<RollupProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (plan.Run is null || plan.Outcome == PlanOutcome.InFlight) return RollupReport.Of(plan, null, time.GetElapsedTime(started));
+        var final = await WaitAsync(plan.Run, progress, cancellationToken).ConfigureAwait(false);
+        return RollupReport.Of(plan, final, time.GetElapsedTime(started));
+    }
+
+    /// <summary>Waits until <paramref name="run"/> has completed, reporting its progress at each look.</summary>
+    public async Task<RollupProgress> WaitAsync(RollupRun run, IProgress<RollupProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        while (true)
+        {
+            var now = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
+            progress?.Report(now);
+            if (now.Completed is not null) return now;
+            await Task.Delay(PollInterval, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
