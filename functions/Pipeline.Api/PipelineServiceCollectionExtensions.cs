@@ -35,6 +35,14 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<ProcessHandler>();
         services.AddSingleton<RollupEngine>();
+        services.AddOptions<RollupOptions>()
+            .Bind(configuration.GetSection(RollupOptions.Section))
+            .Validate(o => o.StallAfter > TimeSpan.Zero, "Rollup:StallAfter must be a positive time span (for example 00:15:00).")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<RollupOptions>>().Value);
+        services.AddSingleton<RollupPlanner>();
+        services.AddSingleton<ShardRollupHandler>();
+        services.AddSingleton<DayFinaliseHandler>();
         services.AddSingleton<RollupRunner>();
         services.AddOptions<SweepOptions>()
             .Bind(configuration.GetSection(SweepOptions.Section))
@@ -48,6 +56,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<ProcessingQueueEntry>();
         services.AddSingleton<InboundQueueEntry>();
         services.AddSingleton<RollupEntry>();
+        services.AddSingleton<RollupShardEntry>();
+        services.AddSingleton<RollupDayEntry>();
         services.AddSingleton<SweepEntry>();
         return services;
     }

@@ -69,6 +69,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IEventStore, BlobEventStore>();
         services.TryAddSingleton<IDirtyDayLedger, TableDirtyDayLedger>();
         services.TryAddSingleton<IRollupStateStore, BlobRollupStateStore>();
+        services.TryAddSingleton<IRollupRunStore, TableRollupRunStore>();
+        services.TryAddSingleton<IRollupQueue, QueueRollupQueue>();
         services.TryAddSingleton<IMetricsStore, TableMetricsStore>();
         services.TryAddSingleton<IExportStore, BlobExportStore>();
         services.TryAddSingleton<PoisonQueues>();

@@ -4,7 +4,7 @@ using Pipeline.Core.Events;
 namespace Pipeline.Storage;
 
 /// <summary>
-/// JSON of the documents the adapters write (landing and rejected blobs, claim-check messages):
+/// JSON of the documents the adapters write (landing and rejected blobs, claim-check and rollup messages):
 /// source-generated, camelCase, enums by name, nulls omitted.
 /// </summary>
 [JsonSourceGenerationOptions(
@@ -16,4 +16,6 @@ namespace Pipeline.Storage;
 [JsonSerializable(typeof(RejectedBatch))]
 [JsonSerializable(typeof(ProcessingMessage))]
 [JsonSerializable(typeof(Queues.PoisonRecord))]
+[JsonSerializable(typeof(Pipeline.Core.Rollup.RollupShardMessage))]
+[JsonSerializable(typeof(Pipeline.Core.Rollup.RollupDayMessage))]
 public sealed partial class StorageJsonContext : JsonSerializerContext;

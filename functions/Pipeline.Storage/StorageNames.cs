@@ -12,7 +12,7 @@ public static class StorageNames
     public const string LandingContainer = "landing";
     /// <summary>The event store: <c>&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;/&lt;batchId&gt;.evb</c>.</summary>
     public const string EventsContainer = "events";
-    /// <summary>Rollup window state: <c>days/&lt;yyyy-MM-dd&gt;.bin</c>.</summary>
+    /// <summary>Rollup state: <c>shards/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>partials/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>ledger/&lt;day&gt;.bin</c>.</summary>
     public const string StateContainer = "state";
     /// <summary>CSV exports: <c>daily/&lt;yyyy-MM-dd&gt;.csv</c>.</summary>
     public const string ExportsContainer = "exports";
@@ -28,6 +28,12 @@ public static class StorageNames
     public const string PoisonSuffix = "-poison";
     public const string ProcessingPoisonQueue = ProcessingQueue + PoisonSuffix;
     public const string InboundPoisonQueue = InboundQueue + PoisonSuffix;
+    /// <summary>Rollup fan-out: one message per (run, user shard), JSON.</summary>
+    public const string RollupShardsQueue = "rollup-shards";
+    /// <summary>Rollup fan-in: one message per (run, day) to finalise, JSON.</summary>
+    public const string RollupDaysQueue = "rollup-days";
+    public const string RollupShardsPoisonQueue = RollupShardsQueue + PoisonSuffix;
+    public const string RollupDaysPoisonQueue = RollupDaysQueue + PoisonSuffix;
     /// <summary>Deliveries of a message before it is poison (the Functions host's default, set in host.json).</summary>
     public const int MaxDequeueCount = 5;
 
@@ -38,6 +44,8 @@ public static class StorageNames
     public const string IngestSourcesTable = "IngestSources";
     public const string EventIdsTable = "EventIds";
     public const string RollupLedgerTable = "RollupLedger";
+    /// <summary>Rollup runs (PartitionKey <c>runs</c>), the run in flight (<c>active</c>), and each run's progress (PartitionKey = run id).</summary>
+    public const string RollupRunsTable = "RollupRuns";
     /// <summary>Events received and rejected per request, by reporting day of receipt (<c>risk.rejected_event_rate</c>).</summary>
     public const string IngestReceiptsTable = "IngestReceipts";
 
@@ -45,8 +53,8 @@ public static class StorageNames
         [LandingContainer, EventsContainer, StateContainer, ExportsContainer, RejectedContainer];
 
     public static IReadOnlyList<string> Queues { get; } =
-        [ProcessingQueue, ProcessingPoisonQueue, InboundQueue, InboundPoisonQueue];
+        [ProcessingQueue, ProcessingPoisonQueue, InboundQueue, InboundPoisonQueue, RollupShardsQueue, RollupShardsPoisonQueue, RollupDaysQueue, RollupDaysPoisonQueue];
 
     public static IReadOnlyList<string> Tables { get; } =
-        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, EventIdsTable, RollupLedgerTable, IngestReceiptsTable];
+        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, EventIdsTable, RollupLedgerTable, RollupRunsTable, IngestReceiptsTable];
 }

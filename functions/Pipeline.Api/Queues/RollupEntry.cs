@@ -3,13 +3,20 @@ using Pipeline.Core.Rollup;
 
 namespace Pipeline.Api.Queues;
 
-/// <summary>Entry point of the daily rollup (timer in Azure, scheduler locally).</summary>
-public sealed class RollupEntry(RollupRunner runner, ILogger<RollupEntry> logger)
+/// <summary>
+/// Entry point of the daily rollup (timer in Azure, scheduler locally): plans the run and fans it
+/// out on the rollup queues, then returns. The shard and day entries do the work.
+/// </summary>
+public sealed class RollupEntry(RollupPlanner planner, ILogger<RollupEntry> logger)
 {
-    public async Task<RollupReport> RunDueAsync(CancellationToken cancellationToken)
+    public async Task<RollupPlan> PlanDueAsync(CancellationToken cancellationToken)
     {
-        var report = await runner.RunDueAsync(cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("Rollup finished: {Report}", report);
-        return report;
+        var plan = await planner.PlanDueAsync("schedule", cancellationToken).ConfigureAwait(false);
+        if (plan.Run is { } run)
+            logger.LogInformation("Rollup {Outcome}: run {RunId}, days {From:yyyy-MM-dd}..{To:yyyy-MM-dd}, {Shards} shards",
+                plan.Outcome, run.RunId, run.From, run.To, run.Shards);
+        else
+            logger.LogInformation("Rollup: nothing to roll up");
+        return plan;
     }
 }

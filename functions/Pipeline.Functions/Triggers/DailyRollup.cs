@@ -4,8 +4,9 @@ using Pipeline.Api.Queues;
 namespace Pipeline.Functions.Triggers;
 
 /// <summary>
-/// The daily rollup, on the UTC schedule of the <c>RollupSchedule</c> app setting: rolls up every
-/// dirty day and every day through yesterday (reporting time zone), in date order.
+/// The daily rollup, on the UTC schedule of the <c>RollupSchedule</c> app setting: plans a run of
+/// every dirty day and every day through yesterday (reporting time zone) and fans it out on the
+/// <c>rollup-shards</c> queue; <see cref="RollupShard"/> and <see cref="RollupDay"/> do the work.
 /// </summary>
 public sealed class DailyRollup(RollupEntry entry)
 {
@@ -13,5 +14,5 @@ public sealed class DailyRollup(RollupEntry entry)
     public Task Run(
         [TimerTrigger("%RollupSchedule%")] TimerInfo timer,
         CancellationToken cancellationToken)
-        => entry.RunDueAsync(cancellationToken);
+        => entry.PlanDueAsync(cancellationToken);
 }

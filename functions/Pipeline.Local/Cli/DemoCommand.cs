@@ -68,7 +68,7 @@ internal static class DemoCommand
         await workers.WaitUntilIdleAsync(TimeSpan.FromMinutes(5), ct);
 
         Step("Rolling up every day with events");
-        var rollup = await app.Services.GetRequiredService<RollupRunner>().RunDueAsync(ct);
+        var rollup = await app.Services.GetRequiredService<RollupRunner>().RunDueAsync(ct); // the host's own listeners work the run
         Console.WriteLine($"   {rollup}");
 
         var options = app.Services.GetRequiredService<PipelineOptions>();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Pipeline.Api.Queues;
 using Pipeline.Storage;
@@ -8,21 +9,40 @@ namespace Pipeline.Local.Hosting;
 
 /// <summary>
 /// The local runner's stand-in for the Functions queue triggers: one polling listener per queue,
-/// calling the same entry points, with the host's poison rule (after 5 deliveries the message
+/// (processing, inbound, and the rollup's shards and days), calling the same entry points, with the host's poison rule (after 5 deliveries the message
 /// moves to <c>&lt;queue&gt;-poison</c>). Settings under <c>LocalQueues</c> tune the polling.
 /// </summary>
 internal sealed class QueueWorkers : BackgroundService
 {
     private readonly IReadOnlyList<QueueListener> _listeners;
 
-    public QueueWorkers(IServiceProvider services, ProcessingQueueEntry processing, InboundQueueEntry inbound, IConfiguration configuration)
+    public QueueWorkers(IServiceProvider services, IConfiguration configuration)
     {
         var options = new QueueListenerOptions();
         configuration.GetSection("LocalQueues").Bind(options);
+        var processing = services.GetRequiredService<ProcessingQueueEntry>();
+        var inbound = services.GetRequiredService<InboundQueueEntry>();
         _listeners =
         [
             services.CreateQueueListener(ProcessingQueueEntry.QueueName, (m, ct) => processing.HandleAsync(m.Body.ToString(), ct), options),
             services.CreateQueueListener(InboundQueueEntry.QueueName, (m, ct) => inbound.HandleAsync(m.Body.ToString(), ct), options),
+            .. RollupListeners(services, options),
+        ];
+    }
+
+    /// <summary>
+    /// Listeners on the rollup's two queues (shards and days). <c>serve</c> runs them with the others;
+    /// <c>rollup</c> runs them alone while it waits, so a run completes with or without a <c>serve</c>,
+    /// and several processes on one storage account share a run's shards.
+    /// </summary>
+    public static IReadOnlyList<QueueListener> RollupListeners(IServiceProvider services, QueueListenerOptions options)
+    {
+        var shards = services.GetRequiredService<RollupShardEntry>();
+        var days = services.GetRequiredService<RollupDayEntry>();
+        return
+        [
+            services.CreateQueueListener(RollupShardEntry.QueueName, (m, ct) => shards.HandleAsync(m.Body.ToString(), ct), options),
+            services.CreateQueueListener(RollupDayEntry.QueueName, (m, ct) => days.HandleAsync(m.Body.ToString(), ct), options),
         ];
     }
 

@@ -9,7 +9,7 @@ namespace Pipeline.Local.Hosting;
 internal sealed class RollupScheduler(IConfiguration configuration, RollupEntry rollup, TimeProvider time, ILogger<RollupScheduler> logger)
     : ScheduledJob("rollup", RollupSchedule.SettingName, RollupSchedule.Default, configuration, time, logger)
 {
-    protected override Task RunOnceAsync(CancellationToken cancellationToken) => rollup.RunDueAsync(cancellationToken);
+    protected override Task RunOnceAsync(CancellationToken cancellationToken) => rollup.PlanDueAsync(cancellationToken);
 
     // Dirty marks are cleared only after a day is written.
     protected override string AfterFailure => "dirty days stay marked for the next run";

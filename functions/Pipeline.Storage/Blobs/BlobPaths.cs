@@ -18,7 +18,14 @@ internal static class BlobPaths
 
     public static string Events(DateOnly day, int shard, string batchId) => $"{EventPrefix(day, shard)}{CheckName(batchId)}.evb";
 
-    public static string State(DateOnly day) => $"days/{Day(day)}.bin";
+    /// <summary>A shard's window state as of the end of a day.</summary>
+    public static string ShardState(DateOnly day, int shard) => $"shards/{Day(day)}/{shard.ToString("D3", CultureInfo.InvariantCulture)}.bin";
+
+    /// <summary>A shard's partial aggregate of a day.</summary>
+    public static string Partial(DateOnly day, int shard) => $"partials/{Day(day)}/{shard.ToString("D3", CultureInfo.InvariantCulture)}.bin";
+
+    /// <summary>The ledger (orders, buyers, registry) as of the end of a day.</summary>
+    public static string Ledger(DateOnly day) => $"ledger/{Day(day)}.bin";
 
     public static string Export(DateOnly day) => $"daily/{Day(day)}.csv";
 

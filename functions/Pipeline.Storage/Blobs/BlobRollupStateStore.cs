@@ -11,7 +11,9 @@ using Polly;
 namespace Pipeline.Storage.Blobs;
 
 /// <summary>
-/// The rollup's window state, one blob per day (<c>state/days/&lt;yyyy-MM-dd&gt;.bin</c>), and its
+/// The rollup's saved state in the <c>state</c> container (per (day, shard) the shard's window state
+/// <c>shards/&lt;day&gt;/&lt;shard&gt;.bin</c> and partial <c>partials/&lt;day&gt;/&lt;shard&gt;.bin</c>; per day
+/// the ledger <c>ledger/&lt;day&gt;.bin</c>), and its
 /// cursor, an entity of <c>RollupLedger</c> (PartitionKey <c>cursor</c>, RowKey <c>rollup</c>)
 /// written with optimistic concurrency: read, write if the ETag still matches, retry on 412/409.
 /// </summary>
@@ -24,22 +26,35 @@ public sealed class BlobRollupStateStore(BlobServiceClient blobService, TableSer
     private readonly TableClient _ledger = tableService.GetTableClient(StorageNames.RollupLedgerTable);
     private readonly ResiliencePipeline _concurrency = OptimisticConcurrency.CreatePipeline();
 
-    public Task<byte[]?> LoadAsync(DateOnly day, CancellationToken cancellationToken)
-    {
-        var path = BlobPaths.State(day);
-        return StorageFailures.RunAsync("reading rollup state " + path, async ct =>
-            (await _container.GetBlobClient(path).ContentOrNullAsync(ct).ConfigureAwait(false))?.ToArray(), cancellationToken);
-    }
+    public Task<byte[]?> LoadShardStateAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        LoadAsync(BlobPaths.ShardState(day, shard), "rollup shard state ", cancellationToken);
 
-    public Task SaveAsync(DateOnly day, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
-    {
-        var path = BlobPaths.State(day);
-        return StorageFailures.RunAsync("writing rollup state " + path, ct =>
+    public Task SaveShardStateAsync(DateOnly day, int shard, ReadOnlyMemory<byte> state, CancellationToken cancellationToken) =>
+        SaveAsync(BlobPaths.ShardState(day, shard), state, "rollup shard state ", cancellationToken);
+
+    public Task<byte[]?> LoadPartialAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        LoadAsync(BlobPaths.Partial(day, shard), "rollup partial ", cancellationToken);
+
+    public Task SavePartialAsync(DateOnly day, int shard, ReadOnlyMemory<byte> partial, CancellationToken cancellationToken) =>
+        SaveAsync(BlobPaths.Partial(day, shard), partial, "rollup partial ", cancellationToken);
+
+    public Task<byte[]?> LoadLedgerAsync(DateOnly day, CancellationToken cancellationToken) =>
+        LoadAsync(BlobPaths.Ledger(day), "rollup ledger ", cancellationToken);
+
+    public Task SaveLedgerAsync(DateOnly day, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken) =>
+        SaveAsync(BlobPaths.Ledger(day), ledger, "rollup ledger ", cancellationToken);
+
+    private Task<byte[]?> LoadAsync(string path, string what, CancellationToken cancellationToken) =>
+        StorageFailures.RunAsync("reading " + what + path, async ct =>
+            (await _container.GetBlobClient(path).ContentOrNullAsync(ct).ConfigureAwait(false))?.ToArray(), cancellationToken);
+
+    // Deterministic content per name: a redelivered shard or finalise message overwrites with the same bytes.
+    private Task SaveAsync(string path, ReadOnlyMemory<byte> content, string what, CancellationToken cancellationToken) =>
+        StorageFailures.RunAsync("writing " + what + path, ct =>
             _container.GetBlobClient(path).UploadAsync(
-                new BinaryData(state),
+                new BinaryData(content),
                 new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" } },
                 ct), cancellationToken);
-    }
 
     public Task<RollupCursor?> GetCursorAsync(CancellationToken cancellationToken) =>
         StorageFailures.RunAsync("reading the rollup cursor", async ct =>

@@ -87,7 +87,7 @@ public sealed partial class LocalRunner : IAsyncLifetime
         }
     }
 
-    /// <summary>Rolls up the given days (as <c>rollup --from --to</c>).</summary>
+    /// <summary>Rolls up the given days (as <c>rollup --from --to</c>): this process plans the run, the <c>serve</c> child works its queues.</summary>
     public Task RollUpAsync(DateOnly from, DateOnly to) =>
         _services!.GetRequiredService<RollupRunner>().RunRangeAsync(from, to, CancellationToken.None);
 

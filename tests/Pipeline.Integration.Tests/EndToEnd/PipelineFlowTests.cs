@@ -1,3 +1,4 @@
+using Pipeline.Local.Hosting;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -45,7 +46,7 @@ public sealed class PipelineFlowTests : IAsyncLifetime
         }
 
         await host.WaitForProcessingAsync();
-        await host.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await host.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
 
         var daily = new TableClient(_azurite.ConnectionString, "DailyMetrics");
         var day = data.Day.ToString("yyyy-MM-dd");
@@ -100,7 +101,7 @@ public sealed class PipelineFlowTests : IAsyncLifetime
         await host.WaitForProcessingAsync();
 
         Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(host, data.Day));
-        await host.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await host.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
         Assert.Equal(Dataset.ExpectedDau, Value(new TableClient(_azurite.ConnectionString, "DailyMetrics"), data.Day.ToString("yyyy-MM-dd"), "users.dau|total|"));
     }
 
@@ -127,7 +128,7 @@ public sealed class PipelineFlowTests : IAsyncLifetime
         await second.WaitForProcessingAsync();
         Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(second, data.Day));
         Assert.Equal(Dataset.EventsOnDayBefore, await CountStoredAsync(second, data.Day.AddDays(-1)));
-        await second.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await second.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
         Assert.Equal(Dataset.ExpectedDau, Value(new TableClient(_azurite.ConnectionString, "DailyMetrics"), data.Day.ToString("yyyy-MM-dd"), "users.dau|total|"));
     }
 

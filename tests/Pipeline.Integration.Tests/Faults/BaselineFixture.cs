@@ -1,3 +1,4 @@
+using Pipeline.Local.Hosting;
 using System.Diagnostics;
 using Pipeline.Core.Rollup;
 using Pipeline.Integration.Tests.EndToEnd;
@@ -27,7 +28,7 @@ public sealed class BaselineFixture : IAsyncLifetime
             await sender.SendAllAsync(Data.Batches, workers: 4, TimeSpan.FromSeconds(60));
             Assert.Equal(Data.Batches.Count, sender.Attempts); // no fault: every batch accepted at the first try
             await host.WaitForProcessingAsync();
-            await host.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+            await host.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
         }
         Expected = await MetricsSnapshot.TakeAsync(azurite.ConnectionString, Data.ComparedDays, shards: 4);
         Elapsed = clock.Elapsed;

@@ -1,3 +1,4 @@
+using Pipeline.Local.Hosting;
 using System.Diagnostics;
 using System.Text.Json;
 using Azure.Storage.Blobs;
@@ -33,7 +34,7 @@ public sealed class MessageDeliveryTests(BaselineFixture baseline, ITestOutputHe
         // Four handlers at once, as the listener runs them, so duplicates also race each other.
         var entry = Storage.Get<ProcessingQueueEntry>();
         await Parallel.ForEachAsync(deliveries, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (m, ct) => await entry.HandleAsync(m, ct));
-        await Storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await Storage.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
 
         var snapshot = await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4);
         snapshot.AssertSameAs(baseline.Expected);
@@ -71,7 +72,7 @@ public sealed class MessageDeliveryTests(BaselineFixture baseline, ITestOutputHe
         }
         Assert.Equal(lost.Order(), swept.Order());
 
-        await Storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await Storage.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
         var snapshot = await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4);
         snapshot.AssertSameAs(baseline.Expected);
         output.WriteLine($"lost messages: {lost.Count} of {messages.Count} claim checks lost, {swept.Count} re-enqueued by the sweeper, {snapshot.TotalStored} events stored, {clock.Elapsed.TotalSeconds:0.0} s");
@@ -108,7 +109,7 @@ public sealed class MessageDeliveryTests(BaselineFixture baseline, ITestOutputHe
         Assert.Contains("not-landed is missing", record.Reason, StringComparison.Ordinal);
         Assert.Equal(StorageNames.MaxDequeueCount, record.DequeueCount);
 
-        await Storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await Storage.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
         var snapshot = await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4);
         snapshot.AssertSameAs(baseline.Expected);
         output.WriteLine($"poison: {storedWhenPoisoned} of {baseline.Data.EventCount} events already stored when the bad message was poisoned after {record.DequeueCount} deliveries at {poisoned.TotalSeconds:0.0} s; all {snapshot.TotalStored} stored in the end; reason '{record.Reason}'");

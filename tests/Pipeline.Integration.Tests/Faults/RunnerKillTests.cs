@@ -1,3 +1,4 @@
+using Pipeline.Local.Hosting;
 using System.Diagnostics;
 using Azure.Data.Tables;
 using Pipeline.Core.Rollup;
@@ -40,7 +41,7 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
             await sending;
             await Storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
         }
-        await Storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await Storage.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
 
         var snapshot = await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4);
         snapshot.AssertSameAs(baseline.Expected);
@@ -78,7 +79,7 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
 
         await using (runner = await RunnerProcess.ServeAsync(port, settings))
             await Storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
-        await Storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+        await Storage.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
 
         var snapshot = await MetricsSnapshot.TakeAsync(Azurite.ConnectionString, baseline.Data.ComparedDays, 4);
         snapshot.AssertSameAs(baseline.Expected);

@@ -1,3 +1,4 @@
+using Pipeline.Local.Hosting;
 using System.Diagnostics;
 using Azure.Storage.Blobs;
 using Pipeline.Core.Rollup;
@@ -52,7 +53,7 @@ public sealed class StorageOutageTests(BaselineFixture baseline, ITestOutputHelp
             await sending;
             var recovered = outage.Elapsed;
             await storage.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
-            await storage.Get<RollupRunner>().RunDueAsync(CancellationToken.None);
+            await storage.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
 
             // Every 202 names a batch whose landing blob exists: nothing was acknowledged that was not stored.
             var landing = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(StorageNames.LandingContainer);

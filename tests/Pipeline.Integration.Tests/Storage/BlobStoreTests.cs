@@ -141,9 +141,16 @@ public sealed class BlobStoreTests(AzuriteFixture azurite)
     {
         var store = new BlobRollupStateStore(azurite.Blobs, azurite.Tables);
         var day = AzuriteFixture.UniqueDay();
-        Assert.Null(await store.LoadAsync(day, None));
-        await store.SaveAsync(day, new byte[] { 1, 2, 3 }, None);
-        Assert.Equal(new byte[] { 1, 2, 3 }, await store.LoadAsync(day, None));
+        Assert.Null(await store.LoadLedgerAsync(day, None));
+        Assert.Null(await store.LoadShardStateAsync(day, 3, None));
+        Assert.Null(await store.LoadPartialAsync(day, 3, None));
+        await store.SaveLedgerAsync(day, new byte[] { 1, 2, 3 }, None);
+        await store.SaveShardStateAsync(day, 3, new byte[] { 4, 5 }, None);
+        await store.SavePartialAsync(day, 3, new byte[] { 6 }, None);
+        Assert.Equal(new byte[] { 1, 2, 3 }, await store.LoadLedgerAsync(day, None));
+        Assert.Equal(new byte[] { 4, 5 }, await store.LoadShardStateAsync(day, 3, None));
+        Assert.Equal(new byte[] { 6 }, await store.LoadPartialAsync(day, 3, None));
+        Assert.Null(await store.LoadShardStateAsync(day, 2, None)); // per shard, not per day
 
         var first = new Pipeline.Core.Rollup.RollupCursor(day, day.AddDays(1));
         await store.SetCursorAsync(first, None);

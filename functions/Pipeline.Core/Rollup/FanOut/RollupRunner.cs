@@ -68,7 +68,7 @@ public sealed class RollupRunner(RollupPlanner planner, IRollupRunStore runs, Ti
             var now = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
             progress?.Report(now);
             if (now.Completed is not null) return now;
-            await Task.Delay(PollInterval, time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false); // pacing of storage reads: wall time, whatever clock the domain runs on
         }
     }
 }

@@ -1,0 +1,17 @@
+using Microsoft.Azure.Functions.Worker;
+using Pipeline.Api.Queues;
+
+namespace Pipeline.Functions.Triggers;
+
+/// <summary>
+/// Rollup fan-in: finalises one day of a run once every shard has rolled it (rows, CSV, cursor),
+/// then hands on to the next day.
+/// </summary>
+public sealed class RollupDay(RollupDayEntry entry)
+{
+    [Function(nameof(RollupDay))]
+    public Task Run(
+        [QueueTrigger(RollupDayEntry.QueueName, Connection = "PipelineStorage")] string message,
+        CancellationToken cancellationToken)
+        => entry.HandleAsync(message, cancellationToken);
+}

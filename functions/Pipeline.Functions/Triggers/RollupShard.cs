@@ -1,0 +1,17 @@
+using Microsoft.Azure.Functions.Worker;
+using Pipeline.Api.Queues;
+
+namespace Pipeline.Functions.Triggers;
+
+/// <summary>
+/// Rollup fan-out: rolls one user shard over the days of a run. Instances scale out with the
+/// queue; a throw leaves the message for another try (the shard resumes where it stopped).
+/// </summary>
+public sealed class RollupShard(RollupShardEntry entry)
+{
+    [Function(nameof(RollupShard))]
+    public Task Run(
+        [QueueTrigger(RollupShardEntry.QueueName, Connection = "PipelineStorage")] string message,
+        CancellationToken cancellationToken)
+        => entry.HandleAsync(message, cancellationToken);
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Core.Rollup;
+using Pipeline.Storage.Queues;
+
+namespace Pipeline.Local.Hosting;
+
+/// <summary>
+/// Runs a rollup request while this process works the rollup queues, so the run completes whether
+/// or not a <c>serve</c> (or the Functions app) is listening too: the operator verbs, the demo and
+/// the tests use it. Other processes on the same storage account share the work.
+/// </summary>
+internal static class RollupWork
+{
+    public static async Task<T> WhileWorkingAsync<T>(this IServiceProvider services, Func<CancellationToken, Task<T>> action, CancellationToken cancellationToken)
+    {
+        var options = new QueueListenerOptions();
+        services.GetService<IConfiguration>()?.GetSection("LocalQueues").Bind(options);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var listeners = QueueWorkers.RollupListeners(services, options).Select(l => l.RunAsync(stop.Token)).ToArray();
+        try
+        {
+            return await action(cancellationToken);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try { await Task.WhenAll(listeners); } catch (OperationCanceledException) { }
+        }
+    }
+
+    /// <summary>The scheduled run, now, waited for.</summary>
+    public static Task<RollupReport> RunRollupDueAsync(this IServiceProvider services, CancellationToken cancellationToken) =>
+        services.WhileWorkingAsync(ct => services.GetRequiredService<RollupRunner>().RunDueAsync(ct), cancellationToken);
+
+    /// <summary>A re-roll of a range, waited for.</summary>
+    public static Task<RollupReport> RunRollupRangeAsync(this IServiceProvider services, DateOnly from, DateOnly to, CancellationToken cancellationToken) =>
+        services.WhileWorkingAsync(ct => services.GetRequiredService<RollupRunner>().RunRangeAsync(from, to, ct), cancellationToken);
+}
