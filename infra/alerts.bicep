@@ -62,7 +62,7 @@ resource poisonQueueAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = 
   kind: 'LogAlert'
   properties: {
     displayName: 'Pipeline: message moved to a poison queue'
-    description: 'A queue message failed maxDequeueCount times and was moved to events-processing-poison or events-inbound-poison. Inspect it, fix the cause, then re-queue or delete it.'
+    description: 'A queue message failed maxDequeueCount times and was moved to a poison queue (events-processing-poison, events-inbound-poison, rollup-shards-poison or rollup-days-poison). Inspect it, fix the cause, then re-queue or delete it.'
     severity: 2
     enabled: true
     scopes: [logAnalyticsWorkspaceId]

@@ -86,6 +86,10 @@ public sealed class StorageTests
     [InlineData("events-inbound")]
     [InlineData("events-processing-poison")]
     [InlineData("events-inbound-poison")]
+    [InlineData("rollup-shards")]
+    [InlineData("rollup-days")]
+    [InlineData("rollup-shards-poison")]
+    [InlineData("rollup-days-poison")]
     public void Queue_exists(string name)
     {
         Assert.Contains(name, StringsOf(StorageModule.Variables["queues"]));
@@ -100,6 +104,7 @@ public sealed class StorageTests
     [InlineData("IngestSources")]
     [InlineData("EventIds")]
     [InlineData("RollupLedger")]
+    [InlineData("RollupRuns")]
     [InlineData("IngestReceipts")]
     public void Table_exists(string name)
     {
