@@ -22,11 +22,13 @@ public sealed record ShardDayResult(ShardPartial Partial, WindowState State);
 /// the same rows.
 /// </summary>
 /// <remarks>
-/// <para>Each user shard is aggregated on its own into a mergeable <see cref="DayAggregate"/>
-/// (distinct-user counts are additive because a user is in exactly one shard); the shards are then
-/// merged and the rows finalised. Orders are keyed by (merchantId, orderId), not by user, so they
-/// are resolved first across all shards by the earliest <c>order_paid</c> (time, then ordinal
-/// event id), which is itself a mergeable minimum.</para>
+/// <para>Each user shard is rolled on its own (<see cref="RollShard"/>) into a mergeable
+/// <see cref="ShardPartial"/> (distinct-user counts are additive because a user is in exactly one
+/// shard) and its own window state; <see cref="FinaliseDay"/> merges the partials and writes the
+/// rows. Orders are keyed by (merchantId, orderId), not by user: each shard proposes its earliest
+/// <c>order_paid</c> per order and the finaliser keeps the earliest of all (time, then ordinal
+/// event id), a mergeable minimum. The fan-out hosts call the two halves from separate queue
+/// invocations; <see cref="RollUp"/> composes them in one process.</para>
 /// <para>Percentiles are exact, nearest rank: the value at rank ceil(p/100 * n) in ascending order.</para>
 /// <para>"All accepted history" is history up to and including the day rolled up: see
 /// <see cref="WindowState"/>.</para>
