@@ -37,6 +37,7 @@ internal static class RollupCommand
     {
         var planner = services.GetRequiredService<RollupPlanner>();
         var runner = services.GetRequiredService<RollupRunner>();
+        var stallAfter = services.GetRequiredService<RollupOptions>().StallAfter;
         Task<RollupPlan> Plan() => from is { } f && to is { } t ? planner.PlanRangeAsync(f, t, ct) : planner.PlanDueAsync("on-demand", ct);
 
         var plan = await Plan();
@@ -54,7 +55,8 @@ internal static class RollupCommand
             while (plan.Outcome is PlanOutcome.InFlight or PlanOutcome.Resumed && plan.Run is { } busy)
             {
                 Console.Error.WriteLine(Describe(plan));
-                await runner.WaitAsync(busy, new ProgressLine(), ct);
+                try { await runner.WaitAsync(busy, new ProgressLine(), ct, stallAfter); }
+                catch (RollupStalledException stalled) { throw new CliException(stalled.Message + " Resume it with rollup once the cause is fixed."); }
                 Console.Error.WriteLine();
                 if (plan.Outcome == PlanOutcome.Resumed) break;
                 plan = await Plan();
@@ -62,7 +64,19 @@ internal static class RollupCommand
             if (plan.Outcome == PlanOutcome.Started && plan.Run is { } run)
             {
                 Console.Error.WriteLine(Describe(plan));
-                var final = await runner.WaitAsync(run, new ProgressLine(), ct);
+                RollupProgress final;
+                try
+                {
+                    final = await runner.WaitAsync(run, new ProgressLine(), ct, stallAfter);
+                }
+                catch (RollupStalledException)
+                {
+                    // Resume once (lost messages are sent again); a second stall is a failing shard or day.
+                    Console.Error.WriteLine();
+                    Console.Error.WriteLine(Describe(await Plan()));
+                    try { final = await runner.WaitAsync(run, new ProgressLine(), ct, stallAfter); }
+                    catch (RollupStalledException again) { throw new CliException(again.Message); }
+                }
                 Console.Error.WriteLine();
                 Console.WriteLine(RollupReport.Of(plan, final, DateTimeOffset.UtcNow - started));
             }

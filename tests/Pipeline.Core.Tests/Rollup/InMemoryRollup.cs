@@ -51,6 +51,9 @@ internal sealed class InMemoryRollup : IRollupStateStore, IRollupRunStore, IRoll
 
     public IReadOnlyDictionary<DateOnly, byte[]> Ledgers => _ledgers;
 
+    /// <summary>Forgets a day's saved ledger, as if its blob were deleted.</summary>
+    public void DropLedger(DateOnly day) => _ledgers.Remove(day);
+
     /// <summary>The whole window state as of the end of <paramref name="day"/>: every shard's state and the ledger, as one.</summary>
     public WindowState WholeState(DateOnly day, int shards)
     {

@@ -211,6 +211,21 @@ public sealed class RollupFanOutTests
         AssertSameRows(await Fixture.BaselineAsync(), f.Metrics);
     }
 
+    [Fact]
+    public async Task A_reroll_whose_day_before_has_no_saved_state_rolls_from_the_first_day_with_events()
+    {
+        var f = new Fixture();
+        await f.Rollup.Runner.RunDueAsync(CancellationToken.None);
+        f.Rollup.DropLedger(D1);
+        f.Metrics.Replaced.Clear();
+
+        var report = await f.Rollup.Runner.RunRangeAsync(D2, D2, CancellationToken.None);
+
+        Assert.Equal(D1, report.Plan.Run!.From);
+        Assert.Equal([D1, D2, Yesterday], f.Metrics.Replaced);
+        AssertSameRows(await Fixture.BaselineAsync(), f.Metrics);
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(17)]

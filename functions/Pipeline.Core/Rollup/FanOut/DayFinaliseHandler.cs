@@ -82,11 +82,9 @@ public sealed class DayFinaliseHandler(
     {
         if (day == run.From && run.BaseDay is null) return WindowState.Empty();
         var before = day.AddDays(-1);
-        var bytes = await states.LoadLedgerAsync(before, cancellationToken).ConfigureAwait(false);
-        if (bytes is not null) return WindowStateCodec.Decode(bytes);
-        if (day > run.From)
-            throw new InvalidOperationException($"Rollup run {run.RunId}: the ledger of {before:yyyy-MM-dd}, which this run finalised, is missing.");
-        return WindowState.Empty();
+        var bytes = await states.LoadLedgerAsync(before, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Rollup run {run.RunId}: the ledger of {before:yyyy-MM-dd} is missing; re-roll from the first day with events (rollup --from).");
+        return WindowStateCodec.Decode(bytes);
     }
 
     private async Task<ShardPartial[]> LoadPartialsAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken)

@@ -129,6 +129,13 @@ public sealed class RollupPlanner(
         // The state before the run: that of the day before it, unless that day is before the first day with events.
         var before = from.AddDays(-1);
         DateOnly? baseDay = cursor is null || before < cursor.FirstDay ? null : before;
+        if (baseDay is { } b && cursor is not null && await states.LoadLedgerAsync(b, cancellationToken).ConfigureAwait(false) is null)
+        {
+            // The saved state of the day before is gone (deleted, expired, or written by an older layout):
+            // starting from empty state would make every user look new, so roll from the first day with events.
+            from = cursor.FirstDay;
+            baseDay = null;
+        }
         var marks = dirty.Where(d => d.Day >= from && d.Day <= to).OrderBy(d => d.Day).ToList();
         var now = time.GetUtcNow();
         var run = new RollupRun(Guid.CreateVersion7(now).ToString("N"), from, to, Math.Max(1, options.EventStoreShards), baseDay, marks, trigger, now);

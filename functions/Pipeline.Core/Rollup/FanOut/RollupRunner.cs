@@ -59,8 +59,12 @@ public sealed class RollupRunner(RollupPlanner planner, IRollupRunStore runs, Ti
         return RollupReport.Of(plan, final, time.GetElapsedTime(started));
     }
 
-    /// <summary>Waits until <paramref name="run"/> has completed, reporting its progress at each look.</summary>
-    public async Task<RollupProgress> WaitAsync(RollupRun run, IProgress<RollupProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until <paramref name="run"/> has completed, reporting its progress at each look. With
+    /// <paramref name="stallAfter"/>, gives up with <see cref="RollupStalledException"/> once the run has
+    /// made no progress for that long (a lost or poisoned message: the caller may resume it).
+    /// </summary>
+    public async Task<RollupProgress> WaitAsync(RollupRun run, IProgress<RollupProgress>? progress, CancellationToken cancellationToken, TimeSpan? stallAfter = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         while (true)
@@ -68,7 +72,17 @@ public sealed class RollupRunner(RollupPlanner planner, IRollupRunStore runs, Ti
             var now = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
             progress?.Report(now);
             if (now.Completed is not null) return now;
+            if (stallAfter is { } limit && time.GetUtcNow() - now.LastActivity > limit) throw new RollupStalledException(now);
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false); // pacing of storage reads: wall time, whatever clock the domain runs on
         }
     }
+}
+
+/// <summary>A run made no progress for longer than the caller would wait.</summary>
+public sealed class RollupStalledException(RollupProgress progress)
+    : Exception($"{progress} has made no progress since {progress.LastActivity:u}: shards behind: " +
+        string.Join(", ", Enumerable.Range(0, progress.Run.Shards).Where(s => !(progress.ShardDone[s] >= progress.Run.To))) +
+        ". A message may be on rollup-shards-poison or rollup-days-poison; rollup --status shows the run.")
+{
+    public RollupProgress Progress { get; } = progress;
 }

@@ -63,10 +63,8 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
     {
         var before = day.AddDays(-1);
         if (day == run.From && run.BaseDay is null) return WindowState.Empty();
-        var bytes = await states.LoadShardStateAsync(before, shard, cancellationToken).ConfigureAwait(false);
-        if (bytes is not null) return WindowStateCodec.Decode(bytes);
-        if (day > run.From)
-            throw new InvalidOperationException($"Rollup run {run.RunId}, shard {shard}: the state of {before:yyyy-MM-dd}, which this run rolled, is missing.");
-        return WindowState.Empty(); // a base day that never had a saved state (as before the fan-out existed)
+        var bytes = await states.LoadShardStateAsync(before, shard, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Rollup run {run.RunId}, shard {shard}: the shard's state of {before:yyyy-MM-dd} is missing; re-roll from the first day with events (rollup --from).");
+        return WindowStateCodec.Decode(bytes);
     }
 }
