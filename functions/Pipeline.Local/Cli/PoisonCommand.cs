@@ -19,7 +19,7 @@ internal static class PoisonCommand
 
     private static Option<string?> QueueOption(bool required) => new("--queue")
     {
-        Description = "processing or inbound" + (required ? "." : " (default: both)."),
+        Description = "processing, inbound, rollup-shards or rollup-days" + (required ? "." : " (default: all)."),
         Required = required,
     };
 
@@ -53,7 +53,7 @@ internal static class PoisonCommand
     {
         var queue = QueueOption(required: true);
         var max = new Option<int>("--max") { Description = "Move at most this many messages.", DefaultValueFactory = _ => 1000 };
-        var command = new Command("requeue", "Move poison messages back to their queue (safe: processing is idempotent and de-duplicates).") { queue, max };
+        var command = new Command("requeue", "Move poison messages back to their queue (safe: processing is idempotent and de-duplicates; a rollup shard resumes after its last recorded day, a day already finalised is skipped).") { queue, max };
         command.SetAction((parse, ct) => CliRun.GuardAsync(async () =>
         {
             var name = Resolve(parse.GetValue(queue)).Single();
@@ -73,6 +73,6 @@ internal static class PoisonCommand
         if (queue is null) return [.. PoisonQueues.Queues.Values];
         return PoisonQueues.Queues.TryGetValue(queue, out var name)
             ? [name]
-            : throw new CliException($"--queue '{queue}' is not a pipeline queue; use processing or inbound.");
+            : throw new CliException($"--queue '{queue}' is not a pipeline queue; use processing, inbound, rollup-shards or rollup-days.");
     }
 }

@@ -18,11 +18,13 @@ public sealed record PoisonMessage(string Queue, string MessageId, DateTimeOffse
 /// </summary>
 public sealed class PoisonQueues(QueueServiceClient queues, BlobServiceClient blobs)
 {
-    /// <summary>The queues that have a poison queue: <c>processing</c> and <c>inbound</c>.</summary>
+    /// <summary>The queues that have a poison queue: <c>processing</c>, <c>inbound</c> and the rollup's <c>rollup-shards</c> and <c>rollup-days</c>.</summary>
     public static IReadOnlyDictionary<string, string> Queues { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["processing"] = StorageNames.ProcessingQueue,
         ["inbound"] = StorageNames.InboundQueue,
+        ["rollup-shards"] = StorageNames.RollupShardsQueue,
+        ["rollup-days"] = StorageNames.RollupDaysQueue,
     };
 
     /// <summary>Up to 32 messages of <paramref name="queue"/>'s poison queue (the most a peek returns), oldest first.</summary>

@@ -45,4 +45,12 @@ public sealed class PoisonQueuesTests(AzuriteFixture azurite)
         var back = (await queue.ReceiveMessagesAsync(32)).Value.Select(m => m.Body.ToString()).Order();
         Assert.Equal(["""{"batchId":"a"}""", """{"batchId":"b"}"""], back);
     }
+
+    [Fact]
+    public void Every_pipeline_queue_has_its_poison_queue_listed_for_operators()
+    {
+        var workQueues = StorageNames.Queues.Where(q => !q.EndsWith(StorageNames.PoisonSuffix, StringComparison.Ordinal)).Order();
+        Assert.Equal(workQueues, PoisonQueues.Queues.Values.Order());
+        Assert.All(PoisonQueues.Queues.Values, q => Assert.Contains(q + StorageNames.PoisonSuffix, StorageNames.Queues));
+    }
 }
