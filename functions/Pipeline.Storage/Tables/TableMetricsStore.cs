@@ -17,14 +17,26 @@ namespace Pipeline.Storage.Tables;
 /// <see cref="ReplaceDayAsync"/> never leaves a stale row once it completes, and a crash half-way
 /// is repaired by the next run, because of its order: (1) read the day's old <c>DailyMetrics</c>
 /// rows, whose <c>miniProgram*</c> rows name every program partition the day has rows in;
-/// (2) upsert the new daily rows, (3) upsert the new program rows, (4) in every old or new program
-/// partition, delete the day's rows not in the new set, (5) delete the stale daily rows last, so
-/// that until the program tables are clean the daily table still lists their partitions.
+/// (2) upsert the program rows of every row that is new or changed, (3) upsert those daily rows,
+/// (4) in every old or new program partition, delete the day's rows not in the new set, (5) delete
+/// the stale daily rows last, so that until the program tables are clean the daily table still
+/// lists their partitions.
+/// <para>A re-roll writes only the rows whose value changed (a late event touches a few rows of a
+/// day, not all of them): a row equal to the stored one keeps its <c>ComputedAt</c> and <c>RunId</c>,
+/// which therefore say when and by which run its value was last computed differently. The daily
+/// row is written after its program row, so a crash between the two leaves the daily row old and
+/// the next run writes both again.</para>
+/// <para>Writes are entity-group transactions of up to 100 rows of one partition, several partitions
+/// at once: a day's program rows spread over one partition per mini-program, so they scale with the
+/// partitions; the daily partition is the limit (2,000 entities/s in Azure), see docs/performance.md.</para>
 /// </remarks>
 public sealed class TableMetricsStore(TableServiceClient tableService) : IMetricsStore
 {
     private const int TransactionLimit = 100;
     private const int Parallelism = 8;
+
+    private static readonly string[] ValueColumns =
+        ["PartitionKey", "RowKey", "Metric", "Stakeholder", "Tier", "Dimension", "DimensionValue", "Value", "Numerator", "Denominator", "Unit"];
 
     private readonly TableClient _daily = tableService.GetTableClient(StorageNames.DailyMetricsTable);
     private readonly TableClient _program = tableService.GetTableClient(StorageNames.ProgramDailyMetricsTable);
@@ -36,7 +48,9 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
         var dayKey = MetricRowKeys.PartitionKey(day);
 
         var dailyEntities = new Dictionary<string, TableEntity>(rows.Count, StringComparer.Ordinal);
+        var byKey = new Dictionary<string, MetricRow>(rows.Count, StringComparer.Ordinal);
         var programEntities = new Dictionary<(string Partition, string Row), TableEntity>();
+        var programDailyKey = new Dictionary<(string Partition, string Row), string>();
         foreach (var row in rows)
         {
             if (row.Date != day)
@@ -44,11 +58,13 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
             var rowKey = MetricRowKeys.DailyRowKey(row);
             if (!dailyEntities.TryAdd(rowKey, ToEntity(dayKey, rowKey, row, runId, computedAt)))
                 throw new ArgumentException($"Two rows of {dayKey} have the key '{rowKey}'.", nameof(rows));
+            byKey[rowKey] = row;
             if (MetricRowKeys.IsProgramRow(row))
             {
                 var partition = MetricRowKeys.ProgramPartitionKey(row);
                 var programRowKey = MetricRowKeys.ProgramRowKey(row);
                 programEntities[(partition, programRowKey)] = ToEntity(partition, programRowKey, row, runId, computedAt);
+                programDailyKey[(partition, programRowKey)] = rowKey;
             }
         }
 
@@ -56,20 +72,24 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
         {
             // (1) What the day has now.
             var oldDaily = new List<TableEntity>();
-            await foreach (var e in _daily.QueryAsync<TableEntity>(e => e.PartitionKey == dayKey, select: ["PartitionKey", "RowKey", "Dimension", "DimensionValue", "Metric"], cancellationToken: ct).ConfigureAwait(false))
+            var unchanged = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var e in _daily.QueryAsync<TableEntity>(e => e.PartitionKey == dayKey, select: ValueColumns, cancellationToken: ct).ConfigureAwait(false))
+            {
                 oldDaily.Add(e);
+                if (byKey.TryGetValue(e.RowKey, out var row) && ToRow(day, e) == row) unchanged.Add(e.RowKey);
+            }
 
             var programPartitions = new HashSet<string>(StringComparer.Ordinal);
             foreach (var e in oldDaily)
             {
-                var old = new MetricRow(day, e.GetString("Metric") ?? "", "", "", e.GetString("Dimension") ?? "", e.GetString("DimensionValue") ?? "", 0, null, null, "");
+                var old = ToRow(day, e);
                 if (MetricRowKeys.IsProgramRow(old) && TryProgramPartition(old, out var partition)) programPartitions.Add(partition);
             }
             foreach (var (partition, _) in programEntities.Keys) programPartitions.Add(partition);
 
-            // (2), (3) The new rows.
-            await UpsertAsync(_daily, dailyEntities.Values, ct).ConfigureAwait(false);
-            await UpsertAsync(_program, programEntities.Values, ct).ConfigureAwait(false);
+            // (2), (3) The new and changed rows: program rows first, the daily row (which the next run compares with) last.
+            await UpsertAsync(_program, programEntities.Where(kv => !unchanged.Contains(programDailyKey[kv.Key])).Select(kv => kv.Value), ct).ConfigureAwait(false);
+            await UpsertAsync(_daily, dailyEntities.Where(kv => !unchanged.Contains(kv.Key)).Select(kv => kv.Value), ct).ConfigureAwait(false);
 
             // (4) Stale program rows: the day's key range of each partition it had or has rows in.
             // Program row keys are "yyyy-MM-dd|…"; '}' is the character after '|', so [day|, day}) is exactly that day.

@@ -16,6 +16,29 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
         new(day, metric, "platform", "core", dimension, value, v, num, den, num is null ? "users" : "ratio");
 
     [Fact]
+    public async Task A_reroll_rewrites_only_the_rows_whose_value_changed()
+    {
+        var store = new TableMetricsStore(azurite.Tables);
+        var day = AzuriteFixture.UniqueDay();
+        var daily = azurite.Tables.GetTableClient(StorageNames.DailyMetricsTable);
+        var program = azurite.Tables.GetTableClient(StorageNames.ProgramDailyMetricsTable);
+        MetricRow Same(string mp) => Row(day, "dau", "miniProgram", mp, 4);
+        await store.ReplaceDayAsync(day, [Row(day, "dau", "all", "", 10), Same("wx_same"), Row(day, "dau", "miniProgram", "wx_moved", 6)], "run-1", ComputedAt, None);
+
+        await store.ReplaceDayAsync(day, [Row(day, "dau", "all", "", 11), Same("wx_same"), Row(day, "dau", "miniProgram", "wx_moved", 7)], "run-2", ComputedAt.AddHours(1), None);
+
+        async Task<string?> RunOf(TableClient table, string partition, string row) =>
+            (await table.GetEntityAsync<TableEntity>(partition, row)).Value.GetString("RunId");
+        var dayKey = MetricRowKeys.PartitionKey(day);
+        Assert.Equal("run-1", await RunOf(daily, dayKey, "dau|miniProgram|wx_same"));
+        Assert.Equal("run-1", await RunOf(program, "wx_same", dayKey + "|dau|miniProgram|wx_same"));
+        Assert.Equal("run-2", await RunOf(daily, dayKey, "dau|all|"));
+        Assert.Equal("run-2", await RunOf(daily, dayKey, "dau|miniProgram|wx_moved"));
+        Assert.Equal("run-2", await RunOf(program, "wx_moved", dayKey + "|dau|miniProgram|wx_moved"));
+        Assert.Equal(7, (await store.ReadDayAsync(day, None)).Single(r => r.DimensionValue == "wx_moved").Value);
+    }
+
+    [Fact]
     public async Task Replacing_a_day_writes_exact_properties_and_leaves_no_stale_row()
     {
         var store = new TableMetricsStore(azurite.Tables);
