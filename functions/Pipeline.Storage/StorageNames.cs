@@ -12,7 +12,7 @@ public static class StorageNames
     public const string LandingContainer = "landing";
     /// <summary>The event store: <c>&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;/&lt;batchId&gt;.evb</c>.</summary>
     public const string EventsContainer = "events";
-    /// <summary>Rollup state: <c>shards/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>partials/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>ledger/&lt;day&gt;.bin</c>.</summary>
+    /// <summary>Rollup state: <c>shards/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>partials/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>ledger/&lt;day&gt;/&lt;part&gt;.bin</c>.</summary>
     public const string StateContainer = "state";
     /// <summary>CSV exports: <c>daily/&lt;yyyy-MM-dd&gt;.csv</c>.</summary>
     public const string ExportsContainer = "exports";

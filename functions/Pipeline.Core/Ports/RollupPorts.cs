@@ -4,8 +4,9 @@ namespace Pipeline.Core.Ports;
 
 /// <summary>
 /// The rollup's saved state, as opaque bytes: per (day, user shard) the shard's window state and its
-/// partial aggregate, and per day the ledger (orders, buyers, mini-program registry) that the day's
-/// finaliser keeps. Plus the cursor.
+/// partial aggregate, and per day the ledger that the day's finaliser keeps, in parts
+/// (<see cref="LedgerParts"/>: orders by key hash, buyers by user shard, the mini-program registry).
+/// Plus the cursor.
 /// </summary>
 public interface IRollupStateStore
 {
@@ -19,10 +20,10 @@ public interface IRollupStateStore
 
     Task SavePartialAsync(DateOnly day, int shard, ReadOnlyMemory<byte> partial, CancellationToken cancellationToken);
 
-    /// <summary>The ledger as of the end of <paramref name="day"/>; null when never saved.</summary>
-    Task<byte[]?> LoadLedgerAsync(DateOnly day, CancellationToken cancellationToken);
+    /// <summary>One part of the ledger (<see cref="LedgerParts"/>) as of the end of <paramref name="day"/>; null when never saved.</summary>
+    Task<byte[]?> LoadLedgerPartAsync(DateOnly day, string part, CancellationToken cancellationToken);
 
-    Task SaveLedgerAsync(DateOnly day, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken);
+    Task SaveLedgerPartAsync(DateOnly day, string part, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken);
 
     /// <summary>The rollup's bookkeeping (first day with events, last day rolled up); null before the first rollup.</summary>
     Task<RollupCursor?> GetCursorAsync(CancellationToken cancellationToken);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Pipeline.Core.Catalog;
+using Pipeline.Core.Events;
 using Pipeline.Core.Ports;
 using static Pipeline.Core.Rollup.ShardDayRoller;
 
@@ -24,48 +25,172 @@ internal sealed class DayFinaliser(double commissionRate)
     private readonly double _commissionRate = commissionRate;
 
     /// <summary>
-    /// Finalises <paramref name="day"/> from the shards' partials. <paramref name="ledger"/> holds the
-    /// orders, buyers and registry as of the day before and is advanced to the end of the day (the
-    /// caller passes a copy it owns). Returns the day's rows, sorted.
+    /// Finalises <paramref name="day"/> from the shards' partials over one whole ledger (the
+    /// in-process rollup): the steps of <see cref="Begin"/> with a single partition.
+    /// <paramref name="ledger"/> holds the orders, buyers and registry as of the day before and is
+    /// advanced to the end of the day (the caller passes a copy it owns). Returns the day's rows, sorted.
     /// </summary>
     public IReadOnlyList<MetricRow> Finalise(DateOnly day, IReadOnlyList<ShardPartial> partials, WindowState ledger, IngestTotals? receipts)
     {
-        var d = day.DayNumber;
-        var agg = new DayAggregate();
-        var orders = new Dictionary<OrderKey, OrderCandidate>();
-        foreach (var p in partials)
+        var close = Begin(day, partials, partitions: 1);
+        close.SettleOrders(0, ledger);
+        close.SettleBuyers(0, ledger);
+        close.SettleRegistry(ledger);
+        return close.Rows(receipts);
+    }
+
+    /// <summary>
+    /// Starts finalising <paramref name="day"/>: merges the partials' counters and picks the earliest
+    /// candidate of each order. The ledger is then settled part by part (<see cref="DayClose"/>), so that
+    /// no process holds more than one partition of it: orders partitioned by a hash of their key, buyers
+    /// by their user shard (<paramref name="partitions"/> of each), the registry whole.
+    /// </summary>
+    public DayClose Begin(DateOnly day, IReadOnlyList<ShardPartial> partials, int partitions) => new(this, day, partials, partitions);
+
+    /// <summary>The partition of an order's key in the ledger.</summary>
+    public static int OrderPartition(OrderKey key, int partitions) => UserShard.Of(key.MerchantId + "\u0000" + key.OrderId, partitions);
+
+    /// <summary>The partition of a buyer in the ledger: the buyer's user shard.</summary>
+    public static int BuyerPartition(string buyer, int partitions) => UserShard.Of(buyer, partitions);
+
+    /// <summary>
+    /// One day being finalised. Call <see cref="SettleOrders"/> for every order partition, then
+    /// <see cref="SettleBuyers"/> for every buyer partition, then <see cref="SettleRegistry"/>, then
+    /// <see cref="Rows"/>. Each settle step advances the part it is given (as of the day before) to the
+    /// end of the day.
+    /// </summary>
+    public sealed class DayClose
+    {
+        private readonly DayFinaliser _finaliser;
+        private readonly DateOnly _day;
+        private readonly int _d;
+        private readonly IReadOnlyList<ShardPartial> _partials;
+        private readonly DayAggregate _agg = new();
+        private readonly List<OrderCandidate>[] _candidates;
+        private readonly List<OrderCandidate>[] _paidByBuyer;
+        private readonly List<OrderCandidate> _paid = [];
+        private readonly bool[] _ordersSettled, _buyersSettled;
+        private long _buyers30d, _repeatBuyers30d;
+        private WindowState? _registry;
+
+        internal DayClose(DayFinaliser finaliser, DateOnly day, IReadOnlyList<ShardPartial> partials, int partitions)
         {
-            agg.Merge(p.Aggregate);
-            foreach (var candidate in p.Orders)
+            ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
+            _finaliser = finaliser;
+            _day = day;
+            _d = day.DayNumber;
+            _partials = partials;
+            var earliest = new Dictionary<OrderKey, OrderCandidate>();
+            foreach (var p in partials)
             {
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(orders, candidate.Key, out var exists);
-                if (!exists || candidate.IsEarlierThan(slot)) slot = candidate;
+                _agg.Merge(p.Aggregate);
+                foreach (var candidate in p.Orders)
+                {
+                    ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(earliest, candidate.Key, out var exists);
+                    if (!exists || candidate.IsEarlierThan(slot)) slot = candidate;
+                }
             }
+            _candidates = new List<OrderCandidate>[partitions];
+            _paidByBuyer = new List<OrderCandidate>[partitions];
+            for (var i = 0; i < partitions; i++) { _candidates[i] = []; _paidByBuyer[i] = []; }
+            foreach (var (key, candidate) in earliest) _candidates[OrderPartition(key, partitions)].Add(candidate);
+            _ordersSettled = new bool[partitions];
+            _buyersSettled = new bool[partitions];
         }
 
-        var orderRetentionStart = d - WindowState.OrderRetentionDays + 1;
-        var paid = new List<OrderCandidate>();
-        foreach (var (key, candidate) in orders)
+        public int Partitions => _candidates.Length;
+
+        /// <summary>Events of the day, over every shard.</summary>
+        public long Events => _partials.Sum(p => p.Events);
+
+        /// <summary>
+        /// Settles the day's candidates of order partition <paramref name="partition"/> against its orders
+        /// (<paramref name="part"/>'s <see cref="WindowState.Orders"/>, as of the day before): a candidate is
+        /// paid on the day unless the order was paid on an earlier day of the order window. Records the paid
+        /// orders in the part and drops those that left the window.
+        /// </summary>
+        public void SettleOrders(int partition, WindowState part)
         {
-            if (ledger.Orders.TryGetValue(key, out var paidDay) && paidDay >= orderRetentionStart) continue; // a repeat of an order paid earlier
-            paid.Add(candidate);
+            ArgumentNullException.ThrowIfNull(part);
+            if (_ordersSettled[partition]) throw new InvalidOperationException($"Order partition {partition} is already settled.");
+            _ordersSettled[partition] = true;
+            var orderRetentionStart = _d - WindowState.OrderRetentionDays + 1;
+            foreach (var candidate in _candidates[partition])
+            {
+                if (part.Orders.TryGetValue(candidate.Key, out var paidDay) && paidDay >= orderRetentionStart) continue; // a repeat of an order paid earlier
+                _paid.Add(candidate);
+                part.Orders[candidate.Key] = _d;
+                _paidByBuyer[BuyerPartition(candidate.Buyer, Partitions)].Add(candidate);
+            }
+            List<OrderKey>? old = null;
+            foreach (var (k, day) in part.Orders)
+                if (day < orderRetentionStart) (old ??= []).Add(k);
+            if (old is not null) foreach (var k in old) part.Orders.Remove(k);
+            part.AsOfDay = _d;
         }
 
-        AddOrders(agg, ledger, paid, d);
-        AddPublishes(agg, ledger, partials, d);
-        PruneLedger(ledger, d);
-        AddRepeatBuyers(agg, ledger);
+        /// <summary>
+        /// Adds the paid orders of the buyers of partition <paramref name="partition"/> to their days
+        /// (<paramref name="part"/>'s <see cref="WindowState.Buyers"/>), drops days outside [D-29, D], and
+        /// counts the partition's buyers with at least one and at least two orders in the window.
+        /// Every order partition must be settled first.
+        /// </summary>
+        public void SettleBuyers(int partition, WindowState part)
+        {
+            ArgumentNullException.ThrowIfNull(part);
+            if (Array.IndexOf(_ordersSettled, false) >= 0) throw new InvalidOperationException("Settle every order partition before the buyers.");
+            if (_buyersSettled[partition]) throw new InvalidOperationException($"Buyer partition {partition} is already settled.");
+            _buyersSettled[partition] = true;
+            foreach (var o in _paidByBuyer[partition])
+            {
+                ref var days = ref CollectionsMarshal.GetValueRefOrAddDefault(part.Buyers, o.Buyer, out _);
+                (days ??= []).Add(_d);
+            }
+            var buyerStart = _d - WindowState.BuyerWindowDays + 1;
+            List<string>? gone = null;
+            foreach (var (b, days) in part.Buyers)
+            {
+                days.RemoveAll(x => x < buyerStart);
+                if (days.Count == 0) (gone ??= []).Add(b);
+                else
+                {
+                    _buyers30d++;
+                    if (days.Count >= 2) _repeatBuyers30d++;
+                }
+            }
+            if (gone is not null) foreach (var b in gone) part.Buyers.Remove(b);
+            part.AsOfDay = _d;
+        }
 
-        var rows = new RowWriter(day);
-        WriteRows(agg, ledger, rows);
-        // Rejected at ingest / received, by the reporting day of receipt (not of the events' time).
-        if (receipts is { } ingest)
-            rows.Ratio(MetricCatalog.Get("risk.rejected_event_rate"), Total, "", ingest.Rejected, ingest.Received);
-        return rows.Sorted();
+        /// <summary>Adds the day's publishes to the registry (<paramref name="part"/>'s <see cref="WindowState.Programs"/>).</summary>
+        public void SettleRegistry(WindowState part)
+        {
+            ArgumentNullException.ThrowIfNull(part);
+            if (_registry is not null) throw new InvalidOperationException("The registry is already settled.");
+            AddPublishes(_agg, part, _partials, _d);
+            part.AsOfDay = _d;
+            _registry = part;
+        }
+
+        /// <summary>The day's rows, sorted, once every part is settled.</summary>
+        public IReadOnlyList<MetricRow> Rows(IngestTotals? receipts)
+        {
+            if (Array.IndexOf(_buyersSettled, false) >= 0 || _registry is null)
+                throw new InvalidOperationException("Settle every order and buyer partition and the registry before the rows.");
+            AddOrders(_agg, _paid);
+            _agg.AddTotal("_buyers_30d", _buyers30d);
+            _agg.AddTotal("_repeat_buyers_30d", _repeatBuyers30d);
+            var rows = new RowWriter(_day);
+            _finaliser.WriteRows(_agg, _registry, rows);
+            // Rejected at ingest / received, by the reporting day of receipt (not of the events' time).
+            if (receipts is { } ingest)
+                rows.Ratio(MetricCatalog.Get("risk.rejected_event_rate"), Total, "", ingest.Rejected, ingest.Received);
+            return rows.Sorted();
+        }
     }
 
     /// <summary>The day's paid orders: counts, money, merchants, buyers (and the engaged and qr orders they add).</summary>
-    private static void AddOrders(DayAggregate agg, WindowState state, List<OrderCandidate> paid, int d)
+    private static void AddOrders(DayAggregate agg, List<OrderCandidate> paid)
     {
         var merchants = new HashSet<string>(StringComparer.Ordinal);
         var buyers = new HashSet<string>(StringComparer.Ordinal);
@@ -80,9 +205,6 @@ internal sealed class DayFinaliser(double commissionRate)
             agg.Add(MoneyCurrency, Currency, o.Currency, 1);
             if (o.QrSession) agg.AddTotal(QrOrders, 1);
             merchants.Add(o.Key.MerchantId);
-            state.Orders[o.Key] = d;
-            ref var days = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Buyers, o.Buyer, out _);
-            (days ??= []).Add(d);
 
             // Distinct buyers; a buyer the shard did not already count as engaged becomes engaged by paying.
             if (buyers.Add(o.Buyer) && !o.BuyerEngaged) agg.AddTotal("northstar.engaged_users", 1);
@@ -115,38 +237,6 @@ internal sealed class DayFinaliser(double commissionRate)
                     reg = reg with { LatestTimeMs = e.TimeMs, LatestEventId = e.EventId, DeveloperId = developer };
             }
         agg.AddTotal("developers.new_mini_programs", newPrograms);
-    }
-
-    /// <summary>Drops orders and buyer days that have left their windows.</summary>
-    private static void PruneLedger(WindowState state, int d)
-    {
-        var orderStart = d - WindowState.OrderRetentionDays + 1;
-        List<OrderKey>? oldOrders = null;
-        foreach (var (k, day) in state.Orders)
-            if (day < orderStart) (oldOrders ??= []).Add(k);
-        if (oldOrders is not null) foreach (var k in oldOrders) state.Orders.Remove(k);
-
-        var buyerStart = d - WindowState.BuyerWindowDays + 1;
-        List<string>? goneBuyers = null;
-        foreach (var (b, days) in state.Buyers)
-        {
-            days.RemoveAll(x => x < buyerStart);
-            if (days.Count == 0) (goneBuyers ??= []).Add(b);
-        }
-        if (goneBuyers is not null) foreach (var b in goneBuyers) state.Buyers.Remove(b);
-    }
-
-    private static void AddRepeatBuyers(DayAggregate agg, WindowState state)
-    {
-        // State.Buyers is already pruned to [D-29, D].
-        long once = 0, twice = 0;
-        foreach (var days in state.Buyers.Values)
-        {
-            if (days.Count >= 1) once++;
-            if (days.Count >= 2) twice++;
-        }
-        agg.AddTotal("_buyers_30d", once);
-        agg.AddTotal("_repeat_buyers_30d", twice);
     }
 
     private void WriteRows(DayAggregate agg, WindowState state, RowWriter rows)

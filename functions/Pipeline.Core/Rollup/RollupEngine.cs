@@ -137,6 +137,17 @@ public sealed class RollupEngine
         return new DayResult(day, rows, ledger, events);
     }
 
+    /// <summary>
+    /// Starts finalising <paramref name="day"/> from every shard's partial (in shard order), for a host
+    /// that settles the ledger part by part (<see cref="DayFinaliser.DayClose"/>): orders and buyers in
+    /// <paramref name="partitions"/> partitions each, then the registry, then the rows.
+    /// </summary>
+    internal DayFinaliser.DayClose BeginFinalise(DateOnly day, IReadOnlyList<ShardPartial> partials, int partitions)
+    {
+        ArgumentNullException.ThrowIfNull(partials);
+        return _finaliser.Begin(day, partials, partitions);
+    }
+
     private static void CheckOrder(DateOnly day, WindowState previous)
     {
         ArgumentNullException.ThrowIfNull(previous);

@@ -24,8 +24,8 @@ internal static class BlobPaths
     /// <summary>A shard's partial aggregate of a day.</summary>
     public static string Partial(DateOnly day, int shard) => $"partials/{Day(day)}/{shard.ToString("D3", CultureInfo.InvariantCulture)}.bin";
 
-    /// <summary>The ledger (orders, buyers, registry) as of the end of a day.</summary>
-    public static string Ledger(DateOnly day) => $"ledger/{Day(day)}.bin";
+    /// <summary>A part of the ledger (orders-NNN, buyers-NNN, registry) as of the end of a day.</summary>
+    public static string Ledger(DateOnly day, string part) => $"ledger/{Day(day)}/{CheckName(part)}.bin";
 
     public static string Export(DateOnly day) => $"daily/{Day(day)}.csv";
 

@@ -13,7 +13,7 @@ namespace Pipeline.Storage.Blobs;
 /// <summary>
 /// The rollup's saved state in the <c>state</c> container (per (day, shard) the shard's window state
 /// <c>shards/&lt;day&gt;/&lt;shard&gt;.bin</c> and partial <c>partials/&lt;day&gt;/&lt;shard&gt;.bin</c>; per day
-/// the ledger <c>ledger/&lt;day&gt;.bin</c>), and its
+/// the ledger's parts <c>ledger/&lt;day&gt;/&lt;part&gt;.bin</c>), and its
 /// cursor, an entity of <c>RollupLedger</c> (PartitionKey <c>cursor</c>, RowKey <c>rollup</c>)
 /// written with optimistic concurrency: read, write if the ETag still matches, retry on 412/409.
 /// </summary>
@@ -38,11 +38,11 @@ public sealed class BlobRollupStateStore(BlobServiceClient blobService, TableSer
     public Task SavePartialAsync(DateOnly day, int shard, ReadOnlyMemory<byte> partial, CancellationToken cancellationToken) =>
         SaveAsync(BlobPaths.Partial(day, shard), partial, "rollup partial ", cancellationToken);
 
-    public Task<byte[]?> LoadLedgerAsync(DateOnly day, CancellationToken cancellationToken) =>
-        LoadAsync(BlobPaths.Ledger(day), "rollup ledger ", cancellationToken);
+    public Task<byte[]?> LoadLedgerPartAsync(DateOnly day, string part, CancellationToken cancellationToken) =>
+        LoadAsync(BlobPaths.Ledger(day, part), "rollup ledger ", cancellationToken);
 
-    public Task SaveLedgerAsync(DateOnly day, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken) =>
-        SaveAsync(BlobPaths.Ledger(day), ledger, "rollup ledger ", cancellationToken);
+    public Task SaveLedgerPartAsync(DateOnly day, string part, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken) =>
+        SaveAsync(BlobPaths.Ledger(day, part), ledger, "rollup ledger ", cancellationToken);
 
     private Task<byte[]?> LoadAsync(string path, string what, CancellationToken cancellationToken) =>
         StorageFailures.RunAsync("reading " + what + path, async ct =>

@@ -15,7 +15,7 @@ internal sealed class InMemoryRollup : IRollupStateStore, IRollupRunStore, IRoll
 {
     private readonly Dictionary<(DateOnly, int), byte[]> _shardStates = [];
     private readonly Dictionary<(DateOnly, int), byte[]> _partials = [];
-    private readonly Dictionary<DateOnly, byte[]> _ledgers = [];
+    private readonly Dictionary<(DateOnly Day, string Part), byte[]> _ledgers = [];
     private readonly Dictionary<string, RollupRun> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateOnly?[]> _shardDone = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<DayOutcome>> _finalised = new(StringComparer.Ordinal);
@@ -49,17 +49,25 @@ internal sealed class InMemoryRollup : IRollupStateStore, IRollupRunStore, IRoll
 
     public IReadOnlyCollection<object> Pending => _queue;
 
-    public IReadOnlyDictionary<DateOnly, byte[]> Ledgers => _ledgers;
+    /// <summary>The days that have a saved ledger (its registry part).</summary>
+    public IEnumerable<DateOnly> LedgerDays => _ledgers.Keys.Where(k => k.Part == LedgerParts.Registry).Select(k => k.Day);
 
-    /// <summary>Forgets a day's saved ledger, as if its blob were deleted.</summary>
-    public void DropLedger(DateOnly day) => _ledgers.Remove(day);
+    /// <summary>Forgets a day's saved ledger, as if its blobs were deleted.</summary>
+    public void DropLedger(DateOnly day)
+    {
+        foreach (var key in _ledgers.Keys.Where(k => k.Day == day).ToList()) _ledgers.Remove(key);
+    }
 
-    /// <summary>The whole window state as of the end of <paramref name="day"/>: every shard's state and the ledger, as one.</summary>
+    /// <summary>The whole window state as of the end of <paramref name="day"/>: every shard's state and every part of the ledger, as one.</summary>
     public WindowState WholeState(DateOnly day, int shards)
     {
-        var whole = WindowStateCodec.Decode(_ledgers[day]);
+        var whole = WindowStateCodec.Decode(_ledgers[(day, LedgerParts.Registry)]);
         for (var s = 0; s < shards; s++)
         {
+            var orders = WindowStateCodec.Decode(_ledgers[(day, LedgerParts.Orders(s))]);
+            foreach (var kv in orders.Orders) whole.Orders.Add(kv.Key, kv.Value);
+            var buyers = WindowStateCodec.Decode(_ledgers[(day, LedgerParts.Buyers(s))]);
+            foreach (var kv in buyers.Buyers) whole.Buyers.Add(kv.Key, kv.Value);
             var shard = WindowStateCodec.Decode(_shardStates[(day, s)]);
             foreach (var kv in shard.Users) whole.Users.Add(kv.Key, kv.Value);
             foreach (var kv in shard.UserPrograms) whole.UserPrograms.Add(kv.Key, kv.Value);
@@ -124,11 +132,11 @@ internal sealed class InMemoryRollup : IRollupStateStore, IRollupRunStore, IRoll
         return Task.CompletedTask;
     }
 
-    public Task<byte[]?> LoadLedgerAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult(_ledgers.GetValueOrDefault(day));
+    public Task<byte[]?> LoadLedgerPartAsync(DateOnly day, string part, CancellationToken cancellationToken) => Task.FromResult(_ledgers.GetValueOrDefault((day, part)));
 
-    public Task SaveLedgerAsync(DateOnly day, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken)
+    public Task SaveLedgerPartAsync(DateOnly day, string part, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken)
     {
-        _ledgers[day] = ledger.ToArray();
+        _ledgers[(day, part)] = ledger.ToArray();
         return Task.CompletedTask;
     }
 

@@ -154,7 +154,7 @@ public sealed class RollupRunnerTests
         Assert.Equal(f.Metrics.Days[D2].Count, report.RowsWritten[D2]);
         Assert.Empty(f.Ledger.Marks);
         Assert.Equal(new RollupCursor(D1, Yesterday), f.States.Cursor);
-        Assert.Equal([D1, D2, Yesterday], f.States.Ledgers.Keys.Order());
+        Assert.Equal([D1, D2, Yesterday], f.States.LedgerDays.Order());
         Assert.Equal([D1, D2, Yesterday], f.Exports.Files.Keys.Order());
 
         var d2 = f.Metrics.Days[D2];

@@ -141,13 +141,14 @@ public sealed class BlobStoreTests(AzuriteFixture azurite)
     {
         var store = new BlobRollupStateStore(azurite.Blobs, azurite.Tables);
         var day = AzuriteFixture.UniqueDay();
-        Assert.Null(await store.LoadLedgerAsync(day, None));
+        Assert.Null(await store.LoadLedgerPartAsync(day, "orders-003", None));
         Assert.Null(await store.LoadShardStateAsync(day, 3, None));
         Assert.Null(await store.LoadPartialAsync(day, 3, None));
-        await store.SaveLedgerAsync(day, new byte[] { 1, 2, 3 }, None);
+        await store.SaveLedgerPartAsync(day, "orders-003", new byte[] { 1, 2, 3 }, None);
         await store.SaveShardStateAsync(day, 3, new byte[] { 4, 5 }, None);
         await store.SavePartialAsync(day, 3, new byte[] { 6 }, None);
-        Assert.Equal(new byte[] { 1, 2, 3 }, await store.LoadLedgerAsync(day, None));
+        Assert.Equal(new byte[] { 1, 2, 3 }, await store.LoadLedgerPartAsync(day, "orders-003", None));
+        Assert.Null(await store.LoadLedgerPartAsync(day, "registry", None));
         Assert.Equal(new byte[] { 4, 5 }, await store.LoadShardStateAsync(day, 3, None));
         Assert.Equal(new byte[] { 6 }, await store.LoadPartialAsync(day, 3, None));
         Assert.Null(await store.LoadShardStateAsync(day, 2, None)); // per shard, not per day

@@ -8,8 +8,9 @@ public sealed record DayFinaliseResult(string RunId, DateOnly Day, DayOutcome? O
 
 /// <summary>
 /// Finalises one day of a run, once every shard has rolled it and the day before is finalised:
-/// merges the shards' partials with the ledger of the day before, replaces the day's rows in both
-/// tables, writes the CSV export, saves the day's ledger, clears the day's dirty mark (at the
+/// merges the shards' partials with the ledger of the day before (settled part by part: orders by key
+/// hash, buyers by user shard, the registry), saves each part under the day, replaces the day's rows in
+/// both tables, writes the CSV export, clears the day's dirty mark (at the
 /// version the run saw), advances the cursor, records the day as finalised and hands on to the
 /// next day (or ends the run).
 /// </summary>
@@ -48,20 +49,26 @@ public sealed class DayFinaliseHandler(
         if (day != expected) return Skip($"waiting for {expected:yyyy-MM-dd} to be finalised first");
         if (!progress.AllShardsDone(day)) return Skip($"{progress.ShardDone.Count(d => d >= day)}/{run.Shards} shards have rolled it");
 
-        var ledger = await LoadLedgerAsync(run, day, cancellationToken).ConfigureAwait(false);
         var partials = await LoadPartialsAsync(run, day, cancellationToken).ConfigureAwait(false);
+        var close = engine.BeginFinalise(day, partials, run.Shards);
+        // The ledger, one part at a time: orders (every partition before the buyers), buyers, registry.
+        for (var p = 0; p < run.Shards; p++)
+            await SettleAsync(run, day, LedgerParts.Orders(p), part => close.SettleOrders(p, part), cancellationToken).ConfigureAwait(false);
+        for (var p = 0; p < run.Shards; p++)
+            await SettleAsync(run, day, LedgerParts.Buyers(p), part => close.SettleBuyers(p, part), cancellationToken).ConfigureAwait(false);
+        await SettleAsync(run, day, LedgerParts.Registry, close.SettleRegistry, cancellationToken).ConfigureAwait(false);
         var received = await receipts.TotalsAsync(day, cancellationToken).ConfigureAwait(false);
-        var result = engine.FinaliseDay(day, partials, ledger, received);
+        var rows = close.Rows(received);
+        var events = close.Events;
 
         var now = time.GetUtcNow();
-        await metrics.ReplaceDayAsync(day, result.Rows, run.RunId, now, cancellationToken).ConfigureAwait(false);
-        await exports.WriteDailyAsync(day, DailyCsv.Write(day, result.Rows), cancellationToken).ConfigureAwait(false);
-        await states.SaveLedgerAsync(day, WindowStateCodec.Encode(result.State), cancellationToken).ConfigureAwait(false);
+        await metrics.ReplaceDayAsync(day, rows, run.RunId, now, cancellationToken).ConfigureAwait(false);
+        await exports.WriteDailyAsync(day, DailyCsv.Write(day, rows), cancellationToken).ConfigureAwait(false);
         foreach (var mark in run.Marks)
             if (mark.Day == day) await dirty.ClearAsync(mark, cancellationToken).ConfigureAwait(false);
-        await AdvanceCursorAsync(run, day, result.EventsRead, cancellationToken).ConfigureAwait(false);
+        await AdvanceCursorAsync(run, day, events, cancellationToken).ConfigureAwait(false);
 
-        var outcome = new DayOutcome(day, result.Rows.Count, result.EventsRead, now);
+        var outcome = new DayOutcome(day, rows.Count, events, now);
         if (!await runs.TryMarkFinalisedAsync(run.RunId, outcome, cancellationToken).ConfigureAwait(false))
             return Skip("finalised meanwhile by another invocation");
 
@@ -78,13 +85,19 @@ public sealed class DayFinaliseHandler(
         DayFinaliseResult Skip(string why) => new(run.RunId, day, null, why);
     }
 
-    private async Task<WindowState> LoadLedgerAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken)
+    /// <summary>Loads a ledger part as of the day before, advances it to the end of the day, saves it under the day.</summary>
+    private async Task SettleAsync(RollupRun run, DateOnly day, string part, Action<WindowState> settle, CancellationToken cancellationToken)
     {
-        if (day == run.From && run.BaseDay is null) return WindowState.Empty();
-        var before = day.AddDays(-1);
-        var bytes = await states.LoadLedgerAsync(before, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"Rollup run {run.RunId}: the ledger of {before:yyyy-MM-dd} is missing; re-roll from the first day with events (rollup --from).");
-        return WindowStateCodec.Decode(bytes);
+        var state = WindowState.Empty();
+        if (!(day == run.From && run.BaseDay is null))
+        {
+            var before = day.AddDays(-1);
+            var bytes = await states.LoadLedgerPartAsync(before, part, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"Rollup run {run.RunId}: the ledger part '{part}' of {before:yyyy-MM-dd} is missing; re-roll from the first day with events (rollup --from).");
+            state = WindowStateCodec.Decode(bytes);
+        }
+        settle(state);
+        await states.SaveLedgerPartAsync(day, part, WindowStateCodec.Encode(state), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ShardPartial[]> LoadPartialsAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken)

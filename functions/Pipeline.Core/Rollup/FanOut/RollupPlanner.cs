@@ -129,7 +129,7 @@ public sealed class RollupPlanner(
         // The state before the run: that of the day before it, unless that day is before the first day with events.
         var before = from.AddDays(-1);
         DateOnly? baseDay = cursor is null || before < cursor.FirstDay ? null : before;
-        if (baseDay is { } b && cursor is not null && await states.LoadLedgerAsync(b, cancellationToken).ConfigureAwait(false) is null)
+        if (baseDay is { } b && cursor is not null && await states.LoadLedgerPartAsync(b, LedgerParts.Registry, cancellationToken).ConfigureAwait(false) is null)
         {
             // The saved state of the day before is gone (deleted, expired, or written by an older layout):
             // starting from empty state would make every user look new, so roll from the first day with events.
