@@ -42,6 +42,8 @@ internal static class FormatCpuProbe
             return day.Count;
         });
         Measure($"decode compacted file (block codec, blocks of {CompactedEventFile.BlockEvents:N0})", () => CompactedEventFile.Decode(compacted).DecodeEvents().Count);
+        var small = CompactedEventFile.Fold(null, segments, blockEvents: 2_048);
+        Measure("decode compacted file (block codec, blocks of 2,048)", () => CompactedEventFile.Decode(small).DecodeEvents().Count);
         Measure("decode Parquet (Parquet.Net)", () =>
         {
             using var stream = new MemoryStream(parquet, writable: false);

@@ -37,7 +37,8 @@ public sealed class CompactedEventFile
 
     /// <summary>
     /// Events per block written by a fold: large enough to amortise each block's dictionary, small
-    /// enough that a block's arrays stay off the large-object heap (see docs/performance.md).
+    /// enough that a block's decoded list (64 KiB of references) stays off the large-object heap
+    /// (see docs/performance.md, "Event store compaction").
     /// </summary>
     public const int BlockEvents = 8_192;
 
