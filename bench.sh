@@ -7,6 +7,7 @@
 #         ./bench.sh --filter '*'                     every benchmark (the default)
 #         ./bench.sh --filter '*Rollup*'              rollup engine and rollup from the event store
 #         ./bench.sh --filter '*EventBlockCodec*'     event store codec
+#         ./bench.sh --filter '*Compact*'             compacted event store formats (codec vs Parquet)
 #         ./bench.sh --filter '*Ingest*' '*Pseudonymizer*'
 #       Other options go to BenchmarkDotNet as they are (--list flat, --memory, ...).
 #       Results: the console and BenchmarkDotNet.Artifacts/results/ (ignored by git).

@@ -10,11 +10,11 @@ public static class StorageNames
     // Blob containers
     /// <summary>Accepted batches as written before the <c>202</c>: <c>&lt;yyyy&gt;/&lt;MM&gt;/&lt;dd&gt;/&lt;batchId&gt;.json</c>.</summary>
     public const string LandingContainer = "landing";
-    /// <summary>The event store: <c>&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;/&lt;batchId&gt;.evb</c>.</summary>
+    /// <summary>The event store: segments <c>&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;/&lt;batchId&gt;.evb</c> and compacted files <c>&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;.evc</c>.</summary>
     public const string EventsContainer = "events";
     /// <summary>Rollup state: <c>shards/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>partials/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>ledger/&lt;day&gt;/&lt;part&gt;.bin</c>.</summary>
     public const string StateContainer = "state";
-    /// <summary>CSV exports: <c>daily/&lt;yyyy-MM-dd&gt;.csv</c>.</summary>
+    /// <summary>CSV exports <c>daily/&lt;yyyy-MM-dd&gt;.csv</c>; Parquet copies of the compacted event store <c>events/date=&lt;yyyy-MM-dd&gt;/shard=&lt;shard:D3&gt;.parquet</c>.</summary>
     public const string ExportsContainer = "exports";
     /// <summary>Rejected events (<c>&lt;yyyy-MM-dd&gt;/&lt;batchId&gt;.json</c>) and poison-message reasons (<c>poison/…</c>).</summary>
     public const string RejectedContainer = "rejected";

@@ -19,14 +19,45 @@ public interface IEventIdIndex
 /// <summary>The accepted, de-duplicated events of one batch that fall on one reporting day and one user shard.</summary>
 public sealed record EventSegment(DateOnly Day, int Shard, string BatchId, string Source, IReadOnlyList<PipelineEvent> Events);
 
+/// <summary>What one compaction of a (day, shard) did.</summary>
+/// <param name="Generation">The compacted file's generation after the compaction (0: the (day, shard) has never been compacted).</param>
+/// <param name="SegmentsFolded">Segments folded into the new generation by this compaction (0: there was nothing new, no generation was written).</param>
+/// <param name="EventsFolded">Events of those segments.</param>
+/// <param name="EventsCompacted">Events in the compacted file after the compaction.</param>
+/// <param name="SegmentsDeleted">Segment blobs deleted: those just folded, and folded ones an earlier compaction left behind or a redelivery rewrote.</param>
+public sealed record CompactionResult(DateOnly Day, int Shard, long Generation, int SegmentsFolded, long EventsFolded, long EventsCompacted, int SegmentsDeleted)
+{
+    /// <summary>Nothing to compact (a store without segments).</summary>
+    public static CompactionResult Nothing(DateOnly day, int shard) => new(day, shard, 0, 0, 0, 0, 0);
+}
+
 /// <summary>The event store: events partitioned by reporting day and user shard.</summary>
 public interface IEventStore
 {
     /// <summary>Writes a segment. Deterministic name per (day, shard, batch): writing the same segment twice leaves one copy.</summary>
     Task WriteAsync(EventSegment segment, CancellationToken cancellationToken);
 
-    /// <summary>Reads every event stored for a day in one shard.</summary>
+    /// <summary>Reads every event stored for a day in one shard (compacted or not), each exactly once.</summary>
     Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the same events as <see cref="ReadAsync"/> as encoded <see cref="EventBlockCodec"/>
+    /// blocks, without decoding them, so that a reader can decode and aggregate one block at a time
+    /// (the compacted file's blocks, then those of segments not yet folded into it).
+    /// </summary>
+    /// <remarks>The default implementation encodes <see cref="ReadAsync"/>'s events as one block (stores without an encoded form).</remarks>
+    async Task<IReadOnlyList<ReadOnlyMemory<byte>>> ReadBlocksAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        [EventBlockCodec.Encode(await ReadAsync(day, shard, cancellationToken).ConfigureAwait(false))];
+
+    /// <summary>
+    /// Folds every segment of the (day, shard) written since the last compaction into its compacted
+    /// file, then deletes the folded segments. Safe at any time: concurrently with writes, reads and
+    /// other compactions of the same (day, shard), and when killed at any point (see
+    /// <c>BlobEventStore</c> for the protocol). <see cref="ReadAsync"/> returns the same events before and after.
+    /// </summary>
+    /// <remarks>The default implementation does nothing (stores without small segments to fold).</remarks>
+    Task<CompactionResult> CompactAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        Task.FromResult(CompactionResult.Nothing(day, shard));
 }
 
 /// <summary>A day that received events since it was last rolled up; <see cref="Version"/> changes each time it is marked again.</summary>

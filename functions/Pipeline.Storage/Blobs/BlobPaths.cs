@@ -27,6 +27,23 @@ internal static class BlobPaths
     /// <summary>A part of the ledger (orders-NNN, buyers-NNN, registry) as of the end of a day.</summary>
     public static string Ledger(DateOnly day, string part) => $"ledger/{Day(day)}/{CheckName(part)}.bin";
 
+    /// <summary>Extension of a segment's blob name.</summary>
+    public const string SegmentExtension = ".evb";
+
+    /// <summary>The batch id of a segment listed under <see cref="EventPrefix"/>, or null for any other name.</summary>
+    public static string? SegmentBatchId(string name, string prefix) =>
+        name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(SegmentExtension, StringComparison.Ordinal)
+            && name.Length > prefix.Length + SegmentExtension.Length && name.IndexOf('/', prefix.Length) < 0
+            ? name[prefix.Length..^SegmentExtension.Length]
+            : null;
+
+    /// <summary>The compacted file of a (day, shard): beside its segments' folder, not in it, so that listing the segments never lists it.</summary>
+    public static string CompactedEvents(DateOnly day, int shard) => $"{Day(day)}/{shard.ToString("D3", CultureInfo.InvariantCulture)}.evc";
+
+    /// <summary>The analysts' Parquet copy of a compacted (day, shard), Hive-partitioned by date: <c>events/date=&lt;yyyy-MM-dd&gt;/shard=&lt;shard:D3&gt;.parquet</c>.</summary>
+    public static string EventExport(DateOnly day, int shard) => $"events/date={Day(day)}/shard={shard.ToString("D3", CultureInfo.InvariantCulture)}.parquet";
+
+
     public static string Export(DateOnly day) => $"daily/{Day(day)}.csv";
 
     // Batch ids are GUIDs; refuse anything that could step out of its folder.

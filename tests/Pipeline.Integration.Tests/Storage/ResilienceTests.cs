@@ -46,6 +46,7 @@ public sealed class ResilienceTests(AzuriteFixture azurite)
             () => new BlobLandingStore(blobs).ReadAsync("2026/11/23/x.json", None),
             () => new QueueProcessingQueue(queues).EnqueueAsync(new ProcessingMessage("b", "p"), None),
             () => new BlobEventStore(blobs).ReadAsync(day, 0, None),
+            () => new BlobEventStore(blobs).CompactAsync(day, 0, None),
             () => new BlobExportStore(blobs).ReadDailyAsync(day, None),
             () => new TableEventIdIndex(tables).ClaimAsync("s", "b", ["e1"], DateTimeOffset.UtcNow, None),
             () => new TableDirtyDayLedger(tables).ListAsync(None),

@@ -7,7 +7,7 @@ public sealed record ShardRollupResult(string RunId, int Shard, int DaysRolled, 
 
 /// <summary>
 /// Rolls one user shard over every day of a run, in date order (the shard's windows chain from day
-/// to day): per day, read the shard's events, roll them with the shard's state of the day before,
+/// to day): per day, compact the shard's event segments and read them, roll them with the shard's state of the day before,
 /// save the shard's partial and state of the day, record the progress, and, when this shard was the
 /// last of the day, put the day's finalise message on the queue.
 /// </summary>
@@ -38,6 +38,9 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
         for (; day <= run.To; day = day.AddDays(1))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            // Fold the day's segments into the (day, shard)'s compacted file first: the read is then one file
+            // (plus any segment that lands meanwhile), however many batches the day received.
+            await events.CompactAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
             var dayEvents = await events.ReadAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
             var result = engine.RollShard(day, dayEvents, state);
 
