@@ -79,6 +79,8 @@ internal static class RollupCommand
                 }
                 Console.Error.WriteLine();
                 Console.WriteLine(RollupReport.Of(plan, final, DateTimeOffset.UtcNow - started));
+                using var self = System.Diagnostics.Process.GetCurrentProcess();
+                Console.WriteLine($"peak RSS of this process: {self.PeakWorkingSet64 / (1024 * 1024):N0} MiB");
             }
             else if (plan.Outcome == PlanOutcome.Nothing) Console.WriteLine("nothing to roll up");
             return 0;

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Pipeline.Benchmarks.Load;
+using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
+using Pipeline.Local.Simulation;
+using Pipeline.Storage;
+using Pipeline.Storage.Blobs;
+using Pipeline.Storage.Emulator;
+using Pipeline.Storage.Tables;
+
+namespace Pipeline.Benchmarks;
+
+/// <summary>
+/// The <c>rollupday</c> verb: the rollup of one large day, end to end through storage. A day of N
+/// events (the simulator's ecosystem with M mini-programs, about 13.5 events per user) is stored in a
+/// throw-away Azurite as processing stores it (one segment per (day, shard) of each batch of 500), the
+/// day is marked dirty, and the real <c>pipeline rollup</c> runs as a child process: its wall time, its
+/// peak RSS and its rows are reported. With several shard counts, every run gets its own Azurite and
+/// the days' CSV exports are compared byte for byte.
+/// </summary>
+internal static partial class RollupDayProbe
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var events = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
+        var programs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000;
+        var shardCounts = args.Length > 2 ? args[2].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [16];
+        Console.WriteLine($"rollupday: {events:N0} events, {programs:N0} mini-programs, shards {string.Join(", ", shardCounts)}; {Environment.ProcessorCount} processors, load average {ProcessStats.LoadAverage()}");
+
+        var clock = Stopwatch.StartNew();
+        var options = BenchData.Options(users: (int)(events / 12.5) + 1, seed: 42); // the simulator makes about 13.5 events per user and day; a margin, then the first N
+        options.MiniPrograms = programs;
+        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+        var parser = new Pipeline.Core.Ingest.BatchParser(new Pipeline.Core.Ingest.UserPseudonymizer(key));
+        var simulated = TrafficGenerator.Generate(options).Requests.Where(r => r.Kind == PlannedRequestKind.Batch).SelectMany(r => r.Events).Where(e => e.IsValid).Take(events).ToList();
+        if (simulated.Count < events) throw new InvalidOperationException($"The simulator made only {simulated.Count:N0} events.");
+        var accepted = new List<PipelineEvent>(events);
+        for (var i = 0; i < simulated.Count; i += Pipeline.Core.Ingest.IngestLimits.MaxEvents)
+        {
+            var chunk = simulated.GetRange(i, Math.Min(Pipeline.Core.Ingest.IngestLimits.MaxEvents, simulated.Count - i));
+            accepted.AddRange(parser.Parse(BenchData.Body(chunk, BenchData.End), BenchData.Source, BenchData.End).Accepted ?? []);
+        }
+        simulated.Clear();
+        var calendar = new Pipeline.Core.Time.ReportingCalendar("Asia/Shanghai");
+        var days = accepted.Select(e => calendar.DayOf(e.TimeMs)).Distinct().Order().ToList();
+        Console.WriteLine($"generated {accepted.Count:N0} events ({accepted.Select(e => e.UserKey).Distinct().Count():N0} users, {accepted.Select(e => e.MiniProgramId).Distinct().Count():N0} mini-programs, days {string.Join(", ", days.Select(d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))}) in {clock.Elapsed.TotalSeconds:0.0} s");
+
+        var exports = new List<byte[]>();
+        foreach (var shards in shardCounts)
+        {
+            await using var azurite = await AzuriteRunner.StartAsync(new AzuriteStartOptions(), CancellationToken.None);
+            var blobs = new BlobServiceClient(azurite.ConnectionString);
+            var tables = new TableServiceClient(azurite.ConnectionString);
+            await blobs.GetBlobContainerClient(StorageNames.EventsContainer).CreateIfNotExistsAsync();
+            await tables.CreateTableIfNotExistsAsync(StorageNames.RollupLedgerTable);
+            var store = new BlobEventStore(blobs);
+
+            // As processing stores them: batches of 500, one segment per (day, shard) of a batch.
+            clock.Restart();
+            var segments = accepted.Chunk(500).SelectMany((batch, b) => batch
+                .GroupBy(e => (Day: calendar.DayOf(e.TimeMs), Shard: UserShard.Of(e.UserKey, shards)))
+                .Select(g => new EventSegment(g.Key.Day, g.Key.Shard, $"batch-{b:D7}", "bench", g.ToList()))).ToList();
+            await Parallel.ForEachAsync(segments, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (s, ct) => await store.WriteAsync(s, ct));
+            await new TableDirtyDayLedger(tables).MarkAsync(days, CancellationToken.None);
+            Console.WriteLine($"S={shards}: stored {segments.Count:N0} segments in {clock.Elapsed.TotalSeconds:0.0} s");
+
+            var environment = new Dictionary<string, string>
+            {
+                ["PipelineStorage"] = azurite.ConnectionString,
+                ["Pipeline__PseudonymisationKey"] = key,
+                ["Pipeline__ReportingTimeZone"] = "Asia/Shanghai",
+                ["Pipeline__EventStoreShards"] = shards.ToString(CultureInfo.InvariantCulture),
+                ["DOTNET_gcServer"] = "0",
+            };
+            clock.Restart();
+            var output = await PipelineProcess.RunAsync(environment, ["rollup"], TimeSpan.FromMinutes(30), CancellationToken.None);
+            var wall = clock.Elapsed;
+            var rss = PeakRss().Match(output) is { Success: true } m ? m.Groups[1].Value : "?";
+            var rows = Rows().Match(output) is { Success: true } r ? r.Groups[1].Value : "?";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"S={shards}: rollup {wall.TotalSeconds:0.0} s wall ({accepted.Count / wall.TotalSeconds:N0} events/s), peak RSS {rss} MiB, {rows} rows; load average {ProcessStats.LoadAverage()}"));
+            Console.WriteLine("    " + output.Trim().Replace("\n", "\n    ", StringComparison.Ordinal));
+
+            var exportStore = new BlobExportStore(blobs);
+            var all = new List<byte>();
+            foreach (var d in days) all.AddRange(await exportStore.ReadDailyAsync(d, CancellationToken.None) ?? throw new InvalidOperationException($"No export for {d}."));
+            exports.Add([.. all]);
+        }
+        for (var i = 1; i < exports.Count; i++)
+        {
+            var same = exports[i].AsSpan().SequenceEqual(exports[0]);
+            Console.WriteLine($"exports with S={shardCounts[i]} {(same ? "equal" : "DIFFER FROM")} those with S={shardCounts[0]} ({exports[0].Length:N0} bytes)");
+            if (!same) return 1;
+        }
+        return 0;
+    }
+
+    [GeneratedRegex(@"peak RSS of this process: ([\d,]+) MiB")]
+    private static partial Regex PeakRss();
+
+    [GeneratedRegex(@"([\d,]+) rows written")]
+    private static partial Regex Rows();
+}
