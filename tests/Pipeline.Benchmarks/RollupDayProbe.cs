@@ -33,7 +33,10 @@ internal static partial class RollupDayProbe
         Console.WriteLine($"rollupday: {events:N0} events, {programs:N0} mini-programs, shards {string.Join(", ", shardCounts)}; {Environment.ProcessorCount} processors, load average {ProcessStats.LoadAverage()}");
 
         var clock = Stopwatch.StartNew();
-        var options = BenchData.Options(users: (int)(events / 12.5) + 1, seed: 42); // the simulator makes about 13.5 events per user and day; a margin, then the first N
+        // The day rolled is yesterday (reporting time zone), so the run rolls that one day, as the nightly run does.
+        var calendar = new Pipeline.Core.Time.ReportingCalendar("Asia/Shanghai");
+        var end = calendar.StartOf(calendar.DayOf(DateTimeOffset.UtcNow));
+        var options = BenchData.Options(users: (int)(events / 12.5) + 1, seed: 42, end: end); // the simulator makes about 13.5 events per user and day; a margin, then the first N
         options.MiniPrograms = programs;
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
         var parser = new Pipeline.Core.Ingest.BatchParser(new Pipeline.Core.Ingest.UserPseudonymizer(key));
@@ -43,10 +46,9 @@ internal static partial class RollupDayProbe
         for (var i = 0; i < simulated.Count; i += Pipeline.Core.Ingest.IngestLimits.MaxEvents)
         {
             var chunk = simulated.GetRange(i, Math.Min(Pipeline.Core.Ingest.IngestLimits.MaxEvents, simulated.Count - i));
-            accepted.AddRange(parser.Parse(BenchData.Body(chunk, BenchData.End), BenchData.Source, BenchData.End).Accepted ?? []);
+            accepted.AddRange(parser.Parse(BenchData.Body(chunk, end), BenchData.Source, end).Accepted ?? []);
         }
         simulated.Clear();
-        var calendar = new Pipeline.Core.Time.ReportingCalendar("Asia/Shanghai");
         var days = accepted.Select(e => calendar.DayOf(e.TimeMs)).Distinct().Order().ToList();
         Console.WriteLine($"generated {accepted.Count:N0} events ({accepted.Select(e => e.UserKey).Distinct().Count():N0} users, {accepted.Select(e => e.MiniProgramId).Distinct().Count():N0} mini-programs, days {string.Join(", ", days.Select(d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))}) in {clock.Elapsed.TotalSeconds:0.0} s");
 

@@ -13,6 +13,7 @@ internal static class LocalServices
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        services.AddSingleton(configuration); // the operator verbs read LocalQueues settings as serve does
         services.AddPipeline(configuration);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         await provider.GetRequiredService<StorageProvisioner>().EnsureCreatedAsync(cancellationToken);

@@ -26,7 +26,7 @@ internal sealed class QueueWorkers : BackgroundService
         [
             services.CreateQueueListener(ProcessingQueueEntry.QueueName, (m, ct) => processing.HandleAsync(m.Body.ToString(), ct), options),
             services.CreateQueueListener(InboundQueueEntry.QueueName, (m, ct) => inbound.HandleAsync(m.Body.ToString(), ct), options),
-            .. RollupListeners(services, options),
+            .. RollupListeners(services, options, configuration.GetValue<int?>("LocalQueues:RollupShardConcurrency")),
         ];
     }
 
@@ -35,13 +35,29 @@ internal sealed class QueueWorkers : BackgroundService
     /// <c>rollup</c> runs them alone while it waits, so a run completes with or without a <c>serve</c>,
     /// and several processes on one storage account share a run's shards.
     /// </summary>
-    public static IReadOnlyList<QueueListener> RollupListeners(IServiceProvider services, QueueListenerOptions options)
+    /// <remarks>
+    /// A shard invocation is a long, storage-heavy piece of work (it compacts and reads a whole
+    /// (day, shard) and writes its state), so one process takes at most <c>LocalQueues:RollupShardConcurrency</c>
+    /// of them at a time (default: its processor count): sixteen at once on two cores only make every
+    /// storage call slower (and, against Azurite, time out). Other processes take the rest of the shards.
+    /// </remarks>
+    public static IReadOnlyList<QueueListener> RollupListeners(IServiceProvider services, QueueListenerOptions options, int? shardConcurrency = null)
     {
         var shards = services.GetRequiredService<RollupShardEntry>();
         var days = services.GetRequiredService<RollupDayEntry>();
+        var perShard = Math.Max(1, shardConcurrency ?? Environment.ProcessorCount);
+        var shardOptions = new QueueListenerOptions
+        {
+            BatchSize = Math.Min(options.BatchSize, perShard),
+            MaxConcurrency = Math.Min(options.MaxConcurrency, perShard),
+            VisibilityTimeout = options.VisibilityTimeout,
+            MaxDequeueCount = options.MaxDequeueCount,
+            MinPollingInterval = options.MinPollingInterval,
+            MaxPollingInterval = options.MaxPollingInterval,
+        };
         return
         [
-            services.CreateQueueListener(RollupShardEntry.QueueName, (m, ct) => shards.HandleAsync(m.Body.ToString(), ct), options),
+            services.CreateQueueListener(RollupShardEntry.QueueName, (m, ct) => shards.HandleAsync(m.Body.ToString(), ct), shardOptions),
             services.CreateQueueListener(RollupDayEntry.QueueName, (m, ct) => days.HandleAsync(m.Body.ToString(), ct), options),
         ];
     }

@@ -15,9 +15,11 @@ internal static class RollupWork
     public static async Task<T> WhileWorkingAsync<T>(this IServiceProvider services, Func<CancellationToken, Task<T>> action, CancellationToken cancellationToken)
     {
         var options = new QueueListenerOptions();
-        services.GetService<IConfiguration>()?.GetSection("LocalQueues").Bind(options);
+        var configuration = services.GetService<IConfiguration>();
+        configuration?.GetSection("LocalQueues").Bind(options);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var listeners = QueueWorkers.RollupListeners(services, options).Select(l => l.RunAsync(stop.Token)).ToArray();
+        var listeners = QueueWorkers.RollupListeners(services, options, configuration?.GetValue<int?>("LocalQueues:RollupShardConcurrency"))
+            .Select(l => l.RunAsync(stop.Token)).ToArray();
         try
         {
             return await action(cancellationToken);
