@@ -27,8 +27,11 @@ public sealed record ImportOptions
     /// <summary>Longest wait between two tries of a batch (ingest's <c>Retry-After</c>, capped by this).</summary>
     public TimeSpan MaxRetryWait { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Distinct event ids remembered to count duplicates within the file (8 bytes each, plus the set's overhead); past it, the count is a lower bound.</summary>
-    public int MaxTrackedIds { get; init; } = 4_000_000;
+    /// <summary>
+    /// Distinct event ids remembered to count duplicates within the file (a 64-bit hash each: about 20 to 40 bytes
+    /// in the set, so at most about 80 MB); past it, the count is a lower bound.
+    /// </summary>
+    public int MaxTrackedIds { get; init; } = 2_000_000;
 }
 
 /// <summary>A line (or batch-file entry) the import did not accept, and why.</summary>
