@@ -173,7 +173,7 @@ internal static class ImportCommand
         var seconds = Math.Max(elapsed.TotalSeconds, 0.001);
         var kind = $"{(result.Gzip ? "gzip, " : "")}{(result.Format == ImportFormat.Batch ? "JSON batch file" : "NDJSON")}";
         w.WriteLine(string.Create(c, $"Import of {request.File} ({kind}) as source '{source}'{(result.Stop == ImportStop.None ? "" : " (stopped early)")}:"));
-        Row(w, "events read", result.EventsRead, result.BlankLines > 0 ? string.Create(c, $"(and {result.BlankLines:N0} blank lines skipped)") : null);
+        Row(w, "events read", result.EventsRead, result.BlankLines > 0 ? string.Create(c, $"(and {result.BlankLines:N0} blank line{(result.BlankLines == 1 ? "" : "s")} skipped)") : null);
         Row(w, "accepted", result.Accepted, "landed with their claim checks on the processing queue");
         Row(w, "rejected", result.Rejected, result.RejectedByCode.Count == 0 ? null
             : string.Join(", ", result.RejectedByCode.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => string.Create(c, $"{p.Key} {p.Value:N0}"))));
