@@ -122,6 +122,11 @@ public sealed class ImportCommandTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(410, await PipelineFlowTests.CountStoredAsync(host, d40));
         Assert.Equal(410, await PipelineFlowTests.CountStoredAsync(host, d2));
         Assert.Equal(50, await PipelineFlowTests.CountStoredAsync(host, d35));
+        var stored = new List<Pipeline.Core.Events.PipelineEvent>();
+        for (var shard = 0; shard < host.Get<Pipeline.Core.PipelineOptions>().EventStoreShards; shard++)
+            stored.AddRange(await host.Get<IEventStore>().ReadAsync(d45, shard, None));
+        Assert.Equal(10, stored.Select(e => e.UserKey).Distinct().Count());
+        Assert.DoesNotContain(stored, e => e.UserKey!.StartsWith("user-", StringComparison.Ordinal)); // pseudonymised
         var dirty = (await host.Get<IDirtyDayLedger>().ListAsync(None)).Select(d => d.Day).ToList();
         Assert.Superset(new HashSet<DateOnly> { d45, d40, d35, d2 }, dirty.ToHashSet());
 
@@ -138,7 +143,7 @@ public sealed class ImportCommandTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     [Fact]
-    public async Task Without_history_old_events_are_rejected_and_importing_again_with_it_stores_each_event_once()
+    public async Task Without_history_old_events_are_rejected_and_importing_them_again_as_a_batch_file_stores_each_event_once()
     {
         await using var host = await PipelineHost.StartAsync(azurite.ConnectionString);
         var source = AzuriteFixture.Unique("rerun-");
@@ -155,8 +160,13 @@ public sealed class ImportCommandTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Matches(@"rejected\s+9\s+timestamp_out_of_range 9", first.ToString());
         Assert.Contains("--history-from", first.ToString());
 
+        // The same events again, as a JSON batch file (the endpoint's body, pretty-printed), with history.
+        var batch = Path.Combine(_folder, "rerun.json");
+        var events = new JsonArray((await File.ReadAllLinesAsync(file)).Select(l => JsonNode.Parse(l)).ToArray());
+        await File.WriteAllTextAsync(batch, new JsonObject { ["sentAt"] = "2020-01-01T00:00:00Z", ["events"] = events }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         using var second = new StringWriter();
-        Assert.Equal(0, await ImportCommand.RunAsync(host.Services, new ImportRequest(file, source, HistoryFrom: old), second, TextWriter.Null, None));
+        Assert.Equal(0, await ImportCommand.RunAsync(host.Services, new ImportRequest(batch, source, HistoryFrom: old), second, TextWriter.Null, None));
+        Assert.Contains("(JSON batch file)", second.ToString());
         Assert.Matches(@"accepted\s+18\s", second.ToString());
 
         await host.WaitForProcessingAsync(TimeSpan.FromMinutes(2));
