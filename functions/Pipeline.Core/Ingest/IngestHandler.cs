@@ -127,7 +127,7 @@ public sealed class IngestHandler
                 return await RejectBatchAsync(source.Name, keyId, NewBatchId(receivedAt), receivedAt,
                     IngestErrorCodes.InvalidBody, read.Error!, ct).ConfigureAwait(false);
         }
-        return await AcceptAsync(source, keyId, read.Body, receivedAt, _limiter, ct).ConfigureAwait(false);
+        return await AcceptAsync(source, keyId, read.Body, receivedAt, _limiter, EventTimeRules.Contract, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -174,14 +174,14 @@ public sealed class IngestHandler
             return Tag(IngestOutcome.Error(413, IngestErrorCodes.PayloadTooLarge, $"The body is larger than {IngestLimits.MaxBodyBytes} bytes."),
                 registration.Name, keyId, null);
         }
-        return await AcceptAsync(registration, keyId, body, receivedAt, IngestRateLimiter.Unlimited, ct, timeRules).ConfigureAwait(false);
+        return await AcceptAsync(registration, keyId, body, receivedAt, IngestRateLimiter.Unlimited, timeRules, ct).ConfigureAwait(false);
     }
 
     private async Task<IngestOutcome> AcceptAsync(SourceRegistration source, string keyId, ReadOnlyMemory<byte> body,
-        DateTimeOffset receivedAt, IngestRateLimiter limiter, CancellationToken ct, EventTimeRules? timeRules = null)
+        DateTimeOffset receivedAt, IngestRateLimiter limiter, EventTimeRules timeRules, CancellationToken ct)
     {
         var batchId = NewBatchId(receivedAt);
-        var parsed = _parser.Parse(body, source, receivedAt, timeRules ?? EventTimeRules.Contract);
+        var parsed = _parser.Parse(body, source, receivedAt, timeRules);
         if (parsed.IsBatchError)
         {
             limiter.Charge(source.Name, 1);
