@@ -12,6 +12,11 @@
 #       Other options go to BenchmarkDotNet as they are (--list flat, --memory, ...).
 #       Results: the console and BenchmarkDotNet.Artifacts/results/ (ignored by git).
 #
+#   ./bench.sh import-sample FILE [EVENTS] [DAYS]
+#       Writes an NDJSON file of EVENTS (100000) valid simulated events spread over the DAYS (60)
+#       reporting days before today, gzip when FILE ends in .gz: the input for measuring
+#       `pipeline import` (docs/operations.md, "Backfilling history with import").
+#
 #   ./bench.sh load [--seconds 600] [--rate 1000] [--batch 200] [...]
 #       The end-to-end load and soak harness against the local runner and a throw-away
 #       Azurite; `./bench.sh load --help` lists the options. Exit code 1 when a count

@@ -8,6 +8,7 @@ var root = new RootCommand("Mini-program ecosystem success-metrics pipeline: loc
     ServeCommand.Create(),
     KeysCommand.Create(),
     SimulateCommand.Create(),
+    ImportCommand.Create(),
     RollupCommand.Create(),
     ExportCommand.Create(),
     DemoCommand.Create(),

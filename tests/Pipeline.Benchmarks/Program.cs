@@ -10,7 +10,8 @@ public static class Program
     /// (e.g. <c>--filter '*'</c>); <c>cputime [events] [rounds]</c> times the rollup from the event
     /// store format by CPU time (see <see cref="CpuTimeProbe"/>); <c>formats [events] [rounds]</c> times
     /// the compacted event store's formats by CPU time (see <see cref="FormatCpuProbe"/>); <c>rollupday [events]
-/// [mini-programs] [shards,shards]</c> rolls one large day up through storage with the real CLI (see <see cref="RollupDayProbe"/>).
+    /// [mini-programs] [shards,shards]</c> rolls one large day up through storage with the real CLI (see <see cref="RollupDayProbe"/>);
+    /// <c>import-sample FILE [events] [days]</c> writes an NDJSON file of simulated history for the <c>import</c> verb (see <see cref="ImportSample"/>).
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
@@ -18,6 +19,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "cputime") return CpuTimeProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "formats") return FormatCpuProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "rollupday") return await RollupDayProbe.RunAsync(args[1..]);
+        if (args.Length > 0 && args[0] == "import-sample") return ImportSample.Run(args[1..]);
         if (args.Length > 1 && args[0] == "data")
         {
             // How many events the simulator makes for N users in one day, and how long that takes.

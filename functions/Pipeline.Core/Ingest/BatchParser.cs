@@ -29,9 +29,18 @@ public sealed class BatchParser(UserPseudonymizer pseudonymizer)
     /// other than <c>events</c> and <c>sentAt</c> are ignored. <c>all_rejected</c> is the caller's
     /// decision (no event in <see cref="BatchParseResult.Accepted"/>).
     /// </summary>
-    public BatchParseResult Parse(ReadOnlyMemory<byte> body, SourceRegistration source, DateTimeOffset receivedAt)
+    public BatchParseResult Parse(ReadOnlyMemory<byte> body, SourceRegistration source, DateTimeOffset receivedAt) =>
+        Parse(body, source, receivedAt, EventTimeRules.Contract);
+
+    /// <summary>
+    /// Parses <paramref name="body"/> as above, with <paramref name="timeRules"/> deciding the events' time
+    /// and the accepted window (<see cref="EventTimeRules.Contract"/> for every request; a bulk import
+    /// may accept history). <see cref="BatchParseResult.SentAt"/> reports a valid <c>sentAt</c> either way.
+    /// </summary>
+    public BatchParseResult Parse(ReadOnlyMemory<byte> body, SourceRegistration source, DateTimeOffset receivedAt, EventTimeRules timeRules)
     {
         ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(timeRules);
         if (body.Span.StartsWith("\uFEFF"u8)) body = body[3..];
 
         JsonDocument document;
@@ -82,7 +91,7 @@ public sealed class BatchParser(UserPseudonymizer pseudonymizer)
             long? sentAtMs = hasSentAt && TryParseSentAt(sentAt, out var ms) ? ms : null;
             var receivedAtMs = receivedAt.ToUnixTimeMilliseconds();
 
-            var validator = new EventValidator(pseudonymizer, source, receivedAtMs, sentAtMs);
+            var validator = new EventValidator(pseudonymizer, source, receivedAtMs, sentAtMs, timeRules);
             var accepted = new List<PipelineEvent>(count);
             List<Rejection>? rejections = null;
             List<string?>? rejectedEvents = null;

@@ -43,18 +43,21 @@ internal sealed class EventValidator
     private readonly SourceRegistration _source;
     private readonly long _receivedAtMs;
     private readonly long? _sentAtMs;
+    private readonly EventTimeRules _timeRules;
     private readonly JsonElement[] _fields = new JsonElement[FieldCount];
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _writer;
     private HashSet<string>? _names;
     private string? _eventId; // of the event being validated, once known valid: reported with its rejection
 
-    public EventValidator(UserPseudonymizer pseudonymizer, SourceRegistration source, long receivedAtMs, long? sentAtMs)
+    /// <param name="sentAtMs">The batch's valid <c>sentAt</c>; ignored unless <paramref name="timeRules"/> correct clock skew.</param>
+    public EventValidator(UserPseudonymizer pseudonymizer, SourceRegistration source, long receivedAtMs, long? sentAtMs, EventTimeRules timeRules)
     {
         _pseudonymizer = pseudonymizer;
         _source = source;
         _receivedAtMs = receivedAtMs;
-        _sentAtMs = sentAtMs;
+        _timeRules = timeRules;
+        _sentAtMs = timeRules.CorrectClockSkew ? sentAtMs : null;
         _writer = new Utf8JsonWriter(_buffer, StoredJsonOptions);
     }
 
@@ -285,13 +288,14 @@ internal sealed class EventValidator
         }
 
         var corrected = ClockSkew.Correct(timestampMs, _sentAtMs, _receivedAtMs);
-        if (!ClockSkew.IsInWindow(corrected, _receivedAtMs))
+        if (!_timeRules.Accepts(corrected, _receivedAtMs))
         {
             var ahead = corrected > _receivedAtMs;
-            failure = new(RejectionCodes.TimestampOutOfRange,
-                $"timestamp{(_sentAtMs is null ? "" : " corrected for clock skew")} is {FormatInstant(corrected)}, more than "
-                + (ahead ? "10 minutes ahead of" : "30 days behind")
-                + $" the time the batch was received ({FormatInstant(_receivedAtMs)}).");
+            var timestamp = $"timestamp{(_sentAtMs is null ? "" : " corrected for clock skew")} is {FormatInstant(corrected)}";
+            failure = new(RejectionCodes.TimestampOutOfRange, !ahead && _timeRules.ExtendsHistory(_receivedAtMs)
+                ? $"{timestamp}, before {FormatInstant(_timeRules.OldestAcceptedMs(_receivedAtMs))}, the oldest time accepted as history."
+                : $"{timestamp}, more than " + (ahead ? "10 minutes ahead of" : "30 days behind")
+                    + $" the time the batch was received ({FormatInstant(_receivedAtMs)}).");
             return null;
         }
 

@@ -29,6 +29,9 @@ public sealed class IngestHandler
     /// <summary>The <see cref="LandingBatch.KeyId"/> of batches that came through the inbound queue.</summary>
     public const string InboundQueueKeyId = "inbound-queue";
 
+    /// <summary>The <see cref="LandingBatch.KeyId"/> of batches landed by a bulk import (<see cref="HandleImportAsync"/>).</summary>
+    public const string ImportKeyId = "import";
+
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(30);
 
     private readonly IngestKeyCache _keys;
@@ -124,7 +127,7 @@ public sealed class IngestHandler
                 return await RejectBatchAsync(source.Name, keyId, NewBatchId(receivedAt), receivedAt,
                     IngestErrorCodes.InvalidBody, read.Error!, ct).ConfigureAwait(false);
         }
-        return await AcceptAsync(source, keyId, read.Body, receivedAt, _limiter, ct).ConfigureAwait(false);
+        return await AcceptAsync(source, keyId, read.Body, receivedAt, _limiter, EventTimeRules.Contract, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -132,7 +135,24 @@ public sealed class IngestHandler
     /// no key; <paramref name="source"/> must be registered (else 401 <c>unknown_source</c>).
     /// <paramref name="body"/> is plain JSON under the same limits as HTTP.
     /// </summary>
-    public async Task<IngestOutcome> HandleTrustedAsync(string source, ReadOnlyMemory<byte> body, CancellationToken ct)
+    public Task<IngestOutcome> HandleTrustedAsync(string source, ReadOnlyMemory<byte> body, CancellationToken ct) =>
+        HandleAsSourceAsync(source, InboundQueueKeyId, body, EventTimeRules.Contract, ct);
+
+    /// <summary>
+    /// Handles one batch of a bulk import (the local runner's <c>import</c> verb, run by an operator with
+    /// access to the storage account): exactly as <see cref="HandleTrustedAsync"/> (a registered
+    /// <paramref name="source"/>, its allow-list, every validation rule, the landing blob, claim check,
+    /// rejected record and receipt; no rate limit), except that <paramref name="timeRules"/> decide the
+    /// events' time and the accepted window (<see cref="EventTimeRules.Import"/>), and the batch's key id
+    /// is <see cref="ImportKeyId"/>. The outcome lists the rejections in <see cref="IngestOutcome.Rejections"/>.
+    /// </summary>
+    public Task<IngestOutcome> HandleImportAsync(string source, ReadOnlyMemory<byte> body, EventTimeRules timeRules, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(timeRules);
+        return HandleAsSourceAsync(source, ImportKeyId, body, timeRules, ct);
+    }
+
+    private async Task<IngestOutcome> HandleAsSourceAsync(string source, string keyId, ReadOnlyMemory<byte> body, EventTimeRules timeRules, CancellationToken ct)
     {
         var receivedAt = _time.GetUtcNow();
         SourceRegistration? registration;
@@ -142,26 +162,26 @@ public sealed class IngestHandler
         }
         catch (Exception e) when (IsStorageFailure(e, ct))
         {
-            return Unavailable(e, source, InboundQueueKeyId, null);
+            return Unavailable(e, source, keyId, null);
         }
         if (registration is null)
         {
             return Tag(IngestOutcome.Error(401, IngestErrorCodes.UnknownSource, $"The source {Quote(source)} is not registered."),
-                null, InboundQueueKeyId, null);
+                null, keyId, null);
         }
         if (body.Length > IngestLimits.MaxBodyBytes)
         {
             return Tag(IngestOutcome.Error(413, IngestErrorCodes.PayloadTooLarge, $"The body is larger than {IngestLimits.MaxBodyBytes} bytes."),
-                registration.Name, InboundQueueKeyId, null);
+                registration.Name, keyId, null);
         }
-        return await AcceptAsync(registration, InboundQueueKeyId, body, receivedAt, IngestRateLimiter.Unlimited, ct).ConfigureAwait(false);
+        return await AcceptAsync(registration, keyId, body, receivedAt, IngestRateLimiter.Unlimited, timeRules, ct).ConfigureAwait(false);
     }
 
     private async Task<IngestOutcome> AcceptAsync(SourceRegistration source, string keyId, ReadOnlyMemory<byte> body,
-        DateTimeOffset receivedAt, IngestRateLimiter limiter, CancellationToken ct)
+        DateTimeOffset receivedAt, IngestRateLimiter limiter, EventTimeRules timeRules, CancellationToken ct)
     {
         var batchId = NewBatchId(receivedAt);
-        var parsed = _parser.Parse(body, source, receivedAt);
+        var parsed = _parser.Parse(body, source, receivedAt, timeRules);
         if (parsed.IsBatchError)
         {
             limiter.Charge(source.Name, 1);
@@ -213,7 +233,8 @@ public sealed class IngestHandler
             return Unavailable(e, source.Name, keyId, batchId);
         }
 
-        return Tag(IngestOutcome.Success(batchId, parsed.Accepted.Count, parsed.Rejections), source.Name, keyId, batchId);
+        return Tag(IngestOutcome.Success(batchId, parsed.Accepted.Count, parsed.Rejections, TimeRangeOf(parsed.Accepted)),
+            source.Name, keyId, batchId);
     }
 
     // Counted by the reporting day of receipt (risk.rejected_event_rate); part of the durable write, so a 202 implies it.
@@ -261,6 +282,17 @@ public sealed class IngestHandler
         Rejections = parsed.Rejections,
         Events = parsed.RejectedEvents,
     };
+
+    private static AcceptedTimeRange TimeRangeOf(IReadOnlyList<PipelineEvent> accepted)
+    {
+        long earliest = long.MaxValue, latest = long.MinValue;
+        foreach (var e in accepted)
+        {
+            if (e.TimeMs < earliest) earliest = e.TimeMs;
+            if (e.TimeMs > latest) latest = e.TimeMs;
+        }
+        return new AcceptedTimeRange(earliest, latest);
+    }
 
     private static bool IsStorageFailure(Exception e, CancellationToken ct) =>
         e is not OperationCanceledException || !ct.IsCancellationRequested;

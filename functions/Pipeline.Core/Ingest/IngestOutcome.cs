@@ -4,6 +4,9 @@ using Pipeline.Core.Events;
 
 namespace Pipeline.Core.Ingest;
 
+/// <summary>The earliest and latest time (Unix milliseconds, UTC) of a batch's accepted events.</summary>
+public readonly record struct AcceptedTimeRange(long EarliestMs, long LatestMs);
+
 /// <summary>An ingest request as the hosts see it: the relevant headers and the raw body stream.</summary>
 /// <param name="ApiKey">The <c>X-Api-Key</c> header; null when absent.</param>
 /// <param name="ContentType">The <c>Content-Type</c> header; null when absent.</param>
@@ -53,6 +56,12 @@ public sealed class IngestOutcome
     /// <summary>Events rejected one by one.</summary>
     public int Rejected { get; init; }
 
+    /// <summary>The events rejected one by one (what <c>"rejected"</c> of the body lists), in batch order.</summary>
+    public IReadOnlyList<Rejection> Rejections { get; init; } = [];
+
+    /// <summary>The earliest and latest time of the accepted events (202 only; null otherwise).</summary>
+    public AcceptedTimeRange? AcceptedTimes { get; init; }
+
     /// <summary>Request-level code of <see cref="IngestErrorCodes"/>; null for 202.</summary>
     public string? ErrorCode { get; }
 
@@ -62,7 +71,7 @@ public sealed class IngestOutcome
     public Exception? Failure { get; init; }
 
     /// <summary>A 202 for a landed and enqueued batch.</summary>
-    public static IngestOutcome Success(string batchId, int accepted, IReadOnlyList<Rejection> rejected)
+    public static IngestOutcome Success(string batchId, int accepted, IReadOnlyList<Rejection> rejected, AcceptedTimeRange? acceptedTimes = null)
     {
         ArgumentNullException.ThrowIfNull(batchId);
         ArgumentNullException.ThrowIfNull(rejected);
@@ -74,7 +83,10 @@ public sealed class IngestOutcome
             WriteRejections(writer, rejected);
             writer.WriteEndObject();
         });
-        return new IngestOutcome(202, body, null, null, null) { BatchId = batchId, Accepted = accepted, Rejected = rejected.Count };
+        return new IngestOutcome(202, body, null, null, null)
+        {
+            BatchId = batchId, Accepted = accepted, Rejected = rejected.Count, Rejections = rejected, AcceptedTimes = acceptedTimes,
+        };
     }
 
     /// <summary>An error answer. <paramref name="rejected"/>, when given and not empty, is added as <c>"rejected"</c>.</summary>
@@ -92,7 +104,7 @@ public sealed class IngestOutcome
             if (rejected is { Count: > 0 }) WriteRejections(writer, rejected);
             writer.WriteEndObject();
         });
-        return new IngestOutcome(status, body, code, message, retryAfter) { Rejected = rejected?.Count ?? 0 };
+        return new IngestOutcome(status, body, code, message, retryAfter) { Rejected = rejected?.Count ?? 0, Rejections = rejected ?? [] };
     }
 
     /// <summary>A copy with the logging fields a handler knows later (the body is shared, not copied).</summary>
@@ -104,6 +116,8 @@ public sealed class IngestOutcome
             BatchId = batchId ?? BatchId,
             Accepted = Accepted,
             Rejected = Rejected,
+            Rejections = Rejections,
+            AcceptedTimes = AcceptedTimes,
             Failure = failure ?? Failure,
         };
 

@@ -3,7 +3,7 @@ using Pipeline.Core.Ports;
 
 namespace Pipeline.Core.Tests.Ingest;
 
-// In-memory ports for the ingest tests.
+// In-memory ports for the ingest tests (adds are locked: the bulk importer sends batches concurrently).
 
 internal sealed class FakeKeyStore : IIngestKeyStore
 {
@@ -57,7 +57,7 @@ internal sealed class FakeLandingStore : ILandingStore
         OnWrite?.Invoke();
         cancellationToken.ThrowIfCancellationRequested();
         if (Throw is not null) throw Throw;
-        Written.Add(batch);
+        lock (Written) Written.Add(batch);
         return Task.FromResult("landing/" + batch.BatchId + ".json");
     }
 
@@ -72,7 +72,7 @@ internal sealed class FakeQueue : IProcessingQueue
     public Task EnqueueAsync(ProcessingMessage message, CancellationToken cancellationToken)
     {
         if (Throw is not null) throw Throw;
-        Messages.Add(message);
+        lock (Messages) Messages.Add(message);
         return Task.CompletedTask;
     }
 }
@@ -85,7 +85,7 @@ internal sealed class FakeRejectedStore : IRejectedEventStore
     public Task WriteAsync(RejectedBatch batch, CancellationToken cancellationToken)
     {
         if (Throw is not null) throw Throw;
-        Written.Add(batch);
+        lock (Written) Written.Add(batch);
         return Task.CompletedTask;
     }
 }
@@ -98,7 +98,7 @@ internal sealed class FakeReceipts : IIngestReceiptLedger
     public Task RecordAsync(IngestReceipt receipt, DateOnly receiptDay, CancellationToken cancellationToken)
     {
         if (Throw is not null) throw Throw;
-        Recorded.Add((receipt, receiptDay));
+        lock (Recorded) Recorded.Add((receipt, receiptDay));
         return Task.CompletedTask;
     }
 
