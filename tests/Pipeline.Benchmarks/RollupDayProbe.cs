@@ -80,12 +80,28 @@ internal static partial class RollupDayProbe
                 ["DOTNET_gcServer"] = "0",
             };
             clock.Restart();
-            var output = await PipelineProcess.RunAsync(environment, ["rollup"], TimeSpan.FromMinutes(30), CancellationToken.None);
+            var rolling = PipelineProcess.RunAsync(environment, ["rollup"], TimeSpan.FromMinutes(30), CancellationToken.None);
+            // When the shards were all done (the fan-out) and when the day was finalised (the fan-in), from the run's progress.
+            var runs = new TableRollupRunStore(tables, TimeProvider.System);
+            TimeSpan? shardsDone = null;
+            while (!rolling.IsCompleted)
+            {
+                await Task.WhenAny(rolling, Task.Delay(250));
+                if (shardsDone is not null) continue;
+                try
+                {
+                    if (await runs.GetActiveAsync(CancellationToken.None) is { } run
+                        && (await runs.GetProgressAsync(run, CancellationToken.None)).ShardsFinished == run.Shards)
+                        shardsDone = clock.Elapsed;
+                }
+                catch (Exception e) when (e is Azure.RequestFailedException or StorageUnavailableException) { } // the table may not exist yet
+            }
+            var output = await rolling;
             var wall = clock.Elapsed;
             var rss = PeakRss().Match(output) is { Success: true } m ? m.Groups[1].Value : "?";
             var rows = Rows().Match(output) is { Success: true } r ? r.Groups[1].Value : "?";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"S={shards}: rollup {wall.TotalSeconds:0.0} s wall ({accepted.Count / wall.TotalSeconds:N0} events/s), peak RSS {rss} MiB, {rows} rows; load average {ProcessStats.LoadAverage()}"));
+                $"S={shards}: rollup {wall.TotalSeconds:0.0} s wall ({accepted.Count / wall.TotalSeconds:N0} events/s; shards all done after {shardsDone?.TotalSeconds ?? double.NaN:0.0} s, the rest is the finaliser), peak RSS {rss} MiB, {rows} rows; load average {ProcessStats.LoadAverage()}"));
             Console.WriteLine("    " + output.Trim().Replace("\n", "\n    ", StringComparison.Ordinal));
 
             var exportStore = new BlobExportStore(blobs);
