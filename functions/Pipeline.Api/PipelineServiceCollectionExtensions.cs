@@ -50,6 +50,7 @@ public static class PipelineServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SweepOptions>>().Value);
         services.AddSingleton<LandingSweeper>();
+        services.AddSingleton<EventCompactor>();
 
         services.AddSingleton<IngestEndpoint>();
         services.AddSingleton<MetricsQueryEndpoint>();

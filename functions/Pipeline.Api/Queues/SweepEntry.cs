@@ -3,8 +3,11 @@ using Pipeline.Core.Sweep;
 
 namespace Pipeline.Api.Queues;
 
-/// <summary>Entry point of the landing sweeper (timer in Azure, scheduler locally).</summary>
-public sealed class SweepEntry(LandingSweeper sweeper, ILogger<SweepEntry> logger)
+/// <summary>
+/// Entry point of the landing sweeper (timer in Azure, scheduler locally): re-enqueues lost claim
+/// checks, then compacts the event store's dirty days before today in the background.
+/// </summary>
+public sealed class SweepEntry(LandingSweeper sweeper, EventCompactor compactor, ILogger<SweepEntry> logger)
 {
     public async Task<SweepReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -14,6 +17,8 @@ public sealed class SweepEntry(LandingSweeper sweeper, ILogger<SweepEntry> logge
         if (report.GivenUp.Count > 0)
             logger.LogError("Landing batches still unprocessed after every sweep (see the poison queue): {Batches}", string.Join(",", report.GivenUp));
         logger.LogInformation("Landing sweep finished: {Report}", report);
+        var compaction = await compactor.RunAsync(cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("Background compaction finished: {Report}", compaction);
         return report;
     }
 }

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Time.Testing;
+using Pipeline.Core.Events;
+using Pipeline.Core.Ports;
+using Pipeline.Core.Sweep;
+using Pipeline.Core.Time;
+using Pipeline.Core.Tests.Rollup;
+
+namespace Pipeline.Core.Tests.Sweep;
+
+public sealed class EventCompactorTests
+{
+    private sealed class CountingStore : IEventStore
+    {
+        public List<(DateOnly Day, int Shard)> Compacted { get; } = [];
+        public Task WriteAsync(EventSegment segment, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<CompactionResult> CompactAsync(DateOnly day, int shard, CancellationToken cancellationToken)
+        {
+            lock (Compacted) Compacted.Add((day, shard));
+            return Task.FromResult(new CompactionResult(day, shard, 1, 2, 10, 10, 2));
+        }
+    }
+
+    [Fact]
+    public async Task Compacts_every_shard_of_the_dirty_days_before_today_and_leaves_today_alone()
+    {
+        var ledger = new RollupRunnerTests.FakeLedger();
+        var store = new CountingStore();
+        // 09:00 on 11-25 in Shanghai: today is 11-25.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 1, 0, 0, TimeSpan.Zero));
+        DateOnly d22 = new(2026, 11, 22), d24 = new(2026, 11, 24), today = new(2026, 11, 25);
+        foreach (var d in new[] { d22, d24, today }) ledger.Mark(d);
+        var compactor = new EventCompactor(ledger, store, new ReportingCalendar("Asia/Shanghai"), new PipelineOptions { EventStoreShards = 3 }, time);
+
+        var report = await compactor.RunAsync(CancellationToken.None);
+
+        Assert.Equal([(d22, 0), (d22, 1), (d22, 2), (d24, 0), (d24, 1), (d24, 2)], store.Compacted.Order());
+        Assert.Equal((2, 12, 60L), (report.DaysCompacted, report.SegmentsFolded, report.EventsFolded));
+        Assert.Equal(3, ledger.Marks.Count); // compaction does not clear a mark: the rollup does
+    }
+}
