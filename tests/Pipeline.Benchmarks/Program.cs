@@ -8,12 +8,14 @@ public static class Program
     /// <summary>
     /// <c>load [options]</c> runs the end-to-end load harness; anything else goes to BenchmarkDotNet
     /// (e.g. <c>--filter '*'</c>); <c>cputime [events] [rounds]</c> times the rollup from the event
-    /// store format by CPU time (see <see cref="CpuTimeProbe"/>).
+    /// store format by CPU time (see <see cref="CpuTimeProbe"/>); <c>ingestcpu [batches] [rounds]</c>
+    /// times ingest's stages per request of the 8-client load shape (see <see cref="IngestStageProbe"/>).
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "load") return await LoadHarness.RunCliAsync(args[1..]);
         if (args.Length > 0 && args[0] == "cputime") return CpuTimeProbe.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "ingestcpu") return IngestStageProbe.Run(args[1..]);
         if (args.Length > 1 && args[0] == "data")
         {
             // How many events the simulator makes for N users in one day, and how long that takes.

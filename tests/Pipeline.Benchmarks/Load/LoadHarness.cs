@@ -144,9 +144,9 @@ public static partial class LoadHarness
         {
             // Everything is built before the clock starts: the harness then only does HTTP while sending.
             var watch = Stopwatch.StartNew();
-            prepared = new PreparedBatch[total];
-            var left = count;
-            for (long i = 0; i < total; i++)
+            prepared = new PreparedBatch[total + options.Warmup];
+            var left = count + (long)options.Warmup * options.BatchSize;
+            for (long i = 0; i < prepared.Length; i++)
             {
                 var batch = await batches.Reader.ReadAsync(cancellationToken);
                 if (batch.Count > left) batch = batch.GetRange(0, (int)left);
@@ -160,7 +160,7 @@ public static partial class LoadHarness
             var bytes = prepared.Sum(p => (long)p.Body.Length);
             var users = prepared.SelectMany(p => p.Events).Select(e => e.UserId).Distinct().Count();
             var programs = prepared.SelectMany(p => p.Events).Select(e => e.MiniProgramId).Distinct().Count();
-            log.WriteLine($"prepared {total:N0} bodies of {count:N0} events ({bytes / 1024.0 / 1024.0:N1} MiB as sent, {bytes / (double)count:N0} B/event) from {users:N0} users in {programs:N0} mini-programs in {watch.Elapsed.TotalSeconds:0.0} s");
+            log.WriteLine($"prepared {prepared.Length:N0} bodies ({options.Warmup:N0} to warm up) of {count + (long)options.Warmup * options.BatchSize:N0} events ({bytes / 1024.0 / 1024.0:N1} MiB as sent, {bytes / (double)count:N0} B/event) from {users:N0} users in {programs:N0} mini-programs in {watch.Elapsed.TotalSeconds:0.0} s");
         }
         else
         {
@@ -169,6 +169,17 @@ public static partial class LoadHarness
         }
 
         var tally = new LoadTally(new ReportingCalendar(ReportingTimeZone));
+        long warmupEvents = 0;
+        if (prepared is not null && options.Warmup > 0)
+        {
+            // Warm-up: the first requests, answered before the clock starts; checked with the rest, never timed.
+            var warmupWatch = Stopwatch.StartNew();
+            await SendClosedLoopAsync(http, endpoint, key, prepared.AsMemory(0, options.Warmup), options.Concurrency, tally);
+            warmupEvents = tally.AcceptedEvents;
+            tally.ClearLatencies();
+            log.WriteLine($"warm-up: {options.Warmup:N0} requests, {warmupEvents:N0} events accepted in {warmupWatch.Elapsed.TotalSeconds:0.0} s (not timed)");
+            prepared = prepared[options.Warmup..];
+        }
         var samples = new List<LoadSample>();
         var cpuStart = ProcessStats.CpuSeconds(server.Id);
         var azuriteCpuStart = azuritePid is { } a0 ? ProcessStats.CpuSeconds(a0) : 0;
@@ -183,14 +194,7 @@ public static partial class LoadHarness
         var sendStart = Stopwatch.GetTimestamp();
         if (prepared is not null)
         {
-            // Closed loop: each client sends its next batch as soon as its previous one is answered.
-            long next = -1;
-            var clients = Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(async () =>
-            {
-                for (var i = Interlocked.Increment(ref next); i < prepared.Length; i = Interlocked.Increment(ref next))
-                    await SendAsync(http, endpoint, key, prepared[i], tally);
-            }, CancellationToken.None)).ToList();
-            await Task.WhenAll(clients);
+            await SendClosedLoopAsync(http, endpoint, key, prepared, options.Concurrency, tally);
         }
         else
         {
@@ -223,7 +227,7 @@ public static partial class LoadHarness
         var peakRssSending = ProcessStats.PeakRssKb(server.Id) / 1024.0;
         await stopGenerating.CancelAsync();
         try { await generator; } catch (OperationCanceledException) { }
-        log.WriteLine($"sending done in {sendSeconds:0.0} s ({tally.AcceptedEvents:N0} events accepted = {tally.AcceptedEvents / sendSeconds:N0} events/s; load average {loadAfterSend})"
+        log.WriteLine($"sending done in {sendSeconds:0.0} s ({tally.AcceptedEvents - warmupEvents:N0} events accepted = {(tally.AcceptedEvents - warmupEvents) / sendSeconds:N0} events/s; load average {loadAfterSend})"
             + (options.Processing ? "; waiting for processing to drain…" : ""));
 
         if (!options.Processing)
@@ -254,6 +258,7 @@ public static partial class LoadHarness
                 HarnessCpuSecondsSending = harnessCpuSending,
                 MachineCpuSecondsSending = machineCpuSending,
                 LoadAverageAfterSend = loadAfterSend,
+                WarmupEvents = warmupEvents,
                 DrainSeconds = 0,
                 Drained = depth == accepted202,
                 ClaimChecksQueued = depth,
@@ -351,6 +356,7 @@ public static partial class LoadHarness
             HarnessCpuSecondsSending = harnessCpuSending,
             MachineCpuSecondsSending = machineCpuSending,
             LoadAverageAfterSend = loadAfterSend,
+            WarmupEvents = warmupEvents,
             DrainSeconds = drainSeconds,
             Drained = drained,
             EndToEndSeconds = endToEnd,
@@ -399,6 +405,17 @@ public static partial class LoadHarness
         }
     }
 
+    /// <summary>Closed loop: each of <paramref name="clients"/> sends its next batch as soon as its previous one is answered.</summary>
+    private static Task SendClosedLoopAsync(HttpClient http, Uri endpoint, string key, ReadOnlyMemory<PreparedBatch> batches, int clients, LoadTally tally)
+    {
+        long next = -1;
+        return Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < batches.Length; i = Interlocked.Increment(ref next))
+                await SendAsync(http, endpoint, key, batches.Span[(int)i], tally);
+        }, CancellationToken.None)));
+    }
+
     /// <summary>A request ready to send: its events (for the tally) and its body as sent.</summary>
     private sealed record PreparedBatch(List<SimulatedEvent> Events, byte[] Body, bool Gzip);
 
@@ -411,7 +428,7 @@ public static partial class LoadHarness
     /// N routes seen keep their names, later ones are folded onto them (the simulator draws 7 to 10
     /// per program). Only the route string changes, so every event stays valid.
     /// </summary>
-    private static void FoldPages(List<SimulatedEvent> events, int pages)
+    internal static void FoldPages(List<SimulatedEvent> events, int pages)
     {
         var seen = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var e in events)
@@ -466,7 +483,7 @@ public static partial class LoadHarness
     }
 
     /// <summary>A request body without <c>sentAt</c>: timestamps are taken as sent, so each event's reporting day is known here exactly.</summary>
-    private static byte[] Body(List<SimulatedEvent> batch)
+    internal static byte[] Body(List<SimulatedEvent> batch)
     {
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))

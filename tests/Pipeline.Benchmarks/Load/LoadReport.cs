@@ -42,6 +42,8 @@ public sealed class LoadReport
     /// <summary>Busy CPU seconds of the whole machine while sending (/proc/stat: every process, other builds included).</summary>
     public double MachineCpuSecondsSending { get; init; }
     public string LoadAverageAfterSend { get; init; } = "?";
+    /// <summary>Events accepted by the warm-up requests (before the clock started): in the checks, not in the rate or the CPU figures.</summary>
+    public long WarmupEvents { get; init; }
     /// <summary>With processing off: messages on the processing queue after sending (must equal the 202s).</summary>
     public int? ClaimChecksQueued { get; init; }
     public required double DrainSeconds { get; init; }
@@ -67,7 +69,10 @@ public sealed class LoadReport
 
     public bool Passed => CountsMatch && FailedRequests == 0;
 
-    public double AcceptedPerSecond => SendSeconds > 0 ? AcceptedEvents / SendSeconds : 0;
+    public double AcceptedPerSecond => SendSeconds > 0 ? TimedEvents / SendSeconds : 0;
+
+    /// <summary>Accepted events the clock ran for (all but the warm-up's).</summary>
+    public long TimedEvents => AcceptedEvents - WarmupEvents;
 
     public double Percentile(double p) =>
         Latencies.Length == 0 ? 0 : Latencies[Math.Clamp((int)Math.Ceiling(p / 100 * Latencies.Length) - 1, 0, Latencies.Length - 1)];
@@ -85,10 +90,10 @@ public sealed class LoadReport
         else
         L($"- target: {o.Rate:N0} events/s for {o.Seconds} s, batches of {o.BatchSize}, gzip {o.GzipRate:P0}, at most {o.Concurrency} requests in flight; {Environment.ProcessorCount} processors; load average {LoadAverageAtStart} at start, {LoadAverageAtEnd} at end");
         L($"- requests: {Requests:N0} in {SendSeconds:0.0} s; status {string.Join(", ", ByStatus.OrderBy(kv => kv.Key).Select(kv => string.Create(c, $"{kv.Key}: {kv.Value:N0}")))} (0 = no answer); 202s with rejected events: {PartialAccepts:N0}; max schedule lag {MaxScheduleLag.TotalMilliseconds:N0} ms");
-        L($"- accepted: {AcceptedEvents:N0} of {SentEvents:N0} events sent = {AcceptedPerSecond:N0} events/s");
+        L($"- accepted: {AcceptedEvents:N0} of {SentEvents:N0} events sent{(WarmupEvents > 0 ? string.Create(c, $" ({WarmupEvents:N0} of them in the untimed warm-up)") : "")}; **{AcceptedPerSecond:N0} events/s** accepted while the clock ran");
         L($"- request latency (ms): p50 {Percentile(50):0.0}, p95 {Percentile(95):0.0}, p99 {Percentile(99):0.0}, max {(Latencies.Length > 0 ? Latencies[^1] : 0):0.0}");
         L($"- server CPU: {ServerCpuSecondsSending:0.0} s while sending ({ServerCpuSecondsSending / Math.Max(SendSeconds, 1e-9) * 100:0}% of one core), {ServerCpuSecondsTotal:0.0} s until drained");
-        var perEvent = 1e6 / Math.Max(AcceptedEvents, 1);
+        var perEvent = 1e6 / Math.Max(TimedEvents, 1);
         L($"- CPU per accepted event while sending (µs): serve {ServerCpuSecondsSending * perEvent:0.0}, Azurite {AzuriteCpuSecondsSending * perEvent:0.0}, harness {HarnessCpuSecondsSending * perEvent:0.0}, whole machine {MachineCpuSecondsSending * perEvent:0.0} ({MachineCpuSecondsSending / Math.Max(SendSeconds, 1e-9) / Environment.ProcessorCount * 100:0}% of {Environment.ProcessorCount} cores busy); load average after sending {LoadAverageAfterSend}");
         if (!o.Processing)
             L($"- processing OFF (ingest alone): {ClaimChecksQueued:N0} claim checks on the processing queue for {ByStatus.GetValueOrDefault(202):N0} answers 202{(Drained ? "" : " ≠")}");
