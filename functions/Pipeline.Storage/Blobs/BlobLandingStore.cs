@@ -26,7 +26,7 @@ public sealed class BlobLandingStore(BlobServiceClient blobService) : ILandingSt
         {
             // The same JSON as JsonSerializer.SerializeToUtf8Bytes, written into a pooled buffer: a batch of
             // hundreds of events is a large-object-heap array otherwise, allocated and copied once per request.
-            using var json = new PooledJson();
+            using var json = new PooledJson(batch.Events.Count);
             using (var writer = new Utf8JsonWriter(json, new JsonWriterOptions
             {
                 Encoder = StorageJsonContext.Default.Options.Encoder,
@@ -51,9 +51,11 @@ public sealed class BlobLandingStore(BlobServiceClient blobService) : ILandingSt
     }
 
     /// <summary>An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool; returns its array when disposed.</summary>
-    private sealed class PooledJson : IBufferWriter<byte>, IDisposable
+    private sealed class PooledJson(int events) : IBufferWriter<byte>, IDisposable
     {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        // A landing event is 300 to 500 bytes of JSON: sized from the count, a batch rarely grows (each growth
+        // copies, and leaves an array of another size in the pool's per-thread caches).
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, 4096 + 512L * Math.Max(events, 0)));
         private int _written;
 
         public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
