@@ -11,7 +11,8 @@ public static class Program
     /// store format by CPU time (see <see cref="CpuTimeProbe"/>); <c>formats [events] [rounds]</c> times
     /// the compacted event store's formats by CPU time (see <see cref="FormatCpuProbe"/>); <c>rollupday [events]
     /// [mini-programs] [shards,shards]</c> rolls one large day up through storage with the real CLI (see <see cref="RollupDayProbe"/>);
-    /// <c>import-sample FILE [events] [days]</c> writes an NDJSON file of simulated history for the <c>import</c> verb (see <see cref="ImportSample"/>).
+    /// <c>import-sample FILE [events] [days]</c> writes an NDJSON file of simulated history for the <c>import</c> verb (see <see cref="ImportSample"/>);
+    /// <c>ingestcpu [batches] [rounds]</c> times ingest's stages per request of the 8-client load shape (see <see cref="IngestStageProbe"/>).
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
@@ -20,6 +21,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "formats") return FormatCpuProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "rollupday") return await RollupDayProbe.RunAsync(args[1..]);
         if (args.Length > 0 && args[0] == "import-sample") return ImportSample.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "ingestcpu") return IngestStageProbe.Run(args[1..]);
         if (args.Length > 1 && args[0] == "data")
         {
             // How many events the simulator makes for N users in one day, and how long that takes.

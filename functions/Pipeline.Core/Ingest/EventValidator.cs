@@ -48,6 +48,8 @@ internal sealed class EventValidator
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _writer;
     private HashSet<string>? _names;
+    // userId -> pseudonym within this batch: a batch holds a few events per user, each HMAC computed once.
+    private readonly Dictionary<string, string> _pseudonyms = new(StringComparer.Ordinal);
     private string? _eventId; // of the event being validated, once known valid: reported with its rejection
 
     /// <param name="sentAtMs">The batch's valid <c>sentAt</c>; ignored unless <paramref name="timeRules"/> correct clock skew.</param>
@@ -311,7 +313,7 @@ internal sealed class EventValidator
             Type = type,
             CustomName = customName,
             TimeMs = corrected,
-            UserKey = userId is null ? null : _pseudonymizer.Pseudonymize(userId),
+            UserKey = userId is null ? null : PseudonymOfUser(userId),
             MiniProgramId = miniProgramId,
             SessionId = sessionId,
             Platform = platform,
@@ -711,13 +713,20 @@ internal sealed class EventValidator
         }
     }
 
+    /// <summary>The pseudonym of a <c>userId</c>, hashed once per batch.</summary>
+    private string PseudonymOfUser(string userId)
+    {
+        ref var pseudonym = ref CollectionsMarshal.GetValueRefOrAddDefault(_pseudonyms, userId, out _);
+        return pseudonym ??= _pseudonymizer.Pseudonymize(userId);
+    }
+
     private string PseudonymOf(JsonElement value)
     {
         if (value.ValueKind == JsonValueKind.String)
         {
             try
             {
-                return _pseudonymizer.Pseudonymize(value.GetString()!); // same pseudonym as an accepted event would carry
+                return PseudonymOfUser(value.GetString()!); // same pseudonym as an accepted event would carry
             }
             catch (InvalidOperationException)
             {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Azure;
@@ -23,8 +24,19 @@ public sealed class BlobLandingStore(BlobServiceClient blobService) : ILandingSt
         var path = BlobPaths.Landing(batch.BatchId, batch.ReceivedAt);
         return StorageFailures.RunAsync("writing landing blob " + path, async ct =>
         {
-            var json = JsonSerializer.SerializeToUtf8Bytes(batch, StorageJsonContext.Default.LandingBatch);
-            await _container.GetBlobClient(path).UploadAsync(new BinaryData(json), new BlobUploadOptions
+            // The same JSON as JsonSerializer.SerializeToUtf8Bytes, written into a pooled buffer: a batch of
+            // hundreds of events is a large-object-heap array otherwise, allocated and copied once per request.
+            using var json = new PooledJson(batch.Events.Count);
+            using (var writer = new Utf8JsonWriter(json, new JsonWriterOptions
+            {
+                Encoder = StorageJsonContext.Default.Options.Encoder,
+                Indented = false,
+                SkipValidation = true,
+            }))
+            {
+                JsonSerializer.Serialize(writer, batch, StorageJsonContext.Default.LandingBatch);
+            }
+            await _container.GetBlobClient(path).UploadAsync(BinaryData.FromBytes(json.WrittenMemory), new BlobUploadOptions
             {
                 HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
                 Metadata = new Dictionary<string, string>
@@ -36,6 +48,52 @@ public sealed class BlobLandingStore(BlobServiceClient blobService) : ILandingSt
             }, ct).ConfigureAwait(false);
             return path;
         }, cancellationToken);
+    }
+
+    /// <summary>An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool; returns its array when disposed.</summary>
+    private sealed class PooledJson(int events) : IBufferWriter<byte>, IDisposable
+    {
+        // A landing event is 300 to 500 bytes of JSON: sized from the count, a batch rarely grows (each growth
+        // copies, and leaves an array of another size in the pool's per-thread caches).
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, 4096 + 512L * Math.Max(events, 0)));
+        private int _written;
+
+        public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+        public void Advance(int count)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
+            if (_written + count > _buffer.Length) throw new InvalidOperationException("Advanced past the buffer.");
+            _written += count;
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _buffer.AsMemory(_written);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _buffer.AsSpan(_written);
+        }
+
+        private void Ensure(int sizeHint)
+        {
+            var need = Math.Max(sizeHint, 1);
+            if (_buffer.Length - _written >= need) return;
+            var next = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, (long)_written + need)));
+            _buffer.AsSpan(0, _written).CopyTo(next);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = next;
+        }
+
+        public void Dispose()
+        {
+            var buffer = Interlocked.Exchange(ref _buffer, []);
+            if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public Task<LandingBatch?> ReadAsync(string path, CancellationToken cancellationToken)

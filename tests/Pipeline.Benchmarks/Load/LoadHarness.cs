@@ -66,7 +66,9 @@ public static partial class LoadHarness
         ArgumentNullException.ThrowIfNull(log);
         options.Validate();
         log = new ElapsedLog(log);
-        log.WriteLine($"load: {options.Rate:N0} events/s for {options.Seconds} s in batches of {options.BatchSize} (gzip {options.GzipRate:P0}), at most {options.Concurrency} requests in flight");
+        log.WriteLine(options.Events is { } fixedCount
+            ? $"load: {fixedCount:N0} events as fast as accepted, {options.Concurrency} clients, batches of {options.BatchSize} (gzip {options.GzipRate:P0}); {options.MiniPrograms:N0} mini-programs, {(options.Pages is { } p ? p.ToString(CultureInfo.InvariantCulture) : "7-10")} pages each, {UsersPerDay(options):N0} users; processing {(options.Processing ? "on" : "OFF")}"
+            : $"load: {options.Rate:N0} events/s for {options.Seconds} s in batches of {options.BatchSize} (gzip {options.GzipRate:P0}), at most {options.Concurrency} requests in flight");
         var loadAtStart = ProcessStats.LoadAverage();
         log.WriteLine($"machine: {Environment.ProcessorCount} processors; load average {loadAtStart}");
 
@@ -82,6 +84,19 @@ public static partial class LoadHarness
             ["RollupSchedule"] = string.Create(CultureInfo.InvariantCulture, $"0 {now.AddHours(-1).Minute} {now.AddHours(-1).Hour} * * *"),
             ["DOTNET_gcServer"] = "0",
         };
+        if (options.Events is not null)
+        {
+            // As fast as accepted: the source's limit (5,000 events/s by default) is raised far above any rate
+            // this machine reaches, so the limiter still runs on every request but never answers 429.
+            environment["Pipeline__RateLimit__Sources__load__EventsPerSecond"] = "1000000";
+            environment["Pipeline__RateLimit__Sources__load__Burst"] = "1000000";
+        }
+        if (!options.Processing)
+        {
+            // Every listener polls once at start (the queues are empty then) and then waits a day.
+            environment["LocalQueues__MinPollingInterval"] = "1.00:00:00";
+            environment["LocalQueues__MaxPollingInterval"] = "1.00:00:00";
+        }
 
         var logPath = Path.Combine(Path.GetTempPath(), $"pipeline-load-serve-{Environment.ProcessId}-{now.ToUnixTimeSeconds()}.log");
         using var server = PipelineProcess.StartServe(environment, logPath);
@@ -89,7 +104,7 @@ public static partial class LoadHarness
         var key = await CreateKeyAsync(azurite.ConnectionString, cancellationToken);
         var baseUri = await server.WaitUntilListeningAsync(TimeSpan.FromMinutes(2), cancellationToken);
         log.WriteLine($"serve: pid {server.Id} on {baseUri}, log {logPath}");
-        var report = await DriveAsync(options, server, new Uri(baseUri, "/api/v1/events"), new StoreProbe(azurite.ConnectionString), environment, key, loadAtStart, log, cancellationToken);
+        var report = await DriveAsync(options, server, azurite.ProcessId, new Uri(baseUri, "/api/v1/events"), new StoreProbe(azurite.ConnectionString), environment, key, loadAtStart, log, cancellationToken);
         log.WriteLine("Stopping serve and Azurite (its folder is deleted).");
         return report;
     }
@@ -108,7 +123,7 @@ public static partial class LoadHarness
         return plaintext;
     }
 
-    private static async Task<LoadReport> DriveAsync(LoadOptions options, PipelineProcess server, Uri endpoint, StoreProbe store,
+    private static async Task<LoadReport> DriveAsync(LoadOptions options, PipelineProcess server, int? azuritePid, Uri endpoint, StoreProbe store,
         Dictionary<string, string> environment, string key, string loadAtStart, TextWriter log, CancellationToken cancellationToken)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Concurrency, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
@@ -121,44 +136,146 @@ public static partial class LoadHarness
         using var stopGenerating = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var batches = Channel.CreateBounded<List<SimulatedEvent>>(new BoundedChannelOptions(Math.Max(8, 60_000 / options.BatchSize)) { SingleReader = true, SingleWriter = true });
         var generator = Task.Run(() => GenerateAsync(options, batches.Writer, stopGenerating.Token), CancellationToken.None);
-        var total = Math.Max(1, (long)options.Rate * options.Seconds / options.BatchSize);
-        // Let the first chunk be ready before the clock starts.
-        while (batches.Reader.Count < Math.Min(50, total) && !generator.IsCompleted) await Task.Delay(50, cancellationToken);
+        var total = options.Events is { } fixedCount
+            ? (fixedCount + options.BatchSize - 1) / options.BatchSize
+            : Math.Max(1, (long)options.Rate * options.Seconds / options.BatchSize);
+        PreparedBatch[]? prepared = null;
+        if (options.Events is { } count)
+        {
+            // Everything is built before the clock starts: the harness then only does HTTP while sending.
+            var watch = Stopwatch.StartNew();
+            prepared = new PreparedBatch[total + options.Warmup];
+            var left = count + (long)options.Warmup * options.BatchSize;
+            for (long i = 0; i < prepared.Length; i++)
+            {
+                var batch = await batches.Reader.ReadAsync(cancellationToken);
+                if (batch.Count > left) batch = batch.GetRange(0, (int)left);
+                left -= batch.Count;
+                var gzip = (i % 1000) < options.GzipRate * 1000;
+                var json = Body(batch);
+                prepared[i] = new PreparedBatch(batch, gzip ? BenchData.Gzip(json) : json, gzip);
+            }
+            await stopGenerating.CancelAsync();
+            try { await generator; } catch (OperationCanceledException) { }
+            var bytes = prepared.Sum(p => (long)p.Body.Length);
+            var users = prepared.SelectMany(p => p.Events).Select(e => e.UserId).Distinct().Count();
+            var programs = prepared.SelectMany(p => p.Events).Select(e => e.MiniProgramId).Distinct().Count();
+            log.WriteLine($"prepared {prepared.Length:N0} bodies ({options.Warmup:N0} to warm up) of {count + (long)options.Warmup * options.BatchSize:N0} events ({bytes / 1024.0 / 1024.0:N1} MiB as sent, {bytes / (double)count:N0} B/event) from {users:N0} users in {programs:N0} mini-programs in {watch.Elapsed.TotalSeconds:0.0} s");
+        }
+        else
+        {
+            // Let the first chunk be ready before the clock starts.
+            while (batches.Reader.Count < Math.Min(50, total) && !generator.IsCompleted) await Task.Delay(50, cancellationToken);
+        }
 
         var tally = new LoadTally(new ReportingCalendar(ReportingTimeZone));
+        long warmupEvents = 0;
+        if (prepared is not null && options.Warmup > 0)
+        {
+            // Warm-up: the first requests, answered before the clock starts; checked with the rest, never timed.
+            var warmupWatch = Stopwatch.StartNew();
+            await SendClosedLoopAsync(http, endpoint, key, prepared.AsMemory(0, options.Warmup), options.Concurrency, tally);
+            warmupEvents = tally.AcceptedEvents;
+            tally.ClearLatencies();
+            log.WriteLine($"warm-up: {options.Warmup:N0} requests, {warmupEvents:N0} events accepted in {warmupWatch.Elapsed.TotalSeconds:0.0} s (not timed)");
+            prepared = prepared[options.Warmup..];
+        }
         var samples = new List<LoadSample>();
         var cpuStart = ProcessStats.CpuSeconds(server.Id);
+        var azuriteCpuStart = azuritePid is { } a0 ? ProcessStats.CpuSeconds(a0) : 0;
+        var harnessCpuStart = Environment.CpuUsage.TotalTime.TotalSeconds;
+        var machineCpuStart = ProcessStats.MachineCpuSeconds();
         var wall = Stopwatch.StartNew();
         using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         log.WriteLine(LoadReport.SampleHeader);
         var sampler = Task.Run(() => SampleAsync(options, server, store, tally, wall, cpuStart, samples, log, stopSampling.Token), CancellationToken.None);
 
-        // Open loop: request i is due at i * interval; at most Concurrency in flight.
-        var interval = TimeSpan.FromSeconds(options.BatchSize / (double)options.Rate);
         var maxLag = TimeSpan.Zero;
-        using var slots = new SemaphoreSlim(options.Concurrency);
-        var inFlight = new List<Task>();
         var sendStart = Stopwatch.GetTimestamp();
-        for (long i = 0; i < total; i++)
+        if (prepared is not null)
         {
-            var wait = interval * i - Stopwatch.GetElapsedTime(sendStart);
-            if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
-            else if (-wait > maxLag) maxLag = -wait;
-            // Bounded in time too: a server that cannot keep up does not stretch the run.
-            if (Stopwatch.GetElapsedTime(sendStart) > TimeSpan.FromSeconds(options.Seconds + 5)) break;
-            var batch = await batches.Reader.ReadAsync(cancellationToken);
-            await slots.WaitAsync(cancellationToken);
-            var gzip = (i % 1000) < options.GzipRate * 1000;
-            inFlight.Add(SendAsync(http, endpoint, key, batch, gzip, tally, slots));
-            if (inFlight.Count > 4096) inFlight.RemoveAll(t => t.IsCompleted);
+            await SendClosedLoopAsync(http, endpoint, key, prepared, options.Concurrency, tally);
         }
-        await Task.WhenAll(inFlight);
+        else
+        {
+            // Open loop: request i is due at i * interval; at most Concurrency in flight.
+            var interval = TimeSpan.FromSeconds(options.BatchSize / (double)options.Rate);
+            using var slots = new SemaphoreSlim(options.Concurrency);
+            var inFlight = new List<Task>();
+            for (long i = 0; i < total; i++)
+            {
+                var wait = interval * i - Stopwatch.GetElapsedTime(sendStart);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
+                else if (-wait > maxLag) maxLag = -wait;
+                // Bounded in time too: a server that cannot keep up does not stretch the run.
+                if (Stopwatch.GetElapsedTime(sendStart) > TimeSpan.FromSeconds(options.Seconds + 5)) break;
+                var batch = await batches.Reader.ReadAsync(cancellationToken);
+                await slots.WaitAsync(cancellationToken);
+                var gzip = (i % 1000) < options.GzipRate * 1000;
+                inFlight.Add(SendAndReleaseAsync(http, endpoint, key, batch, gzip, tally, slots));
+                if (inFlight.Count > 4096) inFlight.RemoveAll(t => t.IsCompleted);
+            }
+            await Task.WhenAll(inFlight);
+        }
         var sendSeconds = Stopwatch.GetElapsedTime(sendStart).TotalSeconds;
         var cpuSending = ProcessStats.CpuSeconds(server.Id) - cpuStart;
+        var azuriteCpuSending = azuritePid is { } a1 ? ProcessStats.CpuSeconds(a1) - azuriteCpuStart : 0;
+        var harnessCpuSending = Environment.CpuUsage.TotalTime.TotalSeconds - harnessCpuStart;
+        var machineCpuSending = ProcessStats.MachineCpuSeconds() - machineCpuStart;
+        var loadAfterSend = ProcessStats.LoadAverage();
         var rssAfterSend = ProcessStats.RssKb(server.Id) / 1024.0;
+        var peakRssSending = ProcessStats.PeakRssKb(server.Id) / 1024.0;
         await stopGenerating.CancelAsync();
         try { await generator; } catch (OperationCanceledException) { }
-        log.WriteLine($"sending done in {sendSeconds:0.0} s ({tally.AcceptedEvents:N0} events accepted); waiting for processing to drain…");
+        log.WriteLine($"sending done in {sendSeconds:0.0} s ({tally.AcceptedEvents - warmupEvents:N0} events accepted = {(tally.AcceptedEvents - warmupEvents) / sendSeconds:N0} events/s; load average {loadAfterSend})"
+            + (options.Processing ? "; waiting for processing to drain…" : ""));
+
+        if (!options.Processing)
+        {
+            // Ingest alone: each 202 must have left exactly one claim check on the (unworked) processing queue.
+            var (depth, _) = await store.ProcessingBacklogAsync(cancellationToken);
+            var accepted202 = tally.ByStatus().GetValueOrDefault(202);
+            await stopSampling.CancelAsync();
+            await sampler;
+            if (server.HasExited) throw new InvalidOperationException("serve exited during the run (see its log).");
+            return new LoadReport
+            {
+                Options = options,
+                LoadAverageAtStart = loadAtStart,
+                LoadAverageAtEnd = ProcessStats.LoadAverage(),
+                ByStatus = tally.ByStatus(),
+                Requests = tally.Requests,
+                SentEvents = tally.SentEvents,
+                AcceptedEvents = tally.AcceptedEvents,
+                PartialAccepts = tally.PartialAccepts,
+                FailedRequests = tally.FailedRequests,
+                SendSeconds = sendSeconds,
+                MaxScheduleLag = maxLag,
+                Latencies = tally.SortedLatencies(),
+                ServerCpuSecondsSending = cpuSending,
+                ServerCpuSecondsTotal = cpuSending,
+                AzuriteCpuSecondsSending = azuriteCpuSending,
+                HarnessCpuSecondsSending = harnessCpuSending,
+                MachineCpuSecondsSending = machineCpuSending,
+                LoadAverageAfterSend = loadAfterSend,
+                WarmupEvents = warmupEvents,
+                DrainSeconds = 0,
+                Drained = depth == accepted202,
+                ClaimChecksQueued = depth,
+                EndToEndSeconds = sendSeconds,
+                PoisonMessages = 0,
+                IdleRssMiB = idleRss,
+                RssAfterSendMiB = rssAfterSend,
+                RssAfterDrainMiB = rssAfterSend,
+                PeakRssMiB = peakRssSending,
+                RollupSeconds = 0,
+                RollupEventsRead = tally.AcceptedEvents,
+                RollupSummary = "skipped (processing off)",
+                Days = [],
+                Metrics = [],
+                Samples = samples,
+            };
+        }
 
         // Drained: nothing left in the processing queue and every accepted event in the event store.
         var drainStart = Stopwatch.GetTimestamp();
@@ -195,18 +312,19 @@ public static partial class LoadHarness
         var expected = tally.Expected();
         var days = expected.Keys.Union(stored.Keys).Order().ToList();
         var rollupWatch = Stopwatch.StartNew();
-        var rollupOutput = days.Count == 0 ? "" : await PipelineProcess.RunAsync(environment,
+        var rollupOutput = days.Count == 0 || !options.Rollup ? "" : await PipelineProcess.RunAsync(environment,
             ["rollup", "--from", days[0].ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "--to", days[^1].ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)],
             TimeSpan.FromMinutes(30), cancellationToken);
         rollupWatch.Stop();
         log.WriteLine($"rollup done in {rollupWatch.Elapsed.TotalSeconds:0.0} s: {rollupOutput.Trim().Split('\n')[^1].Trim()}");
-        var rollupSummary = rollupOutput.Trim().Split('\n')[^1].Trim();
-        var eventsRead = EventsRead().Match(rollupSummary) is { Success: true } m
+        var rollupSummary = options.Rollup ? rollupOutput.Trim().Split('\n')[^1].Trim() : "skipped (--no-rollup)";
+        var eventsRead = !options.Rollup ? tally.AcceptedEvents
+            : EventsRead().Match(rollupSummary) is { Success: true } m
             ? long.Parse(m.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)
             : -1;
 
         var metrics = new List<MetricCheck>();
-        foreach (var day in days)
+        foreach (var day in options.Rollup ? days : [])
         {
             var totals = await store.TotalsAsync(day, cancellationToken);
             var x = expected.GetValueOrDefault(day) ?? new DayExpectation();
@@ -234,6 +352,11 @@ public static partial class LoadHarness
             Latencies = tally.SortedLatencies(),
             ServerCpuSecondsSending = cpuSending,
             ServerCpuSecondsTotal = cpuTotal,
+            AzuriteCpuSecondsSending = azuriteCpuSending,
+            HarnessCpuSecondsSending = harnessCpuSending,
+            MachineCpuSecondsSending = machineCpuSending,
+            LoadAverageAfterSend = loadAfterSend,
+            WarmupEvents = warmupEvents,
             DrainSeconds = drainSeconds,
             Drained = drained,
             EndToEndSeconds = endToEnd,
@@ -258,8 +381,7 @@ public static partial class LoadHarness
     private static async Task GenerateAsync(LoadOptions options, ChannelWriter<List<SimulatedEvent>> writer, CancellationToken cancellationToken)
     {
         var end = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        // About 13 events per simulated user and day: small chunks for short runs, so that generating does not delay the start.
-        var users = (int)Math.Clamp((long)options.Rate * options.Seconds / 10, 200, 8000);
+        var users = UsersPerDay(options);
         try
         {
             for (var chunk = 0; !cancellationToken.IsCancellationRequested; chunk++)
@@ -272,6 +394,7 @@ public static partial class LoadHarness
                     // Valid events with their own timestamps (no clock-skew cases), so the harness knows each one's reporting day.
                     .Where(e => e.IsValid && e.TimestampFromSentAt is null)
                     .ToList();
+                if (options.Pages is { } pages) FoldPages(events, pages);
                 for (var i = 0; i + options.BatchSize <= events.Count; i += options.BatchSize)
                     await writer.WriteAsync(events.GetRange(i, options.BatchSize), cancellationToken);
             }
@@ -282,32 +405,52 @@ public static partial class LoadHarness
         }
     }
 
-    private static async Task SendAsync(HttpClient http, Uri endpoint, string key, List<SimulatedEvent> batch, bool gzip, LoadTally tally, SemaphoreSlim slots)
+    /// <summary>Closed loop: each of <paramref name="clients"/> sends its next batch as soon as its previous one is answered.</summary>
+    private static Task SendClosedLoopAsync(HttpClient http, Uri endpoint, string key, ReadOnlyMemory<PreparedBatch> batches, int clients, LoadTally tally)
+    {
+        long next = -1;
+        return Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < batches.Length; i = Interlocked.Increment(ref next))
+                await SendAsync(http, endpoint, key, batches.Span[(int)i], tally);
+        }, CancellationToken.None)));
+    }
+
+    /// <summary>A request ready to send: its events (for the tally) and its body as sent.</summary>
+    private sealed record PreparedBatch(List<SimulatedEvent> Events, byte[] Body, bool Gzip);
+
+    /// <summary>About 13 events per simulated user and day: small chunks for short runs, so that generating does not delay the start.</summary>
+    private static int UsersPerDay(LoadOptions options) =>
+        options.Users ?? (int)Math.Clamp((long)options.Rate * options.Seconds / 10, 200, 8000);
+
+    /// <summary>
+    /// At most <paramref name="pages"/> distinct <c>props.page</c> routes per mini-program: the first
+    /// N routes seen keep their names, later ones are folded onto them (the simulator draws 7 to 10
+    /// per program). Only the route string changes, so every event stays valid.
+    /// </summary>
+    internal static void FoldPages(List<SimulatedEvent> events, int pages)
+    {
+        var seen = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (e.Props["page"]?.GetValue<string>() is not { } page) continue;
+            if (!seen.TryGetValue(e.MiniProgramId, out var routes)) seen[e.MiniProgramId] = routes = [];
+            var index = routes.IndexOf(page);
+            if (index < 0)
+            {
+                routes.Add(page);
+                index = routes.Count - 1;
+            }
+            if (index >= pages) e.Props["page"] = routes[index % pages];
+        }
+    }
+
+    private static async Task SendAndReleaseAsync(HttpClient http, Uri endpoint, string key, List<SimulatedEvent> batch, bool gzip, LoadTally tally, SemaphoreSlim slots)
     {
         try
         {
             var json = Body(batch);
-            var body = gzip ? BenchData.Gzip(json) : json;
-            using var message = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
-            message.Headers.Add("X-Api-Key", key);
-            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            if (gzip) message.Content.Headers.ContentEncoding.Add("gzip");
-            var started = Stopwatch.GetTimestamp();
-            int status;
-            string text;
-            try
-            {
-                using var response = await http.SendAsync(message);
-                status = (int)response.StatusCode;
-                text = await response.Content.ReadAsStringAsync();
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                status = 0;
-                text = e.Message;
-            }
-            var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            tally.Record(status, ms, batch, status == 202 ? RejectedIndexes(text) : []);
+            await SendAsync(http, endpoint, key, new PreparedBatch(batch, gzip ? BenchData.Gzip(json) : json, gzip), tally);
         }
         finally
         {
@@ -315,8 +458,32 @@ public static partial class LoadHarness
         }
     }
 
+    private static async Task SendAsync(HttpClient http, Uri endpoint, string key, PreparedBatch batch, LoadTally tally)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(batch.Body) };
+        message.Headers.Add("X-Api-Key", key);
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (batch.Gzip) message.Content.Headers.ContentEncoding.Add("gzip");
+        var started = Stopwatch.GetTimestamp();
+        int status;
+        string text;
+        try
+        {
+            using var response = await http.SendAsync(message);
+            status = (int)response.StatusCode;
+            text = await response.Content.ReadAsStringAsync();
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            status = 0;
+            text = e.Message;
+        }
+        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        tally.Record(status, ms, batch.Events, status == 202 ? RejectedIndexes(text) : []);
+    }
+
     /// <summary>A request body without <c>sentAt</c>: timestamps are taken as sent, so each event's reporting day is known here exactly.</summary>
-    private static byte[] Body(List<SimulatedEvent> batch)
+    internal static byte[] Body(List<SimulatedEvent> batch)
     {
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))

@@ -65,6 +65,9 @@ public sealed class LoadTally(ReportingCalendar calendar)
         }
     }
 
+    /// <summary>Forgets the latencies so far (the warm-up's); every count is kept.</summary>
+    public void ClearLatencies() { lock (_lock) _latencies.Clear(); }
+
     public IReadOnlyDictionary<int, long> ByStatus() { lock (_lock) return new Dictionary<int, long>(_byStatus); }
 
     /// <summary>Per reporting day: accepted events and the event-counting metrics they must give.</summary>

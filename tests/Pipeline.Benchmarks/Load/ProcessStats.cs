@@ -26,6 +26,25 @@ public static class ProcessStats
         }
     }
 
+    /// <summary>Busy CPU seconds of the whole machine since boot (/proc/stat "cpu": every field but idle and iowait, in ticks of 1/100 s).</summary>
+    public static double MachineCpuSeconds()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/stat").First();
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            // user nice system idle iowait irq softirq steal (guest time is already in user).
+            long busy = 0;
+            for (var i = 0; i < Math.Min(f.Length, 8); i++)
+                if (i is not (3 or 4)) busy += f[i];
+            return busy / 100.0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>The 1, 5 and 15-minute load averages, as /proc/loadavg prints them.</summary>
     public static string LoadAverage()
     {

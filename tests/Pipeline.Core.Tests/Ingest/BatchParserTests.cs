@@ -110,6 +110,28 @@ public class BatchParserTests
     }
 
     [Fact]
+    public void Each_event_carries_the_pseudonym_of_its_own_user_when_users_repeat_in_a_batch()
+    {
+        // Pseudonyms are computed once per distinct userId of a batch; every event must still get its own user's.
+        var users = new[] { "o6_alice", "o6_bob", "o6_alice", "o6_carol", "o6_bob", "o6_alice", "o6_dave" };
+        var events = users.Select((u, i) =>
+        {
+            var e = Event(eventId: "e-" + i);
+            e["userId"] = u;
+            return (JsonNode)e;
+        }).ToArray();
+        var bad = Event(eventId: "bad");
+        bad["userId"] = "o6_bob";
+        bad.Props().Remove("scene");
+
+        var result = Parse(Body([.. events, bad]));
+
+        var pseudonymizer = new UserPseudonymizer(PseudonymisationKey);
+        Assert.Equal(users.Select(pseudonymizer.Pseudonymize), result.Accepted.Select(e => e.UserKey));
+        Assert.Equal(pseudonymizer.Pseudonymize("o6_bob"), JsonNode.Parse(Assert.Single(result.RejectedEvents)!)!["userId"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Rejected_event_json_has_the_pseudonym_never_the_raw_user_id()
     {
         var bad = Event(eventId: "bad");

@@ -43,6 +43,28 @@ public class UserPseudonymizerTests
     }
 
     [Fact]
+    public void Reused_hmac_state_gives_the_same_pseudonyms_on_many_threads_in_any_order()
+    {
+        // Each thread keeps a keyed HMAC that is reset after every hash: nothing of one id may leak into the next.
+        var pseudonymizer = new UserPseudonymizer(Key);
+        var ids = Enumerable.Range(0, 2000).Select(i => $"o6_user{i % 300}-{new string('x', i % 70)}").ToArray();
+        var results = new string[8][];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+            results[t] = (t % 2 == 0 ? ids : ids.Reverse()).Select(pseudonymizer.Pseudonymize).ToArray());
+        var expected = ids.Select(id => Expected(Key, id)).ToArray();
+        for (var t = 0; t < results.Length; t++)
+            Assert.Equal(t % 2 == 0 ? expected : expected.Reverse(), results[t]);
+    }
+
+    [Fact]
+    public void A_key_longer_than_the_hash_block_is_hashed_first_as_hmac_requires()
+    {
+        var key = new string('k', 200);
+        Assert.Equal(Expected(key, "u"), new UserPseudonymizer(key).Pseudonymize("u"));
+        Assert.Equal(Expected(key, "u"), new UserPseudonymizer(key).Pseudonymize("u"u8));
+    }
+
+    [Fact]
     public void Reads_the_key_from_options() =>
         Assert.Equal(new UserPseudonymizer(Key).Pseudonymize("u"),
             new UserPseudonymizer(new PipelineOptions { PseudonymisationKey = Key }).Pseudonymize("u"));

@@ -62,6 +62,31 @@ public sealed class BlobStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Landing_blob_is_byte_for_byte_the_serializers_json_for_a_batch_larger_than_the_pooled_buffer()
+    {
+        // Written through a pooled buffer (64 KiB to start, grown as needed): the bytes must equal
+        // JsonSerializer.SerializeToUtf8Bytes, which processing and earlier landing blobs rely on.
+        var events = Enumerable.Range(0, 1000).Select(i => i % 2 == 0 ? TestEvents.PageView($"e{i}") : TestEvents.OrderPaid($"e{i}")).ToList();
+        var batch = new LandingBatch
+        {
+            BatchId = Guid.CreateVersion7().ToString(),
+            Source = AzuriteFixture.Unique("src"),
+            KeyId = "k1",
+            ReceivedAt = new DateTimeOffset(2026, 11, 24, 7, 30, 0, TimeSpan.Zero),
+            ReceivedCount = 1000,
+            RejectedCount = 0,
+            Events = events,
+        };
+        var expected = JsonSerializer.SerializeToUtf8Bytes(batch, StorageJsonContext.Default.LandingBatch);
+        Assert.True(expected.Length > 64 * 1024);
+
+        var path = await new BlobLandingStore(azurite.Blobs).WriteAsync(batch, None);
+
+        var blob = azurite.Blobs.GetBlobContainerClient(StorageNames.LandingContainer).GetBlobClient(path);
+        Assert.Equal(expected, (await blob.DownloadContentAsync()).Value.Content.ToArray());
+    }
+
+    [Fact]
     public async Task Missing_landing_blob_reads_as_null()
     {
         Assert.Null(await new BlobLandingStore(azurite.Blobs).ReadAsync("1999/01/01/none.json", None));
