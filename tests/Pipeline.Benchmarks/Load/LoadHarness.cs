@@ -317,7 +317,10 @@ public static partial class LoadHarness
             TimeSpan.FromMinutes(30), cancellationToken);
         rollupWatch.Stop();
         log.WriteLine($"rollup done in {rollupWatch.Elapsed.TotalSeconds:0.0} s: {rollupOutput.Trim().Split('\n')[^1].Trim()}");
-        var rollupSummary = options.Rollup ? rollupOutput.Trim().Split('\n')[^1].Trim() : "skipped (--no-rollup)";
+        // The report line ("rolled up N day(s) …: E events read, R rows written …"); the CLI prints its peak RSS after it.
+        var rollupSummary = options.Rollup
+            ? rollupOutput.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("rolled up", StringComparison.Ordinal)) ?? rollupOutput.Trim()
+            : "skipped (--no-rollup)";
         var eventsRead = !options.Rollup ? tally.AcceptedEvents
             : EventsRead().Match(rollupSummary) is { Success: true } m
             ? long.Parse(m.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)
