@@ -561,14 +561,21 @@ public ref struct EventBlockReader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ReadVarint()
     {
-        // One-byte varints are the usual case.
-        if ((uint)_position < (uint)_data.Length)
+        // One- and two-byte varints are the usual case.
+        var p = _position;
+        if ((uint)(p + 1) < (uint)_data.Length)
         {
-            var b = _data[_position];
+            var b = _data[p];
             if (b < 0x80)
             {
-                _position++;
+                _position = p + 1;
                 return b;
+            }
+            var c = _data[p + 1];
+            if (c < 0x80)
+            {
+                _position = p + 2;
+                return (ulong)(uint)(b & 0x7F) | ((ulong)c << 7);
             }
         }
         return ReadVarintSlow();

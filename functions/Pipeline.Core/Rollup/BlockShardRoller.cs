@@ -115,6 +115,7 @@ internal sealed class BlockShardRoller
         public int Currency;    // dense index + 1
         public long DurationMs; // as a user: session_end durations
         public int FirstSession; // as a user: session index + 1 of the earliest new session on D
+        public int Session;     // as a session id: the index + 1 of the last session seen with it
         public bool Sharer, Listed;
     }
 
@@ -123,10 +124,10 @@ internal sealed class BlockShardRoller
     private readonly List<int> _currencies = []; // currency index -> string id
     private readonly List<int> _users = [];      // users with a share or a session_end (engaged candidates), string ids
 
-    private readonly Dictionary<long, int> _pageByPair = new();            // (mini-program index, page string id) -> page index
+    private readonly LongIntMap _pageByPair = new(256);                     // (mini-program index, page string id) -> page index
     private readonly Dictionary<string, int> _pageByValue = new(StringComparer.Ordinal); // concatenated page value -> page index
     private readonly List<string> _pages = [];
-    private readonly HashSet<long> _pageVisitors = new();                  // (user id, page index)
+    private readonly LongIntMap _pageVisitors = new(4096);                  // (user id, page index)
 
     private struct Pair
     {
@@ -136,7 +137,7 @@ internal sealed class BlockShardRoller
         public bool Sharer;
     }
 
-    private readonly Dictionary<long, int> _pairIndex = new(); // (user id, mini-program index) -> pair index
+    private readonly LongIntMap _pairIndex = new(1024); // (user id, mini-program index) -> pair index
     private Pair[] _pairs = new Pair[1024];
     private int _pairCount;
 
@@ -267,8 +268,8 @@ internal sealed class BlockShardRoller
 
     private int PageIndex(int program, int pageId)
     {
-        ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(_pageByPair, ((long)program << 32) | (uint)pageId, out var exists);
-        if (!exists)
+        var index = _pageByPair.Get(((long)program << 32) | (uint)pageId);
+        if (index < 0)
         {
             // The dimension value is the concatenation: two (mini-program, page) pairs may give one value.
             var value = string.Concat(_strings.Get(_programs[program]), pageId == 0 ? null : _strings.Get(pageId));
@@ -279,23 +280,38 @@ internal sealed class BlockShardRoller
                 _pages.Add(value);
             }
             index = byValue;
+            _pageByPair.GetOrAdd(((long)program << 32) | (uint)pageId, index, out _);
         }
         return index;
     }
 
     private int PairIndex(int user, int program)
     {
-        ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(_pairIndex, ((long)user << 32) | (uint)program, out var exists);
-        if (!exists)
+        var index = _pairIndex.GetOrAdd(((long)user << 32) | (uint)program, _pairCount, out var added);
+        if (added)
         {
             if (_pairCount == _pairs.Length) Array.Resize(ref _pairs, _pairs.Length * 2);
-            index = _pairCount++;
-            _pairs[index] = new Pair { User = user, Program = program };
+            _pairs[_pairCount++] = new Pair { User = user, Program = program };
         }
         return index;
     }
 
     private int SessionIndex(int user, int program, int sessionId)
+    {
+        // Session ids are nearly always unique: the last session of this session id string is the usual hit.
+        ref var info = ref _info[sessionId];
+        var hint = info.Session - 1;
+        if (hint >= 0)
+        {
+            ref var h = ref _sessions[hint];
+            if (h.User == user && h.Program == program && h.SessionId == sessionId) return hint;
+        }
+        var found = SessionIndexSlow(user, program, sessionId);
+        _info[sessionId].Session = found + 1;
+        return found;
+    }
+
+    private int SessionIndexSlow(int user, int program, int sessionId)
     {
         ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessionIndex, new SessionIds(user, program, sessionId), out var exists);
         if (!exists)
@@ -484,8 +500,8 @@ internal sealed class BlockShardRoller
         var channelIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var channels = new List<string>();
         var sources = new List<string>();
-        var userChannels = new HashSet<long>();
-        var userPlatforms = new HashSet<long>();
+        var userChannels = new LongIntMap(_started.Count);
+        var userPlatforms = new LongIntMap(_started.Count);
         var activeUsers = new List<int>();
         var activePairs = new List<int>();
 
@@ -631,7 +647,8 @@ internal sealed class BlockShardRoller
                 qr = channel == "qr";
             }
             var buyer = _info[user];
-            var programEngaged = _pairIndex.TryGetValue(((long)user << 32) | (uint)mp, out var pi) && (_pairs[pi].Sharer || _pairs[pi].DurationMs >= ShardDayRoller.EngagedDurationMs);
+            var pi = _pairIndex.Get(((long)user << 32) | (uint)mp);
+            var programEngaged = pi >= 0 && (_pairs[pi].Sharer || _pairs[pi].DurationMs >= ShardDayRoller.EngagedDurationMs);
             _partial.Orders.Add(o with
             {
                 QrSession = qr,

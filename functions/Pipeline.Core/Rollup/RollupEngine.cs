@@ -166,8 +166,19 @@ public sealed class RollupEngine
             throw new ArgumentException($"The window state is as of {DateOnly.FromDayNumber(asOf):yyyy-MM-dd}; rolling up {day:yyyy-MM-dd} needs the state of an earlier day.", nameof(previous));
     }
 
+    /// <summary>Room for <paramref name="more"/> entries, growing at least twofold (one rehash instead of several).</summary>
+    private static void Reserve<TKey, TValue>(Dictionary<TKey, TValue> map, int more) where TKey : notnull
+    {
+        var capacity = map.EnsureCapacity(0);
+        var needed = map.Count + more;
+        if (needed > capacity) map.EnsureCapacity(Math.Max(needed, capacity * 2));
+    }
+
     private static void Apply(WindowState state, ShardDelta delta)
     {
+        Reserve(state.Users, delta.Users.Count);
+        Reserve(state.UserPrograms, delta.UserPrograms.Count);
+        Reserve(state.Sessions, delta.Sessions.Count);
         foreach (var kv in delta.Users) state.Users[kv.Key] = kv.Value;
         foreach (var kv in delta.UserPrograms) state.UserPrograms[kv.Key] = kv.Value;
         foreach (var kv in delta.Sessions) state.Sessions[kv.Key] = kv.Value;

@@ -1,4 +1,4 @@
-using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -17,11 +17,21 @@ internal sealed class Utf8Strings
 {
     internal static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
+    private const int InlineBytes = 48;
+
+    [InlineArray(InlineBytes)]
+    private struct Inline
+    {
+        private byte _first;
+    }
+
+    /// <summary>A 64-byte hash slot: the value's bytes are inline when they fit (most ids, user keys, sessions), so a lookup reads one slot.</summary>
     private struct Slot
     {
         public uint Hash;
         public int IdPlusOne; // 0: empty
-        public int Offset, Length;
+        public int Offset, Length; // the bytes in the arena (always kept there too)
+        public Inline Data;
     }
 
     private Slot[] _slots = new Slot[1024];
@@ -41,13 +51,16 @@ internal sealed class Utf8Strings
     public int Intern(ReadOnlySpan<byte> utf8)
     {
         var hash = Hash(utf8);
-        var mask = _slots.Length - 1;
+        var slots = _slots;
+        var mask = slots.Length - 1;
         var i = (int)hash & mask;
         while (true)
         {
-            ref var s = ref _slots[i];
+            ref var s = ref slots[i];
             if (s.IdPlusOne == 0) break;
-            if (s.Hash == hash && s.Length == utf8.Length && _arena.AsSpan(s.Offset, s.Length).SequenceEqual(utf8)) return s.IdPlusOne - 1;
+            if (s.Hash == hash && s.Length == utf8.Length
+                && (utf8.Length <= InlineBytes ? ((ReadOnlySpan<byte>)s.Data)[..utf8.Length] : _arena.AsSpan(s.Offset, s.Length)).SequenceEqual(utf8))
+                return s.IdPlusOne - 1;
             i = (i + 1) & mask;
         }
         return Add(utf8, hash);
@@ -62,8 +75,29 @@ internal sealed class Utf8Strings
 
     private string Make(int id) => _strings[id] = Utf8.GetString(Bytes(id));
 
+    /// <summary>A quick multiplicative hash over 8-byte words (the table compares the bytes; the hash only spreads).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Hash(ReadOnlySpan<byte> utf8) => (uint)XxHash3.HashToUInt64(utf8);
+    private static uint Hash(ReadOnlySpan<byte> utf8)
+    {
+        const ulong K = 0x9E3779B97F4A7C15;
+        var h = (ulong)utf8.Length * K;
+        ref var start = ref MemoryMarshal.GetReference(utf8);
+        var n = utf8.Length;
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            h = (h ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i))) * K;
+            h ^= h >> 29;
+        }
+        if (i < n)
+        {
+            ulong tail = 0;
+            for (var j = n - 1; j >= i; j--) tail = (tail << 8) | Unsafe.Add(ref start, j);
+            h = (h ^ tail) * K;
+            h ^= h >> 29;
+        }
+        return (uint)(h ^ (h >> 32));
+    }
 
     private int Add(ReadOnlySpan<byte> utf8, uint hash)
     {
@@ -87,7 +121,9 @@ internal sealed class Utf8Strings
             _lengths[id] = utf8.Length;
         }
         var offset = Append(utf8);
-        Insert(new Slot { Hash = hash, IdPlusOne = id + 1, Offset = offset, Length = utf8.Length });
+        var slot = new Slot { Hash = hash, IdPlusOne = id + 1, Offset = offset, Length = utf8.Length };
+        if (utf8.Length <= InlineBytes) utf8.CopyTo(slot.Data);
+        Insert(slot);
         return id;
     }
 
@@ -100,9 +136,9 @@ internal sealed class Utf8Strings
         return offset;
     }
 
-    private void Insert(Slot slot)
+    private void Insert(in Slot slot)
     {
-        if ((_used + 1) * 2 > _slots.Length)
+        if ((_used + 1) * 4 > _slots.Length * 3)
         {
             var old = _slots;
             _slots = new Slot[old.Length * 2];
@@ -113,7 +149,7 @@ internal sealed class Utf8Strings
         Place(slot);
     }
 
-    private void Place(Slot slot)
+    private void Place(in Slot slot)
     {
         var mask = _slots.Length - 1;
         var i = (int)slot.Hash & mask;
@@ -182,4 +218,100 @@ internal sealed class IdBytes
     public ReadOnlySpan<byte> Get(in Ref r) => _bytes.AsSpan(r.Offset, r.Length);
 
     public string String(in Ref r) => Utf8Strings.Utf8.GetString(Get(r));
+}
+
+/// <summary>An open-addressing hash map from non-negative long keys to ints: one probe of one array per lookup, no per-entry objects.</summary>
+internal sealed class LongIntMap
+{
+    private struct Entry
+    {
+        public long Key;   // -1: empty
+        public int Value;
+    }
+
+    private Entry[] _entries;
+    private int _count;
+
+    public LongIntMap(int capacity = 1024) => _entries = NewTable((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, capacity * 2)));
+
+    public int Count => _count;
+
+    private static Entry[] NewTable(int size)
+    {
+        var t = GC.AllocateUninitializedArray<Entry>(size);
+        t.AsSpan().Fill(new Entry { Key = -1 });
+        return t;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Mix(long key) => (int)((ulong)(key * unchecked((long)0x9E3779B97F4A7C15)) >> 32);
+
+    /// <summary>Makes room for <paramref name="count"/> entries in all.</summary>
+    public void Reserve(int count)
+    {
+        while (count * 2 > _entries.Length) Grow();
+    }
+
+    /// <summary>The value of <paramref name="key"/>, or -1.</summary>
+    public int Get(long key)
+    {
+        var entries = _entries;
+        var mask = entries.Length - 1;
+        var i = Mix(key) & mask;
+        while (true)
+        {
+            ref var e = ref entries[i];
+            if (e.Key == key) return e.Value;
+            if (e.Key < 0) return -1;
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// <summary>The value of <paramref name="key"/> (not negative); when absent, adds it with the value <paramref name="valueIfNew"/> and sets <paramref name="added"/>.</summary>
+    public int GetOrAdd(long key, int valueIfNew, out bool added)
+    {
+        var entries = _entries;
+        var mask = entries.Length - 1;
+        var i = Mix(key) & mask;
+        while (true)
+        {
+            ref var e = ref entries[i];
+            if (e.Key == key)
+            {
+                added = false;
+                return e.Value;
+            }
+            if (e.Key < 0)
+            {
+                added = true;
+                e.Key = key;
+                e.Value = valueIfNew;
+                if (++_count * 2 > entries.Length) Grow();
+                return valueIfNew;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// <summary>Adds <paramref name="key"/> (as a set); false when it was there.</summary>
+    public bool Add(long key)
+    {
+        GetOrAdd(key, 0, out var added);
+        return added;
+    }
+
+    private void Grow()
+    {
+        var old = _entries;
+        var entries = NewTable(old.Length * 2);
+        var mask = entries.Length - 1;
+        foreach (var e in old)
+        {
+            if (e.Key < 0) continue;
+            var i = Mix(e.Key) & mask;
+            while (entries[i].Key >= 0) i = (i + 1) & mask;
+            entries[i] = e;
+        }
+        _entries = entries;
+    }
 }
