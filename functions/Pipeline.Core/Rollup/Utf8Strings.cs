@@ -44,6 +44,19 @@ internal sealed class Utf8Strings
 
     public Utf8Strings() => Intern([]);
 
+    /// <summary>Forgets every value, keeping the buffers (sized for about as many values again) for the next shard-day.</summary>
+    public void Reset()
+    {
+        var want = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1024, _count * 2));
+        if (_slots.Length > want * 2) _slots = new Slot[want];
+        else Array.Clear(_slots);
+        Array.Clear(_strings, 0, _count);
+        _used = 0;
+        _arenaLength = 0;
+        _count = 0;
+        Intern([]);
+    }
+
     /// <summary>Distinct values so far (ids are 0 … Count-1).</summary>
     public int Count => _count;
 
@@ -196,6 +209,9 @@ internal sealed class IdBytes
     private byte[] _bytes = new byte[64 * 1024];
     private int _length;
 
+    /// <summary>Forgets every id, keeping the buffer.</summary>
+    public void Reset() => _length = 0;
+
     public struct Ref
     {
         public int Offset, Length, Capacity;
@@ -235,6 +251,15 @@ internal sealed class LongIntMap
     public LongIntMap(int capacity = 1024) => _entries = NewTable((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, capacity * 2)));
 
     public int Count => _count;
+
+    /// <summary>Removes every entry, keeping the table (or a smaller one when it was far larger than its last use needed).</summary>
+    public void Reset()
+    {
+        var want = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, _count * 2));
+        if (_entries.Length > want * 4) _entries = NewTable(want * 2);
+        else _entries.AsSpan().Fill(new Entry { Key = -1 });
+        _count = 0;
+    }
 
     private static Entry[] NewTable(int size)
     {
