@@ -13,7 +13,7 @@ namespace Pipeline.Core.Rollup;
 /// </summary>
 /// <remarks>
 /// <para>Every string of the shard-day gets a small id (<see cref="Utf8Strings"/>, from its UTF-8 bytes;
-/// each block's dictionary is mapped to those ids as its entries are first used). Users, sessions,
+/// each block's dictionary is mapped to those ids when the block is opened). Users, sessions,
 /// mini-programs, pages and currencies are then integers; counters are arrays addressed by a typed
 /// metric slot (<see cref="Slot"/>) and a dimension value index, turned into the string-keyed
 /// <see cref="DayAggregate"/> once, per distinct counter, at the end. Strings are made per distinct
@@ -173,8 +173,8 @@ internal sealed class BlockShardRoller
     private SceneTable _scenes;
     private int _day;
 
-    // Per block: dictionary index -> string id (-1: not yet), and where each entry's bytes are.
-    private int[] _local = new int[256], _localOffset = new int[256], _localLength = new int[256];
+    // Per block: dictionary index -> string id.
+    private int[] _local = new int[256];
 
     private BlockShardRoller(WindowState previous, SceneTable scenes, int day)
     {
@@ -256,19 +256,16 @@ internal sealed class BlockShardRoller
     {
         var reader = EventBlockCodec.Open(block);
         var n = reader.StringCount;
-        if (_local.Length < n)
-        {
-            var size = Math.Max(n, _local.Length * 2);
-            _local = new int[size];
-            _localOffset = new int[size];
-            _localLength = new int[size];
-        }
+        if (_local.Length < n) _local = new int[Math.Max(n, _local.Length * 2)];
+        var payload = reader.Payload;
+        // Every dictionary entry mapped up front, in one tight loop: the table lookups are independent of
+        // each other, so their cache misses overlap (most entries are users and sessions the events use).
         for (var i = 0; i < n; i++)
         {
-            _localOffset[i] = reader.NextString(out _localLength[i]);
-            _local[i] = -1;
+            var offset = reader.NextString(out var length);
+            _local[i] = _strings.Intern(payload.Slice(offset, length));
         }
-        var payload = reader.Payload;
+        if (_strings.Count > _info.Length) Array.Resize(ref _info, Math.Max(_strings.Count, _info.Length * 2));
         var e = new BlockEvent();
         var count = 0;
         while (reader.TryReadEvent(ref e))
@@ -282,17 +279,7 @@ internal sealed class BlockShardRoller
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Id(int local, ReadOnlySpan<byte> payload)
     {
-        if (local < 0) return 0; // absent: the empty string, as `?? ""`
-        var id = _local[local];
-        return id >= 0 ? id : MapLocal(local, payload);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private int MapLocal(int local, ReadOnlySpan<byte> payload)
-    {
-        var id = _strings.Intern(payload.Slice(_localOffset[local], _localLength[local]));
-        if (id >= _info.Length) Array.Resize(ref _info, Math.Max(id + 1, _info.Length * 2));
-        return _local[local] = id;
+        return local < 0 ? 0 : _local[local]; // absent: the empty string, as `?? ""`
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
