@@ -128,6 +128,7 @@ internal sealed class BlockShardRoller
     private readonly Dictionary<string, int> _pageByValue = new(StringComparer.Ordinal); // concatenated page value -> page index
     private readonly List<string> _pages = [];
     private readonly LongIntMap _pageVisitors = new(4096);                  // (user id, page index)
+    private readonly LongIntMap _userChannels = new(1024), _userPlatforms = new(1024); // (user id, channel or platform index), in Finish
 
     private struct Pair
     {
@@ -241,6 +242,8 @@ internal sealed class BlockShardRoller
         _pageByValue.Clear();
         _pages.Clear();
         _pageVisitors.Reset();
+        _userChannels.Reset();
+        _userPlatforms.Reset();
         _pairIndex.Reset();
         _pairCount = 0;
         _sessionIndex.Clear();
@@ -529,7 +532,7 @@ internal sealed class BlockShardRoller
     /// <summary>Sessions, users, engagement and orders from what the pass gathered; then the counters into the partial.</summary>
     private ShardDelta Finish()
     {
-        var delta = new ShardDelta();
+        var delta = new ShardDelta(_started.Count);
         var day = _day;
         var previous = _previous;
         var sessionRetentionStart = day - WindowState.SessionRetentionDays + 1;
@@ -539,8 +542,8 @@ internal sealed class BlockShardRoller
         var channelIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var channels = new List<string>();
         var sources = new List<string>();
-        var userChannels = new LongIntMap(_started.Count);
-        var userPlatforms = new LongIntMap(_started.Count);
+        var userChannels = _userChannels;
+        var userPlatforms = _userPlatforms;
         var activeUsers = new List<int>();
         var activePairs = new List<int>();
 
