@@ -14,7 +14,7 @@ namespace Pipeline.Core.Catalog;
 /// developers: active mini-programs, load time p95, error rate; businesses: orders, gmv,
 /// buyers; platform: revenue, time spent, arpu); every other metric, including all of
 /// <c>pages.*</c>, is <c>supporting</c>; <c>risk.*</c> is <c>guardrail</c>.
-/// Not every metric listed here is computed yet: see <see cref="IsComputed"/>.
+/// The rollup engine computes every metric listed here (<see cref="RollupEngine.ComputedMetricIds"/>).
 /// </remarks>
 public static class MetricCatalog
 {
@@ -40,12 +40,6 @@ public static class MetricCatalog
         ById.TryGetValue(id, out var m) ? m : throw new KeyNotFoundException($"'{id}' is not a metric of the catalog.");
 
     public static bool TryGet(string id, out MetricDefinition definition) => ById.TryGetValue(id, out definition!);
-
-    /// <summary>Whether the rollup engine computes (and so writes rows of) the metric today.</summary>
-    public static bool IsComputed(string id) => RollupEngine.ComputedMetricIds.Contains(id);
-
-    /// <summary>The metrics the rollup engine computes, in catalog order.</summary>
-    public static IReadOnlyList<MetricDefinition> Computed => All.Where(m => RollupEngine.ComputedMetricIds.Contains(m.Id)).ToArray();
 
     private static MetricDefinition[] Build()
     {

@@ -36,13 +36,13 @@ public static class EventBlockCodec
     public const byte Version = 1;
 
     private static ReadOnlySpan<byte> Magic => "EVB"u8;
-    private const int HeaderLength = 4;
+    internal const int HeaderLength = 4;
     private const int CheckLength = 8;
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
     // Bit positions of the presence mask. Persisted: never renumber, only append.
-    private enum Field
+    internal enum Field
     {
         CustomName = 0,
         UserKey = 1,
@@ -67,7 +67,7 @@ public static class EventBlockCodec
         ExtraProps = 20,
     }
 
-    private const uint KnownFields = (1u << 21) - 1;
+    internal const uint KnownFields = (1u << 21) - 1;
 
     /// <summary>Encodes the events as one block.</summary>
     public static byte[] Encode(IReadOnlyList<PipelineEvent> events)
@@ -218,6 +218,28 @@ public static class EventBlockCodec
         return events;
     }
 
+    /// <summary>
+    /// Opens a block for streaming reads without materialising events (see <see cref="EventBlockReader"/>):
+    /// checks the header and the checksum, then reads the event and string counts.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The data is not a block of a known version, or it is truncated or corrupt.</exception>
+    public static EventBlockReader Open(ReadOnlySpan<byte> data) => new(data);
+
+    internal static ReadOnlySpan<byte> CheckedPayload(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < HeaderLength + CheckLength)
+            throw new InvalidDataException($"Event block is truncated: {data.Length} bytes is shorter than the header and checksum.");
+        if (!data[..3].SequenceEqual(Magic))
+            throw new InvalidDataException("Not an event block: the magic header 'EVB' is missing.");
+        if (data[3] != Version)
+            throw new InvalidDataException($"Event block format version {data[3]} is not supported (this build reads version {Version}).");
+        var payload = data[..^CheckLength];
+        var expected = BinaryPrimitives.ReadUInt64LittleEndian(data[^CheckLength..]);
+        if (XxHash3.HashToUInt64(payload) != expected)
+            throw new InvalidDataException("Event block is truncated or corrupt: its checksum does not match.");
+        return payload[HeaderLength..];
+    }
+
     private static ulong PresenceOf(PipelineEvent e)
     {
         ulong mask = 0;
@@ -246,16 +268,16 @@ public static class EventBlockCodec
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Bit(Field field) => 1UL << (int)field;
+    internal static ulong Bit(Field field) => 1UL << (int)field;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Has(ulong presence, Field field) => (presence & Bit(field)) != 0;
+    internal static bool Has(ulong presence, Field field) => (presence & Bit(field)) != 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong ZigZag(long value) => (ulong)((value << 1) ^ (value >> 63));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long UnZigZag(ulong value) => (long)(value >> 1) ^ -(long)(value & 1);
+    internal static long UnZigZag(ulong value) => (long)(value >> 1) ^ -(long)(value & 1);
 
     /// <summary>A growable byte buffer (encoding only).</summary>
     private sealed class ByteWriter(int capacity)
@@ -386,4 +408,228 @@ public static class EventBlockCodec
         private readonly InvalidDataException Truncated() =>
             new($"Event block is truncated: unexpected end of data at byte {_position + HeaderLength}.");
     }
+}
+
+/// <summary>
+/// One event of a block as read by <see cref="EventBlockReader"/>: dictionary strings as indexes into
+/// the block's dictionary (-1 when absent), inline strings as UTF-8 bytes of the block (valid until the
+/// next read), numbers as they are (meaningful when their <c>Has…</c> is true).
+/// </summary>
+public ref struct BlockEvent
+{
+    public EventType Type;
+    public Platform Platform;
+    public ShareTarget ShareTarget;
+    public ErrorKind ErrorKind;
+
+    /// <summary>The presence mask of the nullable fields.</summary>
+    public ulong Presence;
+
+    /// <summary>The event id, UTF-8 as stored (inline).</summary>
+    public ReadOnlySpan<byte> EventIdUtf8;
+
+    public long TimeMs;
+
+    /// <summary>Dictionary indexes; -1 when the field is absent (<see cref="MiniProgramId"/> is always present).</summary>
+    public int MiniProgramId, CustomName, UserKey, SessionId, ReferrerMiniProgramId, Page, Currency, MerchantId, AdUnitId, Reason, Scope, DeveloperId, Version, Category;
+
+    public int Scene;
+    public long LoadMs, DurationMs, Amount, Revenue;
+
+    /// <summary>Inline strings, UTF-8; empty when absent (see <see cref="HasOrderId"/> …).</summary>
+    public ReadOnlySpan<byte> OrderIdUtf8, MessageUtf8, ExtraPropsUtf8;
+
+    public readonly bool HasScene => EventBlockCodec.Has(Presence, EventBlockCodec.Field.Scene);
+    public readonly bool HasLoadMs => EventBlockCodec.Has(Presence, EventBlockCodec.Field.LoadMs);
+    public readonly bool HasDurationMs => EventBlockCodec.Has(Presence, EventBlockCodec.Field.DurationMs);
+    public readonly bool HasAmount => EventBlockCodec.Has(Presence, EventBlockCodec.Field.Amount);
+    public readonly bool HasRevenue => EventBlockCodec.Has(Presence, EventBlockCodec.Field.Revenue);
+    public readonly bool HasOrderId => EventBlockCodec.Has(Presence, EventBlockCodec.Field.OrderId);
+    public readonly bool HasMessage => EventBlockCodec.Has(Presence, EventBlockCodec.Field.Message);
+    public readonly bool HasExtraProps => EventBlockCodec.Has(Presence, EventBlockCodec.Field.ExtraProps);
+}
+
+/// <summary>
+/// Streaming, allocation-free reads of one <see cref="EventBlockCodec"/> block (the same format and the
+/// same checks as <see cref="EventBlockCodec.Decode"/>): first the <see cref="StringCount"/> dictionary
+/// strings (<see cref="NextString"/>, in index order), then the events (<see cref="TryReadEvent"/>).
+/// Strings stay UTF-8 bytes of the block: the caller decides which to turn into <see cref="string"/>s.
+/// </summary>
+public ref struct EventBlockReader
+{
+    private readonly ReadOnlySpan<byte> _data;
+    private int _position;
+    private int _stringsRead, _eventsRead;
+    private long _time;
+
+    internal EventBlockReader(ReadOnlySpan<byte> block)
+    {
+        _data = EventBlockCodec.CheckedPayload(block);
+        EventCount = ReadCount("event count");
+        StringCount = ReadCount("string count");
+    }
+
+    /// <summary>Events in the block.</summary>
+    public int EventCount { get; }
+
+    /// <summary>Strings in the block's dictionary.</summary>
+    public int StringCount { get; }
+
+    /// <summary>
+    /// The next dictionary string: returns its offset in <see cref="Payload"/> and its UTF-8 length. Call it
+    /// <see cref="StringCount"/> times, before the first <see cref="TryReadEvent"/>.
+    /// </summary>
+    public int NextString(out int length)
+    {
+        if (_stringsRead >= StringCount) throw new InvalidOperationException("Every dictionary string has been read.");
+        var n = ReadVarint();
+        if (n > (ulong)Remaining) throw Truncated();
+        var start = _position;
+        length = (int)n;
+        _position += length;
+        _stringsRead++;
+        return start;
+    }
+
+    /// <summary>The block's bytes after the header and before the checksum (offsets of <see cref="NextString"/>).</summary>
+    public readonly ReadOnlySpan<byte> Payload => _data;
+
+    /// <summary>Reads the next event into <paramref name="e"/>; false after the last one (and then the block is checked to end there).</summary>
+    /// <exception cref="InvalidDataException">The block is corrupt.</exception>
+    public bool TryReadEvent(ref BlockEvent e)
+    {
+        while (_stringsRead < StringCount) NextString(out _);
+        if (_eventsRead == EventCount)
+        {
+            if (_position != _data.Length)
+                throw new InvalidDataException($"Event block is corrupt: {_data.Length - _position} unexpected bytes after the last event.");
+            return false;
+        }
+        var i = _eventsRead++;
+        var typeByte = ReadByte();
+        if (typeByte is < (byte)EventType.SessionStart or > (byte)EventType.Custom)
+            throw new InvalidDataException($"Event block is corrupt: event {i} has unknown type {typeByte}.");
+        e.Type = (EventType)typeByte;
+        e.Platform = (Platform)ReadByte();
+        e.ShareTarget = (ShareTarget)ReadByte();
+        e.ErrorKind = (ErrorKind)ReadByte();
+        var presence = ReadVarint();
+        if ((presence & ~(ulong)EventBlockCodec.KnownFields) != 0)
+            throw new InvalidDataException($"Event block is corrupt: event {i} has unknown fields (presence mask 0x{presence:X}).");
+        e.Presence = presence;
+        e.EventIdUtf8 = ReadInline();
+        _time += EventBlockCodec.UnZigZag(ReadVarint());
+        e.TimeMs = _time;
+        e.MiniProgramId = ReadIndex();
+        // Field order (the format's).
+        e.CustomName = Has(presence, EventBlockCodec.Field.CustomName) ? ReadIndex() : -1;
+        e.UserKey = Has(presence, EventBlockCodec.Field.UserKey) ? ReadIndex() : -1;
+        e.SessionId = Has(presence, EventBlockCodec.Field.SessionId) ? ReadIndex() : -1;
+        e.Scene = Has(presence, EventBlockCodec.Field.Scene) ? ReadInt32() : 0;
+        e.LoadMs = Has(presence, EventBlockCodec.Field.LoadMs) ? EventBlockCodec.UnZigZag(ReadVarint()) : 0;
+        e.ReferrerMiniProgramId = Has(presence, EventBlockCodec.Field.ReferrerMiniProgramId) ? ReadIndex() : -1;
+        e.DurationMs = Has(presence, EventBlockCodec.Field.DurationMs) ? EventBlockCodec.UnZigZag(ReadVarint()) : 0;
+        e.Page = Has(presence, EventBlockCodec.Field.Page) ? ReadIndex() : -1;
+        e.OrderIdUtf8 = Has(presence, EventBlockCodec.Field.OrderId) ? ReadInline() : default;
+        e.Amount = Has(presence, EventBlockCodec.Field.Amount) ? EventBlockCodec.UnZigZag(ReadVarint()) : 0;
+        e.Currency = Has(presence, EventBlockCodec.Field.Currency) ? ReadIndex() : -1;
+        e.MerchantId = Has(presence, EventBlockCodec.Field.MerchantId) ? ReadIndex() : -1;
+        e.AdUnitId = Has(presence, EventBlockCodec.Field.AdUnitId) ? ReadIndex() : -1;
+        e.Revenue = Has(presence, EventBlockCodec.Field.Revenue) ? EventBlockCodec.UnZigZag(ReadVarint()) : 0;
+        e.MessageUtf8 = Has(presence, EventBlockCodec.Field.Message) ? ReadInline() : default;
+        e.Reason = Has(presence, EventBlockCodec.Field.Reason) ? ReadIndex() : -1;
+        e.Scope = Has(presence, EventBlockCodec.Field.Scope) ? ReadIndex() : -1;
+        e.DeveloperId = Has(presence, EventBlockCodec.Field.DeveloperId) ? ReadIndex() : -1;
+        e.Version = Has(presence, EventBlockCodec.Field.Version) ? ReadIndex() : -1;
+        e.Category = Has(presence, EventBlockCodec.Field.Category) ? ReadIndex() : -1;
+        e.ExtraPropsUtf8 = Has(presence, EventBlockCodec.Field.ExtraProps) ? ReadInline() : default;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Has(ulong presence, EventBlockCodec.Field field) => (presence & (1UL << (int)field)) != 0;
+
+    private readonly int Remaining => _data.Length - _position;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte ReadByte()
+    {
+        if ((uint)_position >= (uint)_data.Length) throw Truncated();
+        return _data[_position++];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadVarint()
+    {
+        // One- and two-byte varints are the usual case.
+        var p = _position;
+        if ((uint)(p + 1) < (uint)_data.Length)
+        {
+            var b = _data[p];
+            if (b < 0x80)
+            {
+                _position = p + 1;
+                return b;
+            }
+            var c = _data[p + 1];
+            if (c < 0x80)
+            {
+                _position = p + 2;
+                return (ulong)(uint)(b & 0x7F) | ((ulong)c << 7);
+            }
+        }
+        return ReadVarintSlow();
+    }
+
+    private ulong ReadVarintSlow()
+    {
+        ulong result = 0;
+        var shift = 0;
+        while (true)
+        {
+            if (_position >= _data.Length) throw Truncated();
+            var b = _data[_position++];
+            result |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return result;
+            shift += 7;
+            if (shift > 63) throw new InvalidDataException("Event block is corrupt: a varint is longer than 10 bytes.");
+        }
+    }
+
+    private int ReadCount(string what)
+    {
+        var value = ReadVarint();
+        if (value > (ulong)Remaining)
+            throw new InvalidDataException($"Event block is truncated or corrupt: {what} {value} exceeds the {Remaining} bytes left.");
+        return (int)value;
+    }
+
+    private int ReadInt32()
+    {
+        var value = EventBlockCodec.UnZigZag(ReadVarint());
+        if (value is < int.MinValue or > int.MaxValue)
+            throw new InvalidDataException($"Event block is corrupt: {value} does not fit a 32-bit field.");
+        return (int)value;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ReadIndex()
+    {
+        var index = ReadVarint();
+        if (index >= (ulong)StringCount)
+            throw new InvalidDataException($"Event block is corrupt: string index {index} is outside the dictionary of {StringCount}.");
+        return (int)index;
+    }
+
+    private ReadOnlySpan<byte> ReadInline()
+    {
+        var length = ReadVarint();
+        if (length > (ulong)Remaining) throw Truncated();
+        var s = _data.Slice(_position, (int)length);
+        _position += (int)length;
+        return s;
+    }
+
+    private readonly InvalidDataException Truncated() =>
+        new($"Event block is truncated: unexpected end of data at byte {_position + EventBlockCodec.HeaderLength}.");
 }

@@ -34,6 +34,13 @@ public sealed class DayAggregate
         (list ??= []).Add(sample);
     }
 
+    /// <summary>Adds samples to one key (in their order).</summary>
+    public void AddSamples(string metric, string dimension, string value, List<long> samples)
+    {
+        ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(_samples, new CounterKey(metric, dimension, value), out _);
+        (list ??= new List<long>(samples.Count)).AddRange(samples);
+    }
+
     public long Get(string metric, string dimension, string value) =>
         _counters.TryGetValue(new CounterKey(metric, dimension, value), out var v) ? v : 0;
 

@@ -271,7 +271,7 @@ internal sealed class DayFinaliser(double commissionRate)
         // Counts, and money kept as integer minor units: every counter named after a catalog metric.
         foreach (var def in MetricCatalog.All)
         {
-            if (def.Kind is not (MetricKind.Count or MetricKind.Money) || !RollupEngine.ComputedMetricIds.Contains(def.Id)) continue;
+            if (def.Kind is not (MetricKind.Count or MetricKind.Money)) continue;
             if (def.Id is "platform.commission_revenue" or "platform.revenue") continue;
             foreach (var dim in def.Dimensions)
             {

@@ -121,6 +121,28 @@ public sealed class RollupEngine
     }
 
     /// <summary>
+    /// Rolls one user shard's day straight from the event store's blocks (<see cref="EventBlockCodec"/>
+    /// format, in the order they are read): the same partial and state as
+    /// <see cref="RollShard(DateOnly, IReadOnlyList{PipelineEvent}, WindowState)"/> over the blocks' events in
+    /// that order, without materialising them (see <see cref="BlockShardRoller"/>). The blocks are read
+    /// one at a time and not kept.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A block is not a valid event block.</exception>
+    public ShardDayResult RollShard(DateOnly day, IEnumerable<ReadOnlyMemory<byte>> blocks, WindowState previous)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        CheckOrder(day, previous);
+        var d = day.DayNumber;
+        var (partial, delta) = BlockShardRoller.Roll(blocks, previous, _scenes, d);
+        var state = previous.Clone();
+        state.AsOfDay = d;
+        Apply(state, delta);
+        ShardDayRoller.PruneSessions(state, d);
+        WindowCounts.Add(partial.Aggregate, state, day);
+        return new ShardDayResult(partial, state);
+    }
+
+    /// <summary>
     /// Finalises <paramref name="day"/> from every shard's partial (in shard order) and the ledger state
     /// (orders, buyers, mini-program registry) as of the end of an earlier day, which is not modified.
     /// The result's <see cref="DayResult.State"/> is the ledger as of the end of the day.
@@ -155,8 +177,19 @@ public sealed class RollupEngine
             throw new ArgumentException($"The window state is as of {DateOnly.FromDayNumber(asOf):yyyy-MM-dd}; rolling up {day:yyyy-MM-dd} needs the state of an earlier day.", nameof(previous));
     }
 
+    /// <summary>Room for <paramref name="more"/> entries, growing at least twofold (one rehash instead of several).</summary>
+    private static void Reserve<TKey, TValue>(Dictionary<TKey, TValue> map, int more) where TKey : notnull
+    {
+        var capacity = map.EnsureCapacity(0);
+        var needed = map.Count + more;
+        if (needed > capacity) map.EnsureCapacity(Math.Max(needed, capacity * 2));
+    }
+
     private static void Apply(WindowState state, ShardDelta delta)
     {
+        Reserve(state.Users, delta.Users.Count);
+        Reserve(state.UserPrograms, delta.UserPrograms.Count);
+        Reserve(state.Sessions, delta.Sessions.Count);
         foreach (var kv in delta.Users) state.Users[kv.Key] = kv.Value;
         foreach (var kv in delta.UserPrograms) state.UserPrograms[kv.Key] = kv.Value;
         foreach (var kv in delta.Sessions) state.Sessions[kv.Key] = kv.Value;

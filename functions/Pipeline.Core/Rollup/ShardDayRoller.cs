@@ -28,11 +28,11 @@ public readonly record struct OrderCandidate(
 public readonly record struct PublishEvent(string MiniProgramId, long TimeMs, string EventId, string DeveloperId);
 
 /// <summary>What one shard contributes to the new window state.</summary>
-internal sealed class ShardDelta
+internal sealed class ShardDelta(int sessions = 0)
 {
-    public List<KeyValuePair<string, UserWindow>> Users { get; } = [];
-    public List<KeyValuePair<UserProgramKey, UserWindow>> UserPrograms { get; } = [];
-    public List<KeyValuePair<SessionKey, SessionInfo>> Sessions { get; } = [];
+    public List<KeyValuePair<string, UserWindow>> Users { get; } = new(sessions / 2);
+    public List<KeyValuePair<UserProgramKey, UserWindow>> UserPrograms { get; } = new(sessions / 2);
+    public List<KeyValuePair<SessionKey, SessionInfo>> Sessions { get; } = new(sessions);
 }
 
 /// <summary>

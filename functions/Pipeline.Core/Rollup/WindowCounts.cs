@@ -48,23 +48,43 @@ internal static class WindowCounts
             agg.AddTotal(RetentionActive(i), retActive[i]);
         }
 
+        // Per mini-program: counted per mini-program first (one lookup per pair), written once per counter.
+        const int Cumulative = 0, Wau = 1, Mau = 2, Wtd = 3, Mtd = 4, RetNew = 5;
+        var retActiveBase = RetNew + grid.Count;
+        var width = retActiveBase + grid.Count;
+        var perProgram = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (var (k, u) in state.UserPrograms)
         {
-            var mp = k.MiniProgramId;
+            ref var counts = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(perProgram, k.MiniProgramId, out _);
+            counts ??= new long[width];
             var last = u.LastActiveDay;
-            agg.Add("users.cumulative", MiniProgram, mp, 1);
+            counts[Cumulative]++;
             if (last < firstOfMonth && last < d - 29 && d - u.FirstDay > 30) continue; // nothing else can count it
-            if (last >= d - 6) agg.Add("users.wau", MiniProgram, mp, 1);
-            if (last >= d - 29) agg.Add("users.mau", MiniProgram, mp, 1);
-            if (last >= monday) agg.Add("users.wtd_active", MiniProgram, mp, 1);
-            if (last >= firstOfMonth) agg.Add("users.mtd_active", MiniProgram, mp, 1);
+            if (last >= d - 6) counts[Wau]++;
+            if (last >= d - 29) counts[Mau]++;
+            if (last >= monday) counts[Wtd]++;
+            if (last >= firstOfMonth) counts[Mtd]++;
             var age = d - u.FirstDay;
             for (var i = 0; i < grid.Count; i++)
                 if (age == grid[i])
                 {
-                    agg.Add(RetentionNew(i), MiniProgram, mp, 1);
-                    if (last == d) agg.Add(RetentionActive(i), MiniProgram, mp, 1);
+                    counts[RetNew + i]++;
+                    if (last == d) counts[retActiveBase + i]++;
                 }
+        }
+        foreach (var (mp, counts) in perProgram)
+        {
+            // Only counters that counted someone, as adding 1 per user would make.
+            if (counts[Cumulative] > 0) agg.Add("users.cumulative", MiniProgram, mp, counts[Cumulative]);
+            if (counts[Wau] > 0) agg.Add("users.wau", MiniProgram, mp, counts[Wau]);
+            if (counts[Mau] > 0) agg.Add("users.mau", MiniProgram, mp, counts[Mau]);
+            if (counts[Wtd] > 0) agg.Add("users.wtd_active", MiniProgram, mp, counts[Wtd]);
+            if (counts[Mtd] > 0) agg.Add("users.mtd_active", MiniProgram, mp, counts[Mtd]);
+            for (var i = 0; i < grid.Count; i++)
+            {
+                if (counts[RetNew + i] > 0) agg.Add(RetentionNew(i), MiniProgram, mp, counts[RetNew + i]);
+                if (counts[retActiveBase + i] > 0) agg.Add(RetentionActive(i), MiniProgram, mp, counts[retActiveBase + i]);
+            }
         }
     }
 

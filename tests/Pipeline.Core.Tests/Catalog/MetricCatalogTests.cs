@@ -66,10 +66,9 @@ public sealed class MetricCatalogTests
     [Fact]
     public void The_engine_computes_the_whole_catalog()
     {
-        Assert.All(MetricCatalog.All, m => Assert.True(MetricCatalog.IsComputed(m.Id), m.Id));
-        Assert.Equal(73, MetricCatalog.Computed.Count);
-        Assert.All(RollupEngine.ReceiptMetricIds, id => Assert.True(MetricCatalog.IsComputed(id)));
-        Assert.All(RollupEngine.ComputedMetricIds, id => Assert.True(MetricCatalog.TryGet(id, out _)));
+        Assert.Equal(73, MetricCatalog.All.Count);
+        Assert.Equal(MetricCatalog.All.Select(m => m.Id).Order(StringComparer.Ordinal), RollupEngine.ComputedMetricIds.Order(StringComparer.Ordinal));
+        Assert.All(RollupEngine.ReceiptMetricIds, id => Assert.True(MetricCatalog.TryGet(id, out _), id));
         Assert.Throws<KeyNotFoundException>(() => MetricCatalog.Get("users.nope"));
     }
 }

@@ -83,6 +83,67 @@ public sealed class EventBlockCodecTests
         for (var i = 0; i < events.Count; i++) AssertSame(events[i], decoded[i]);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void The_streaming_reader_reads_what_Decode_reads(int seed)
+    {
+        var random = new Random(seed);
+        var block = EventBlockCodec.Encode(Enumerable.Range(0, 500).Select(i => RandomEvent(random, i)).ToList());
+        var decoded = EventBlockCodec.Decode(block);
+
+        var reader = EventBlockCodec.Open(block);
+        Assert.Equal(decoded.Count, reader.EventCount);
+        var strings = new string[reader.StringCount];
+        for (var i = 0; i < strings.Length; i++)
+        {
+            var offset = reader.NextString(out var length);
+            strings[i] = System.Text.Encoding.UTF8.GetString(reader.Payload.Slice(offset, length));
+        }
+        string? S(int index) => index < 0 ? null : strings[index];
+        string Inline(ReadOnlySpan<byte> utf8) => System.Text.Encoding.UTF8.GetString(utf8);
+        var e = new BlockEvent();
+        var n = 0;
+        while (reader.TryReadEvent(ref e))
+        {
+            var d = decoded[n++];
+            var read = new PipelineEvent
+            {
+                EventId = Inline(e.EventIdUtf8), Type = e.Type, TimeMs = e.TimeMs, MiniProgramId = S(e.MiniProgramId)!, Platform = e.Platform,
+                ShareTarget = e.ShareTarget, ErrorKind = e.ErrorKind, CustomName = S(e.CustomName), UserKey = S(e.UserKey), SessionId = S(e.SessionId),
+                Scene = e.HasScene ? e.Scene : null, LoadMs = e.HasLoadMs ? e.LoadMs : null, ReferrerMiniProgramId = S(e.ReferrerMiniProgramId),
+                DurationMs = e.HasDurationMs ? e.DurationMs : null, Page = S(e.Page), OrderId = e.HasOrderId ? Inline(e.OrderIdUtf8) : null,
+                Amount = e.HasAmount ? e.Amount : null, Currency = S(e.Currency), MerchantId = S(e.MerchantId), AdUnitId = S(e.AdUnitId),
+                Revenue = e.HasRevenue ? e.Revenue : null, Message = e.HasMessage ? Inline(e.MessageUtf8) : null, Reason = S(e.Reason), Scope = S(e.Scope),
+                DeveloperId = S(e.DeveloperId), Version = S(e.Version), Category = S(e.Category), ExtraProps = e.HasExtraProps ? Inline(e.ExtraPropsUtf8) : null,
+            };
+            AssertSame(d, read);
+        }
+        Assert.Equal(decoded.Count, n);
+    }
+
+    [Fact]
+    public void The_streaming_reader_rejects_what_Decode_rejects()
+    {
+        var random = new Random(5);
+        var block = EventBlockCodec.Encode(Enumerable.Range(0, 20).Select(i => RandomEvent(random, i)).ToList());
+        for (var length = 0; length < block.Length; length += 7)
+            Assert.Throws<InvalidDataException>(() => ReadAll(block.AsSpan(0, length)));
+        var copy = block.ToArray();
+        copy[copy.Length / 2] ^= 0x40;
+        Assert.Throws<InvalidDataException>(() => ReadAll(copy));
+        Assert.Equal(20, ReadAll(block));
+
+        static int ReadAll(ReadOnlySpan<byte> data)
+        {
+            var reader = EventBlockCodec.Open(data);
+            var e = new BlockEvent();
+            var n = 0;
+            while (reader.TryReadEvent(ref e)) n++;
+            return n;
+        }
+    }
+
     [Fact]
     public void Repeated_strings_are_stored_once()
     {

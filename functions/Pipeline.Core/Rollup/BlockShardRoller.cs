@@ -1,0 +1,742 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Pipeline.Core.Events;
+using Pipeline.Core.Scenes;
+
+namespace Pipeline.Core.Rollup;
+
+/// <summary>
+/// One user shard's day straight from the event store's blocks (<see cref="EventBlockReader"/>): the same
+/// aggregation as <see cref="ShardDayRoller.Roll"/>, with the same partial and delta, but without a
+/// <see cref="PipelineEvent"/> per event or a list of the day.
+/// </summary>
+/// <remarks>
+/// <para>Every string of the shard-day gets a small id (<see cref="Utf8Strings"/>, from its UTF-8 bytes;
+/// each block's dictionary is mapped to those ids when the block is opened). Users, sessions,
+/// mini-programs, pages and currencies are then integers; counters are arrays addressed by a typed
+/// metric slot (<see cref="Slot"/>) and a dimension value index, turned into the string-keyed
+/// <see cref="DayAggregate"/> once, per distinct counter, at the end. Strings are made per distinct
+/// value; event ids are kept as UTF-8 bytes where a tie-break needs them (earliest <c>session_start</c>
+/// and first and last <c>page_view</c> per session) and compared in ordinal UTF-16 order
+/// (<see cref="Utf16Order"/>), and made into strings only where one is kept (a new session's start,
+/// order candidates, publishes).</para>
+/// <para>Memory grows with the shard-day's distinct strings, users, sessions, pages and counters, not
+/// with its events.</para>
+/// </remarks>
+internal sealed class BlockShardRoller
+{
+    // ---- typed counter slots: (metric or internal quantity, dimension) ----
+    private enum Dim : byte { Total, MiniProgram, Page, Currency, Channel, Source, Platform, DurationBucket, DepthBucket }
+
+    private static readonly (string Metric, Dim Dim)[] Slots =
+    [
+        (ShardDayRoller.SessionEnds, Dim.Total), (ShardDayRoller.SessionEnds, Dim.MiniProgram),
+        (ShardDayRoller.DurationMs, Dim.Total), (ShardDayRoller.DurationMs, Dim.MiniProgram),
+        ("users.sessions_by_duration", Dim.DurationBucket),
+        ("users.page_views", Dim.Total), ("users.page_views", Dim.MiniProgram),
+        ("pages.views", Dim.Page), ("pages.visitors", Dim.Page), (ShardDayRoller.StayMs, Dim.Page), (ShardDayRoller.StayCount, Dim.Page),
+        ("users.shares", Dim.Total), ("users.shares", Dim.MiniProgram), ("pages.shares", Dim.Page),
+        ("businesses.refunds", Dim.Currency),
+        ("platform.ad_impressions", Dim.Total), ("platform.ad_impressions", Dim.MiniProgram),
+        ("platform.ad_revenue", Dim.Currency), (ShardDayRoller.MoneyCurrency, Dim.Currency),
+        ("platform.ad_clicks", Dim.Total), ("platform.ad_clicks", Dim.MiniProgram),
+        (ShardDayRoller.Complaints, Dim.Total), (ShardDayRoller.Complaints, Dim.MiniProgram),
+        (ShardDayRoller.PermissionDenials, Dim.Total),
+        ("users.sessions", Dim.Total), ("users.sessions", Dim.MiniProgram), ("users.sessions", Dim.Channel),
+        ("users.sessions", Dim.Source), ("users.sessions", Dim.Platform),
+        (ShardDayRoller.ShareSessions, Dim.Total), (ShardDayRoller.ShareSessions, Dim.MiniProgram), (ShardDayRoller.QrSessions, Dim.Total),
+        ("users.dau", Dim.Channel), ("users.dau", Dim.Platform),
+        ("users.sessions_by_depth", Dim.DepthBucket), ("pages.entries", Dim.Page), ("pages.exits", Dim.Page),
+        (ShardDayRoller.ErrorSessions, Dim.Total), (ShardDayRoller.ErrorSessions, Dim.MiniProgram),
+        (ShardDayRoller.CrashSessions, Dim.Total), (ShardDayRoller.CrashSessions, Dim.MiniProgram),
+        ("users.dau", Dim.Total), ("users.returning_90d", Dim.Total), ("users.new", Dim.Total), ("users.viral_new_users", Dim.Total),
+        (ShardDayRoller.ProgramPairs, Dim.Total), ("users.dau", Dim.MiniProgram), ("users.new", Dim.MiniProgram), ("users.viral_new_users", Dim.MiniProgram),
+        ("users.sharers", Dim.Total), ("users.sharers", Dim.MiniProgram),
+        ("northstar.engaged_users", Dim.Total), ("northstar.engaged_users", Dim.MiniProgram),
+    ];
+
+    /// <summary>Indexes into <see cref="Slots"/> (T: total, M: per mini-program, P: per page, C: per currency).</summary>
+    private enum Slot
+    {
+        TSessionEnds, MSessionEnds, TDurationMs, MDurationMs, SessionsByDuration,
+        TPageViews, MPageViews, PViews, PVisitors, PStayMs, PStayCount,
+        TShares, MShares, PShares,
+        CRefunds,
+        TAdImpressions, MAdImpressions, CAdRevenue, CMoneyCurrency, TAdClicks, MAdClicks,
+        TComplaints, MComplaints, TPermissionDenials,
+        TSessions, MSessions, ChannelSessions, SourceSessions, PlatformSessions,
+        TShareSessions, MShareSessions, TQrSessions,
+        ChannelDau, PlatformDau,
+        SessionsByDepth, PEntries, PExits,
+        TErrorSessions, MErrorSessions, TCrashSessions, MCrashSessions,
+        TDau, TReturning, TNew, TViral, TProgramPairs, MDau, MNew, MViral,
+        TSharers, MSharers, TEngaged, MEngaged,
+        Count,
+    }
+
+    static BlockShardRoller()
+    {
+        if (Slots.Length != (int)Slot.Count) throw new InvalidOperationException("BlockShardRoller: slot table and Slot enum differ.");
+    }
+
+    private readonly long[][] _values = new long[(int)Slot.Count][];
+    private readonly bool[][] _touched = new bool[(int)Slot.Count][];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Add(Slot slot, int index, long amount)
+    {
+        var values = _values[(int)slot];
+        if ((uint)index >= (uint)values.Length) values = Grow(slot, index);
+        values[index] += amount;
+        _touched[(int)slot][index] = true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddTotal(Slot slot, long amount) => Add(slot, 0, amount);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long[] Grow(Slot slot, int index)
+    {
+        var size = Math.Max(index + 1, _values[(int)slot].Length * 2);
+        Array.Resize(ref _values[(int)slot], size);
+        Array.Resize(ref _touched[(int)slot], size);
+        return _values[(int)slot];
+    }
+
+    // ---- the shard-day's values ----
+    private readonly Utf8Strings _strings = new();
+    private readonly IdBytes _ids = new();
+
+    /// <summary>Per string id: its roles (as a mini-program, a currency, a user).</summary>
+    private struct IdInfo
+    {
+        public int MiniProgram; // dense index + 1; 0: not yet
+        public int Currency;    // dense index + 1
+        public long DurationMs; // as a user: session_end durations
+        public int FirstSession; // as a user: session index + 1 of the earliest new session on D
+        public int Session;     // as a session id: the index + 1 of the last session seen with it
+        public bool Sharer, Listed;
+    }
+
+    private IdInfo[] _info = new IdInfo[1024];
+    private readonly List<int> _programs = [];   // mini-program index -> string id
+    private readonly List<int> _currencies = []; // currency index -> string id
+    private readonly List<int> _users = [];      // users with a share or a session_end (engaged candidates), string ids
+
+    private readonly LongIntMap _pageByPair = new(256);                     // (mini-program index, page string id) -> page index
+    private readonly Dictionary<string, int> _pageByValue = new(StringComparer.Ordinal); // concatenated page value -> page index
+    private readonly List<string> _pages = [];
+    private readonly LongIntMap _pageVisitors = new(4096);                  // (user id, page index)
+    private readonly LongIntMap _userChannels = new(1024), _userPlatforms = new(1024); // (user id, channel or platform index), in Finish
+
+    private struct Pair
+    {
+        public int User, Program;
+        public long DurationMs;
+        public int FirstSession; // session index + 1
+        public bool Sharer;
+    }
+
+    private readonly LongIntMap _pairIndex = new(1024); // (user id, mini-program index) -> pair index
+    private Pair[] _pairs = new Pair[1024];
+    private int _pairCount;
+
+    private struct Session
+    {
+        public int User, Program, SessionId;
+        public bool HasStart, HasActivity, HasError, HasCrash, NewToday;
+        public long StartTime;
+        public IdBytes.Ref StartId;
+        public int Scene;
+        public Platform Platform;
+        public int PageViews;
+        public long FirstTime, LastTime;
+        public IdBytes.Ref FirstId, LastId;
+        public int FirstPage, LastPage;
+        public int Channel; // channel index, for new sessions
+    }
+
+    private readonly record struct SessionIds(int User, int Program, int SessionId);
+
+    private readonly Dictionary<SessionIds, int> _sessionIndex = new();
+    private Session[] _sessions = new Session[1024];
+    private int _sessionCount;
+    private readonly List<int> _started = []; // sessions in order of their first session_start
+
+    private readonly List<long> _loadTotal = [];
+    private readonly List<List<long>?> _loadByProgram = [];
+
+    private readonly Dictionary<OrderKey, (OrderCandidate Candidate, int User, int Program, int SessionId)> _orders = new();
+
+    private ShardPartial _partial;
+    private WindowState _previous;
+    private SceneTable _scenes;
+    private int _day;
+
+    // Per block: dictionary index -> string id.
+    private int[] _local = new int[256];
+
+    private BlockShardRoller(WindowState previous, SceneTable scenes, int day)
+    {
+        for (var i = 0; i < _values.Length; i++)
+        {
+            _values[i] = new long[Slots[i].Dim == Dim.Total ? 1 : 16];
+            _touched[i] = new bool[_values[i].Length];
+        }
+        _previous = previous;
+        _scenes = scenes;
+        _day = day;
+        _partial = new ShardPartial { Day = day };
+    }
+
+    /// <summary>
+    /// The roller of the last shard-day rolled on this thread, kept with its buffers (tables sized for about
+    /// that shard-day) so that the next one on the thread reuses them instead of allocating and faulting in
+    /// fresh memory. Not kept when a roll fails.
+    /// </summary>
+    [ThreadStatic] private static BlockShardRoller? t_spare;
+
+    /// <summary>Aggregates one shard's blocks of <paramref name="day"/> in one pass.</summary>
+    public static (ShardPartial Partial, ShardDelta Delta) Roll(IEnumerable<ReadOnlyMemory<byte>> blocks, WindowState previous, SceneTable scenes, int day)
+    {
+        var roller = t_spare;
+        t_spare = null;
+        if (roller is null) roller = new BlockShardRoller(previous, scenes, day);
+        else roller.Reset(previous, scenes, day);
+        long events = 0;
+        foreach (var block in blocks) events += roller.Read(block.Span);
+        roller._partial.Events = events;
+        var delta = roller.Finish();
+        var partial = roller._partial;
+        roller.Release();
+        t_spare = roller;
+        return (partial, delta);
+    }
+
+    /// <summary>Drops what belongs to the finished shard-day (its inputs and outputs), keeping the buffers.</summary>
+    private void Release()
+    {
+        _partial = null!;
+        _previous = null!;
+        _orders.Clear();
+        _loadByProgram.Clear();
+        _loadTotal.Clear();
+    }
+
+    /// <summary>Ready for another shard-day: every table emptied, buffers kept.</summary>
+    private void Reset(WindowState previous, SceneTable scenes, int day)
+    {
+        for (var i = 0; i < _values.Length; i++)
+        {
+            Array.Clear(_values[i]);
+            Array.Clear(_touched[i]);
+        }
+        Array.Clear(_info, 0, Math.Min(_info.Length, _strings.Count));
+        _strings.Reset();
+        _ids.Reset();
+        _programs.Clear();
+        _currencies.Clear();
+        _users.Clear();
+        _pageByPair.Reset();
+        _pageByValue.Clear();
+        _pages.Clear();
+        _pageVisitors.Reset();
+        _userChannels.Reset();
+        _userPlatforms.Reset();
+        _pairIndex.Reset();
+        _pairCount = 0;
+        _sessionIndex.Clear();
+        _sessionCount = 0;
+        _started.Clear();
+        _previous = previous;
+        _scenes = scenes;
+        _day = day;
+        _partial = new ShardPartial { Day = day };
+    }
+
+    private int Read(ReadOnlySpan<byte> block)
+    {
+        var reader = EventBlockCodec.Open(block);
+        var n = reader.StringCount;
+        if (_local.Length < n) _local = new int[Math.Max(n, _local.Length * 2)];
+        var payload = reader.Payload;
+        // Every dictionary entry mapped up front, in one tight loop: the table lookups are independent of
+        // each other, so their cache misses overlap (most entries are users and sessions the events use).
+        for (var i = 0; i < n; i++)
+        {
+            var offset = reader.NextString(out var length);
+            _local[i] = _strings.Intern(payload.Slice(offset, length));
+        }
+        if (_strings.Count > _info.Length) Array.Resize(ref _info, Math.Max(_strings.Count, _info.Length * 2));
+        var e = new BlockEvent();
+        var count = 0;
+        while (reader.TryReadEvent(ref e))
+        {
+            count++;
+            Aggregate(ref e, payload);
+        }
+        return count;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Id(int local, ReadOnlySpan<byte> payload)
+    {
+        return local < 0 ? 0 : _local[local]; // absent: the empty string, as `?? ""`
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Program(int id)
+    {
+        ref var info = ref _info[id];
+        if (info.MiniProgram == 0)
+        {
+            _programs.Add(id);
+            info.MiniProgram = _programs.Count;
+        }
+        return info.MiniProgram - 1;
+    }
+
+    private int CurrencyIndex(int id)
+    {
+        ref var info = ref _info[id];
+        if (info.Currency == 0)
+        {
+            _currencies.Add(id);
+            info.Currency = _currencies.Count;
+        }
+        return info.Currency - 1;
+    }
+
+    private int PageIndex(int program, int pageId)
+    {
+        var index = _pageByPair.Get(((long)program << 32) | (uint)pageId);
+        if (index < 0)
+        {
+            // The dimension value is the concatenation: two (mini-program, page) pairs may give one value.
+            var value = string.Concat(_strings.Get(_programs[program]), pageId == 0 ? null : _strings.Get(pageId));
+            ref var byValue = ref CollectionsMarshal.GetValueRefOrAddDefault(_pageByValue, value, out var known);
+            if (!known)
+            {
+                byValue = _pages.Count;
+                _pages.Add(value);
+            }
+            index = byValue;
+            _pageByPair.GetOrAdd(((long)program << 32) | (uint)pageId, index, out _);
+        }
+        return index;
+    }
+
+    private int PairIndex(int user, int program)
+    {
+        var index = _pairIndex.GetOrAdd(((long)user << 32) | (uint)program, _pairCount, out var added);
+        if (added)
+        {
+            if (_pairCount == _pairs.Length) Array.Resize(ref _pairs, _pairs.Length * 2);
+            _pairs[_pairCount++] = new Pair { User = user, Program = program };
+        }
+        return index;
+    }
+
+    private int SessionIndex(int user, int program, int sessionId)
+    {
+        // Session ids are nearly always unique: the last session of this session id string is the usual hit.
+        ref var info = ref _info[sessionId];
+        var hint = info.Session - 1;
+        if (hint >= 0)
+        {
+            ref var h = ref _sessions[hint];
+            if (h.User == user && h.Program == program && h.SessionId == sessionId) return hint;
+        }
+        var found = SessionIndexSlow(user, program, sessionId);
+        _info[sessionId].Session = found + 1;
+        return found;
+    }
+
+    private int SessionIndexSlow(int user, int program, int sessionId)
+    {
+        ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessionIndex, new SessionIds(user, program, sessionId), out var exists);
+        if (!exists)
+        {
+            if (_sessionCount == _sessions.Length) Array.Resize(ref _sessions, _sessions.Length * 2);
+            index = _sessionCount++;
+            _sessions[index] = new Session { User = user, Program = program, SessionId = sessionId };
+        }
+        return index;
+    }
+
+    private void ListUser(ref IdInfo info, int user)
+    {
+        if (info.Listed) return;
+        info.Listed = true;
+        _users.Add(user);
+    }
+
+    private void Aggregate(ref BlockEvent e, ReadOnlySpan<byte> payload)
+    {
+        switch (e.Type)
+        {
+            case EventType.SessionStart:
+            {
+                var user = Id(e.UserKey, payload);
+                var mp = Program(Id(e.MiniProgramId, payload));
+                var si = SessionIndex(user, mp, Id(e.SessionId, payload));
+                ref var s = ref _sessions[si];
+                if (!s.HasStart || Utf16Order.Earlier(e.TimeMs, e.EventIdUtf8, s.StartTime, _ids.Get(s.StartId)))
+                {
+                    if (!s.HasStart)
+                    {
+                        s.HasStart = true;
+                        _started.Add(si);
+                    }
+                    s.StartTime = e.TimeMs;
+                    _ids.Store(ref s.StartId, e.EventIdUtf8);
+                    s.Scene = e.Scene; // 0 when absent, as `Scene ?? 0`
+                    s.Platform = e.Platform;
+                }
+                if (e.HasLoadMs)
+                {
+                    _loadTotal.Add(e.LoadMs);
+                    while (_loadByProgram.Count <= mp) _loadByProgram.Add(null);
+                    (_loadByProgram[mp] ??= []).Add(e.LoadMs);
+                }
+                break;
+            }
+            case EventType.SessionEnd:
+            {
+                var d = e.DurationMs; // 0 when absent
+                var user = Id(e.UserKey, payload);
+                var mp = Program(Id(e.MiniProgramId, payload));
+                AddTotal(Slot.TSessionEnds, 1);
+                Add(Slot.MSessionEnds, mp, 1);
+                AddTotal(Slot.TDurationMs, d);
+                Add(Slot.MDurationMs, mp, d);
+                Add(Slot.SessionsByDuration, (int)Math.Clamp(d / 1000, 0, 101), 1);
+                ref var info = ref _info[user];
+                info.DurationMs += d;
+                ListUser(ref info, user);
+                var pi = PairIndex(user, mp);
+                _pairs[pi].DurationMs += d;
+                break;
+            }
+            case EventType.PageView:
+            {
+                var user = Id(e.UserKey, payload);
+                var mp = Program(Id(e.MiniProgramId, payload));
+                var page = PageIndex(mp, Id(e.Page, payload));
+                AddTotal(Slot.TPageViews, 1);
+                Add(Slot.MPageViews, mp, 1);
+                Add(Slot.PViews, page, 1);
+                if (_pageVisitors.Add(((long)user << 32) | (uint)page)) Add(Slot.PVisitors, page, 1);
+                if (e.HasDurationMs)
+                {
+                    Add(Slot.PStayMs, page, e.DurationMs);
+                    Add(Slot.PStayCount, page, 1);
+                }
+                var si = SessionIndex(user, mp, Id(e.SessionId, payload));
+                ref var s = ref _sessions[si];
+                s.HasActivity = true;
+                if (s.PageViews == 0 || Utf16Order.Earlier(e.TimeMs, e.EventIdUtf8, s.FirstTime, _ids.Get(s.FirstId)))
+                {
+                    s.FirstTime = e.TimeMs; _ids.Store(ref s.FirstId, e.EventIdUtf8); s.FirstPage = page;
+                }
+                if (s.PageViews == 0 || Utf16Order.Earlier(s.LastTime, _ids.Get(s.LastId), e.TimeMs, e.EventIdUtf8))
+                {
+                    s.LastTime = e.TimeMs; _ids.Store(ref s.LastId, e.EventIdUtf8); s.LastPage = page;
+                }
+                s.PageViews++;
+                break;
+            }
+            case EventType.Share:
+            {
+                var user = Id(e.UserKey, payload);
+                var mp = Program(Id(e.MiniProgramId, payload));
+                AddTotal(Slot.TShares, 1);
+                Add(Slot.MShares, mp, 1);
+                ref var info = ref _info[user];
+                info.Sharer = true;
+                ListUser(ref info, user);
+                var pi = PairIndex(user, mp);
+                _pairs[pi].Sharer = true;
+                if (e.Page >= 0) Add(Slot.PShares, PageIndex(mp, Id(e.Page, payload)), 1);
+                break;
+            }
+            case EventType.OrderPaid:
+            {
+                if (e.MerchantId < 0 || !e.HasOrderId || e.Currency < 0 || !e.HasAmount) break;
+                var user = Id(e.UserKey, payload);
+                var mpId = Id(e.MiniProgramId, payload);
+                var mp = Program(mpId);
+                var key = new OrderKey(_strings.Get(Id(e.MerchantId, payload)), Utf8Strings.Utf8.GetString(e.OrderIdUtf8));
+                var candidate = new OrderCandidate(key, e.TimeMs, Utf8Strings.Utf8.GetString(e.EventIdUtf8), _strings.Get(user), _strings.Get(mpId),
+                    _strings.Get(Id(e.Currency, payload)), e.Amount, false, false, false);
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_orders, key, out var exists);
+                if (!exists || candidate.IsEarlierThan(slot.Candidate)) slot = (candidate, user, mp, e.SessionId < 0 ? -1 : Id(e.SessionId, payload));
+                break;
+            }
+            case EventType.MiniProgramPublished:
+                _partial.Publishes.Add(new PublishEvent(_strings.Get(Id(e.MiniProgramId, payload)), e.TimeMs, Utf8Strings.Utf8.GetString(e.EventIdUtf8),
+                    _strings.Get(Id(e.DeveloperId, payload))));
+                break;
+            case EventType.OrderRefunded:
+                if (e.Currency >= 0 && e.HasAmount) Add(Slot.CRefunds, CurrencyIndex(Id(e.Currency, payload)), e.Amount);
+                break;
+            case EventType.AdImpression:
+            {
+                var mp = Program(Id(e.MiniProgramId, payload));
+                AddTotal(Slot.TAdImpressions, 1);
+                Add(Slot.MAdImpressions, mp, 1);
+                if (e.HasRevenue && e.Currency >= 0)
+                {
+                    var c = CurrencyIndex(Id(e.Currency, payload));
+                    Add(Slot.CAdRevenue, c, e.Revenue);
+                    Add(Slot.CMoneyCurrency, c, 1);
+                }
+                break;
+            }
+            case EventType.AdClick:
+            {
+                var mp = Program(Id(e.MiniProgramId, payload));
+                AddTotal(Slot.TAdClicks, 1);
+                Add(Slot.MAdClicks, mp, 1);
+                break;
+            }
+            case EventType.Error:
+            {
+                var user = Id(e.UserKey, payload);
+                var mp = Program(Id(e.MiniProgramId, payload));
+                var si = SessionIndex(user, mp, Id(e.SessionId, payload));
+                ref var s = ref _sessions[si];
+                s.HasActivity = true;
+                s.HasError = true;
+                if (e.ErrorKind == ErrorKind.Crash) s.HasCrash = true;
+                break;
+            }
+            case EventType.Complaint:
+            {
+                var mp = Program(Id(e.MiniProgramId, payload));
+                AddTotal(Slot.TComplaints, 1);
+                Add(Slot.MComplaints, mp, 1);
+                break;
+            }
+            case EventType.PermissionDenied:
+                AddTotal(Slot.TPermissionDenials, 1);
+                break;
+            // Custom events feed no metric.
+        }
+    }
+
+    private bool Earlier(in Session a, in Session b) =>
+        Utf16Order.Earlier(a.StartTime, _ids.Get(a.StartId), b.StartTime, _ids.Get(b.StartId));
+
+    /// <summary>Sessions, users, engagement and orders from what the pass gathered; then the counters into the partial.</summary>
+    private ShardDelta Finish()
+    {
+        var delta = new ShardDelta(_started.Count);
+        var day = _day;
+        var previous = _previous;
+        var sessionRetentionStart = day - WindowState.SessionRetentionDays + 1;
+
+        // Channels: per scene (the entry channel and source of each distinct scene), channel values deduplicated.
+        var sceneSlots = new Dictionary<int, (int Channel, int Source)>();
+        var channelIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var channels = new List<string>();
+        var sources = new List<string>();
+        var userChannels = _userChannels;
+        var userPlatforms = _userPlatforms;
+        var activeUsers = new List<int>();
+        var activePairs = new List<int>();
+
+        foreach (var si in _started)
+        {
+            ref var s = ref _sessions[si];
+            var key = new SessionKey(_strings.Get(s.User), _strings.Get(_programs[s.Program]), _strings.Get(s.SessionId));
+            if (previous.Sessions.Count > 0 && previous.Sessions.TryGetValue(key, out var earlier) && earlier.Day >= sessionRetentionStart) continue;
+
+            ref var scene = ref CollectionsMarshal.GetValueRefOrAddDefault(sceneSlots, s.Scene, out var sceneKnown);
+            if (!sceneKnown)
+            {
+                var channelName = _scenes.ChannelOf(s.Scene);
+                ref var ci = ref CollectionsMarshal.GetValueRefOrAddDefault(channelIndex, channelName, out var channelKnown);
+                if (!channelKnown)
+                {
+                    ci = channels.Count;
+                    channels.Add(channelName);
+                }
+                scene = (ci, sources.Count);
+                sources.Add(_scenes.SourceOf(s.Scene).ToString(CultureInfo.InvariantCulture));
+            }
+            var channel = channels[scene.Channel];
+            var platformIndex = s.Platform is >= Platform.Unknown and <= Platform.Other ? (int)s.Platform : 0;
+            var platform = WireNames.PlatformName(s.Platform);
+            delta.Sessions.Add(new(key, new SessionInfo(day, s.Scene, channel, platform, s.StartTime, _ids.String(s.StartId))));
+            s.NewToday = true;
+            s.Channel = scene.Channel;
+
+            var mp = s.Program;
+            AddTotal(Slot.TSessions, 1);
+            Add(Slot.MSessions, mp, 1);
+            Add(Slot.ChannelSessions, scene.Channel, 1);
+            Add(Slot.SourceSessions, scene.Source, 1);
+            Add(Slot.PlatformSessions, platformIndex, 1);
+            if (channel == "share")
+            {
+                AddTotal(Slot.TShareSessions, 1);
+                Add(Slot.MShareSessions, mp, 1);
+            }
+            else if (channel == "qr") AddTotal(Slot.TQrSessions, 1);
+
+            ref var user = ref _info[s.User];
+            if (user.FirstSession == 0)
+            {
+                user.FirstSession = si + 1;
+                activeUsers.Add(s.User);
+            }
+            else if (Earlier(s, _sessions[user.FirstSession - 1])) user.FirstSession = si + 1;
+            var pairIndex = PairIndex(s.User, mp);
+            ref var pair = ref _pairs[pairIndex];
+            if (pair.FirstSession == 0)
+            {
+                pair.FirstSession = si + 1;
+                activePairs.Add(pairIndex);
+            }
+            else if (Earlier(s, _sessions[pair.FirstSession - 1])) pair.FirstSession = si + 1;
+            if (userChannels.Add(((long)s.User << 32) | (uint)scene.Channel)) Add(Slot.ChannelDau, scene.Channel, 1);
+            if (userPlatforms.Add(((long)s.User << 32) | (uint)platformIndex)) Add(Slot.PlatformDau, platformIndex, 1);
+
+            if (s.HasActivity)
+            {
+                if (s.PageViews > 0)
+                {
+                    Add(Slot.SessionsByDepth, Math.Min(s.PageViews, 11), 1);
+                    Add(Slot.PEntries, s.FirstPage, 1);
+                    Add(Slot.PExits, s.LastPage, 1);
+                }
+                if (s.HasError)
+                {
+                    AddTotal(Slot.TErrorSessions, 1);
+                    Add(Slot.MErrorSessions, mp, 1);
+                }
+                if (s.HasCrash)
+                {
+                    AddTotal(Slot.TCrashSessions, 1);
+                    Add(Slot.MCrashSessions, mp, 1);
+                }
+            }
+        }
+
+        foreach (var u in activeUsers)
+        {
+            var userKey = _strings.Get(u);
+            AddTotal(Slot.TDau, 1);
+            if (previous.Users.TryGetValue(userKey, out var known))
+            {
+                if (known.LastActiveDay <= day - 91) AddTotal(Slot.TReturning, 1);
+                delta.Users.Add(new(userKey, known with { LastActiveDay = day }));
+            }
+            else
+            {
+                AddTotal(Slot.TNew, 1);
+                var firstChannel = channels[_sessions[_info[u].FirstSession - 1].Channel];
+                if (firstChannel == "share") AddTotal(Slot.TViral, 1);
+                delta.Users.Add(new(userKey, new UserWindow(day, firstChannel, day)));
+            }
+        }
+        foreach (var pi in activePairs)
+        {
+            ref var pair = ref _pairs[pi];
+            AddTotal(Slot.TProgramPairs, 1);
+            Add(Slot.MDau, pair.Program, 1);
+            var up = new UserProgramKey(_strings.Get(pair.User), _strings.Get(_programs[pair.Program]));
+            if (previous.UserPrograms.TryGetValue(up, out var known))
+                delta.UserPrograms.Add(new(up, known with { LastActiveDay = day }));
+            else
+            {
+                Add(Slot.MNew, pair.Program, 1);
+                var firstChannel = channels[_sessions[pair.FirstSession - 1].Channel];
+                if (firstChannel == "share") Add(Slot.MViral, pair.Program, 1);
+                delta.UserPrograms.Add(new(up, new UserWindow(day, firstChannel, day)));
+            }
+        }
+
+        // Sharers and the North Star's engaged users (without paying; the finaliser adds buyers).
+        long sharers = 0, engaged = 0;
+        foreach (var u in _users)
+        {
+            ref var info = ref _info[u];
+            if (info.Sharer) sharers++;
+            if (info.Sharer || info.DurationMs >= ShardDayRoller.EngagedDurationMs) engaged++;
+        }
+        AddTotal(Slot.TSharers, sharers);
+        for (var i = 0; i < _pairCount; i++)
+            if (_pairs[i].Sharer) Add(Slot.MSharers, _pairs[i].Program, 1);
+        AddTotal(Slot.TEngaged, engaged);
+        for (var i = 0; i < _pairCount; i++)
+            if (_pairs[i].Sharer || _pairs[i].DurationMs >= ShardDayRoller.EngagedDurationMs) Add(Slot.MEngaged, _pairs[i].Program, 1);
+
+        foreach (var (_, (o, user, mp, sessionId)) in _orders)
+        {
+            var qr = false;
+            if (sessionId >= 0)
+            {
+                string channel;
+                if (_sessionIndex.TryGetValue(new SessionIds(user, mp, sessionId), out var si) && _sessions[si].NewToday) channel = channels[_sessions[si].Channel];
+                else
+                {
+                    var sk = new SessionKey(o.Buyer, o.MiniProgramId, _strings.Get(sessionId));
+                    channel = previous.Sessions.TryGetValue(sk, out var known) && known.Day >= sessionRetentionStart ? known.Channel : SceneTable.UnknownChannel;
+                }
+                qr = channel == "qr";
+            }
+            var buyer = _info[user];
+            var pi = _pairIndex.Get(((long)user << 32) | (uint)mp);
+            var programEngaged = pi >= 0 && (_pairs[pi].Sharer || _pairs[pi].DurationMs >= ShardDayRoller.EngagedDurationMs);
+            _partial.Orders.Add(o with
+            {
+                QrSession = qr,
+                BuyerEngaged = buyer.Sharer || buyer.DurationMs >= ShardDayRoller.EngagedDurationMs,
+                BuyerProgramEngaged = programEngaged,
+            });
+        }
+
+        WriteCounters(channels, sources);
+        return delta;
+    }
+
+    /// <summary>The typed counters into the partial's string-keyed aggregate, once per distinct counter.</summary>
+    private void WriteCounters(List<string> channels, List<string> sources)
+    {
+        var agg = _partial.Aggregate;
+        if (_loadTotal.Count > 0)
+        {
+            agg.AddSamples(RollupEngine.LoadSamples, ShardDayRoller.Total, "", _loadTotal);
+            for (var mp = 0; mp < _loadByProgram.Count; mp++)
+                if (_loadByProgram[mp] is { } samples) agg.AddSamples(RollupEngine.LoadSamples, ShardDayRoller.MiniProgram, _strings.Get(_programs[mp]), samples);
+        }
+
+        for (var slot = 0; slot < Slots.Length; slot++)
+        {
+            var (metric, dim) = Slots[slot];
+            var values = _values[slot];
+            var touched = _touched[slot];
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (!touched[i]) continue;
+                var (dimension, value) = dim switch
+                {
+                    Dim.Total => (ShardDayRoller.Total, ""),
+                    Dim.MiniProgram => (ShardDayRoller.MiniProgram, _strings.Get(_programs[i])),
+                    Dim.Page => (ShardDayRoller.MiniProgramPage, _pages[i]),
+                    Dim.Currency => (ShardDayRoller.Currency, _strings.Get(_currencies[i])),
+                    Dim.Channel => (ShardDayRoller.Channel, channels[i]),
+                    Dim.Source => (ShardDayRoller.Source, sources[i]),
+                    Dim.Platform => (ShardDayRoller.Platform, WireNames.PlatformName((Platform)i)),
+                    Dim.DurationBucket => (ShardDayRoller.DurationBucket, WeChatBuckets.DurationBucket(i * 1000L)),
+                    Dim.DepthBucket => (ShardDayRoller.DepthBucket, WeChatBuckets.DepthBucket(i)),
+                    _ => throw new InvalidOperationException(),
+                };
+                agg.Add(metric, dimension, value, values[i]);
+            }
+        }
+    }
+}
