@@ -14,7 +14,8 @@ public sealed record ShardRollupResult(string RunId, int Shard, int DaysRolled, 
 /// <remarks>
 /// Idempotent and resumable: a redelivered or resumed message starts after the last day this shard
 /// recorded, and a day rolled twice writes the same bytes (the engine is deterministic). Memory is
-/// one shard's users and sessions plus one day of its events.
+/// one shard's users and sessions plus the day's encoded blocks (decoded one at a time, no event
+/// objects).
 /// </remarks>
 public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore states, IRollupRunStore runs, IRollupQueue queue, RollupEngine engine)
 {
@@ -41,12 +42,14 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             // Fold the day's segments into the (day, shard)'s compacted file first: the read is then one file
             // (plus any segment that lands meanwhile), however many batches the day received.
             await events.CompactAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
-            var dayEvents = await events.ReadAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
-            var result = engine.RollShard(day, dayEvents, state);
+            // Decoded and aggregated block by block: no event object, no list of the day.
+            var blocks = await events.ReadBlocksAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
+            var result = engine.RollShard(day, blocks, state);
+            var dayEvents = result.Partial.Events;
 
             await states.SavePartialAsync(day, message.Shard, ShardPartialCodec.Encode(result.Partial), cancellationToken).ConfigureAwait(false);
             await states.SaveShardStateAsync(day, message.Shard, WindowStateCodec.Encode(result.State), cancellationToken).ConfigureAwait(false);
-            await runs.MarkShardDoneAsync(run.RunId, message.Shard, day, dayEvents.Count, cancellationToken).ConfigureAwait(false);
+            await runs.MarkShardDoneAsync(run.RunId, message.Shard, day, dayEvents, cancellationToken).ConfigureAwait(false);
 
             // Fan-in: the last shard to finish a day hands it to the finaliser, once the day before is finalised
             // (otherwise the finaliser of the day before hands it on when it ends).
@@ -56,7 +59,7 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
 
             state = result.State;
             rolled++;
-            eventsRead += dayEvents.Count;
+            eventsRead += dayEvents;
         }
         return new ShardRollupResult(run.RunId, message.Shard, rolled, eventsRead, Skipped: false);
     }
