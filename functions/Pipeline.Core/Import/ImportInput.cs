@@ -1,6 +1,7 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
+
+using Pipeline.Core.Ingest;
 
 namespace Pipeline.Core.Import;
 
@@ -37,7 +38,7 @@ public sealed class ImportInput : Stream
         while (n < head.Length && file.Read(head, n, head.Length - n) is var read and > 0) n += read;
         var whole = new PrefixedStream(head.AsMemory(0, n), file);
         if (!IsGzipMagic(head.AsSpan(0, n))) return new ImportInput(whole, null);
-        var tracker = new TrailerTracker(whole);
+        var tracker = new GzipTrailerTracker(whole);
         return new ImportInput(new GZipStream(tracker, CompressionMode.Decompress, leaveOpen: true), new GzipCheck(tracker));
     }
 
@@ -85,7 +86,7 @@ public sealed class ImportInput : Stream
     }
 
     /// <summary>CRC-32 and length of the decompressed bytes, against the last 8 bytes of the compressed file.</summary>
-    private sealed class GzipCheck(TrailerTracker tracker)
+    private sealed class GzipCheck(GzipTrailerTracker tracker)
     {
         private readonly Crc32 _crc = new();
         private long _length;
@@ -98,70 +99,13 @@ public sealed class ImportInput : Stream
 
         public string? Problem()
         {
-            if (!tracker.TryGetTrailer(out var crc, out var size))
+            // A 10-byte header and an 8-byte trailer at least.
+            if (tracker.TotalRead < 18 || !tracker.TryGetTrailer(out var crc, out var size))
                 return "the gzip file is truncated (it is shorter than a gzip trailer).";
             if (crc == _crc.GetCurrentHashAsUInt32() && size == (uint)_length) return null;
             return "the gzip file is truncated or corrupt: its trailer does not match the data decompressed "
                 + "(a file of several concatenated gzip members cannot be checked: decompress it, or recompress it as one).";
         }
-    }
-
-    /// <summary>Passes the compressed bytes through and remembers the last 8 of them (the gzip trailer, once the file has been read).</summary>
-    private sealed class TrailerTracker(Stream inner) : Stream
-    {
-        private readonly byte[] _last = new byte[8];
-        private long _total;
-
-        public bool TryGetTrailer(out uint crc, out uint size)
-        {
-            crc = size = 0;
-            if (_total < 18) return false; // a 10-byte header and an 8-byte trailer at least
-            crc = BinaryPrimitives.ReadUInt32LittleEndian(_last);
-            size = BinaryPrimitives.ReadUInt32LittleEndian(_last.AsSpan(4));
-            return true;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var read = inner.Read(buffer);
-            Remember(buffer[..read]);
-            return read;
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            Remember(buffer.Span[..read]);
-            return read;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private void Remember(ReadOnlySpan<byte> chunk)
-        {
-            if (chunk.IsEmpty) return;
-            _total += chunk.Length;
-            if (chunk.Length >= 8)
-            {
-                chunk[^8..].CopyTo(_last);
-                return;
-            }
-            _last.AsSpan(chunk.Length).CopyTo(_last);
-            chunk.CopyTo(_last.AsSpan(8 - chunk.Length));
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
 
@@ -93,7 +92,7 @@ public static class BodyReader
                 }
             }
 
-            if (tracker is not null && !await tracker.EndsWithTrailerOfAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false))
+            if (tracker is not null && !await EndsWithTrailerOfAsync(tracker, buffer.AsMemory(0, length), ct).ConfigureAwait(false))
             {
                 return new BodyReadResult(BodyReadStatus.InvalidBody, null, 0,
                     "The body is not valid gzip: it is truncated or has data after the end of the gzip stream.");
@@ -123,74 +122,17 @@ public static class BodyReader
     }
 
     /// <summary>
-    /// Passes the compressed bytes through to <see cref="GZipStream"/> and remembers the last 8 of them.
-    /// GZipStream ends silently on a truncated stream and ignores data after the last member, so the
-    /// gzip trailer (CRC-32 and length of the last member's output) is checked here against the end of
-    /// the decompressed bytes. Multi-member gzip passes: the last member's output is a suffix of the
-    /// whole output.
+    /// True when the compressed input is at its end and its last 8 bytes are the trailer of a member
+    /// whose output ends <paramref name="output"/>. GZipStream ignores data after the last member, so
+    /// nothing may be left; multi-member gzip passes (the last member's output is a suffix of the whole).
     /// </summary>
-    private sealed class GzipTrailerTracker(Stream inner) : Stream
+    private static async ValueTask<bool> EndsWithTrailerOfAsync(GzipTrailerTracker tracker, ReadOnlyMemory<byte> output, CancellationToken ct)
     {
-        private readonly byte[] _last = new byte[8];
-        private long _total;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var read = inner.Read(buffer);
-            Remember(buffer[..read]);
-            return read;
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            Remember(buffer.Span[..read]);
-            return read;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private void Remember(ReadOnlySpan<byte> chunk)
-        {
-            if (chunk.IsEmpty) return;
-            if (chunk.Length >= 8)
-            {
-                chunk[^8..].CopyTo(_last);
-            }
-            else
-            {
-                // Shift the kept bytes left and append the chunk.
-                _last.AsSpan(chunk.Length).CopyTo(_last);
-                chunk.CopyTo(_last.AsSpan(8 - chunk.Length));
-            }
-            _total += chunk.Length;
-        }
-
-        /// <summary>True when the compressed input is at its end and its last 8 bytes are the trailer of a member whose output ends <paramref name="output"/>.</summary>
-        public async ValueTask<bool> EndsWithTrailerOfAsync(ReadOnlyMemory<byte> output, CancellationToken ct)
-        {
-            // GZipStream normally reads to the end; make sure nothing is left (it would be ignored data).
-            var probe = new byte[1];
-            if (await ReadAsync(probe, ct).ConfigureAwait(false) != 0) return false;
-            // Smallest gzip member: 10-byte header, 2-byte empty deflate block, 8-byte trailer.
-            if (_total < 20) return false;
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(_last);
-            var size = BinaryPrimitives.ReadUInt32LittleEndian(_last.AsSpan(4));
-            if (size > (uint)output.Length) return false;
-            return Crc32.HashToUInt32(output.Span[^(int)size..]) == crc;
-        }
+        var probe = new byte[1];
+        if (await tracker.ReadAsync(probe, ct).ConfigureAwait(false) != 0) return false;
+        // Smallest gzip member: 10-byte header, 2-byte empty deflate block, 8-byte trailer.
+        if (tracker.TotalRead < 20 || !tracker.TryGetTrailer(out var crc, out var size)) return false;
+        if (size > (uint)output.Length) return false;
+        return Crc32.HashToUInt32(output.Span[^(int)size..]) == crc;
     }
 }
