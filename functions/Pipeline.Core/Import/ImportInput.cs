@@ -9,7 +9,7 @@ namespace Pipeline.Core.Import;
 /// The content of an import file: the file itself, or what it decompresses to when it is gzip.
 /// Gzip is recognised by its magic bytes (<c>1f 8b</c>), never by the file's name.
 /// </summary>
-public sealed class ImportInput : Stream
+public sealed class ImportInput : ForwardOnlyReadStream
 {
     private readonly Stream _content;
     private readonly GzipCheck? _check;
@@ -50,8 +50,6 @@ public sealed class ImportInput : Stream
     /// </summary>
     public string? IncompleteReason() => _check?.Problem();
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         var read = _content.Read(buffer);
@@ -65,19 +63,6 @@ public sealed class ImportInput : Stream
         _check?.Add(buffer.Span[..read]);
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
@@ -110,11 +95,9 @@ public sealed class ImportInput : Stream
 }
 
 /// <summary>Some bytes already read from a stream, then the rest of that stream (which it does not dispose).</summary>
-internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
+internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : ForwardOnlyReadStream
 {
     private ReadOnlyMemory<byte> _prefix = prefix;
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -131,16 +114,4 @@ internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) :
         return ValueTask.FromResult(Read(buffer.Span));
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

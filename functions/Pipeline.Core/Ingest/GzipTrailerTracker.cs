@@ -8,7 +8,7 @@ namespace Pipeline.Core.Ingest;
 /// length of the last member's output). GZipStream ends silently on a truncated stream, so the
 /// request body reader and the import check the trailer against what was decompressed.
 /// </summary>
-internal sealed class GzipTrailerTracker(Stream inner) : Stream
+internal sealed class GzipTrailerTracker(Stream inner) : ForwardOnlyReadStream
 {
     private readonly byte[] _last = new byte[8];
     private long _total;
@@ -26,8 +26,6 @@ internal sealed class GzipTrailerTracker(Stream inner) : Stream
         return true;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         var read = inner.Read(buffer);
@@ -41,9 +39,6 @@ internal sealed class GzipTrailerTracker(Stream inner) : Stream
         Remember(buffer.Span[..read]);
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     private void Remember(ReadOnlySpan<byte> chunk)
     {
@@ -59,13 +54,4 @@ internal sealed class GzipTrailerTracker(Stream inner) : Stream
         chunk.CopyTo(_last.AsSpan(8 - chunk.Length));
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
