@@ -64,7 +64,6 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<BlobRejectedEventStore>();
         services.TryAddSingleton<IRejectedEventStore>(sp => sp.GetRequiredService<BlobRejectedEventStore>());
         services.TryAddSingleton<IIngestKeyStore, TableIngestKeyStore>();
-        services.TryAddSingleton<IEventIdIndex, TableEventIdIndex>();
         services.TryAddSingleton<IIngestReceiptLedger, TableIngestReceiptLedger>();
         services.TryAddSingleton<IEventStore, BlobEventStore>();
         services.TryAddSingleton<IDirtyDayLedger, TableDirtyDayLedger>();

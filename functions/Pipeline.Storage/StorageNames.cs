@@ -42,7 +42,6 @@ public static class StorageNames
     public const string ProgramDailyMetricsTable = "ProgramDailyMetrics";
     public const string IngestKeysTable = "IngestKeys";
     public const string IngestSourcesTable = "IngestSources";
-    public const string EventIdsTable = "EventIds";
     public const string RollupLedgerTable = "RollupLedger";
     /// <summary>Rollup runs (PartitionKey <c>runs</c>), the run in flight (<c>active</c>), and each run's progress (PartitionKey = run id).</summary>
     public const string RollupRunsTable = "RollupRuns";
@@ -56,5 +55,5 @@ public static class StorageNames
         [ProcessingQueue, ProcessingPoisonQueue, InboundQueue, InboundPoisonQueue, RollupShardsQueue, RollupShardsPoisonQueue, RollupDaysQueue, RollupDaysPoisonQueue];
 
     public static IReadOnlyList<string> Tables { get; } =
-        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, EventIdsTable, RollupLedgerTable, RollupRunsTable, IngestReceiptsTable];
+        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, RollupLedgerTable, RollupRunsTable, IngestReceiptsTable];
 }

@@ -102,7 +102,6 @@ public sealed class StorageTests
     [InlineData("ProgramDailyMetrics")]
     [InlineData("IngestKeys")]
     [InlineData("IngestSources")]
-    [InlineData("EventIds")]
     [InlineData("RollupLedger")]
     [InlineData("RollupRuns")]
     [InlineData("IngestReceipts")]

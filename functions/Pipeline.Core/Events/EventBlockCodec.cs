@@ -23,6 +23,8 @@ namespace Pipeline.Core.Events;
 ///   timeMs                                       zigzag delta from the previous event's time (the first from 0)
 ///   miniProgramId                                dictionary index
 ///   each present nullable field, in Field order: dictionary index, inline string or zigzag number
+///   (the last two, source and receivedMs (zigzag delta from the previous event that has one), were added
+///   later: a block without them reads as events of no known source and receipt time)
 /// check   XxHash3 (64-bit, little-endian) of every byte before it   8 bytes
 /// </code>
 /// Strings that repeat across events (user keys, mini-program ids, sessions, pages, currencies…)
@@ -65,19 +67,25 @@ public static class EventBlockCodec
         Version = 18,
         Category = 19,
         ExtraProps = 20,
+        Source = 21,
+        ReceivedMs = 22,
     }
 
-    internal const uint KnownFields = (1u << 21) - 1;
+    internal const uint KnownFields = (1u << 23) - 1;
 
-    /// <summary>Encodes the events as one block.</summary>
-    public static byte[] Encode(IReadOnlyList<PipelineEvent> events)
+    /// <summary>
+    /// Encodes the events as one block. <paramref name="source"/> and <paramref name="receivedMs"/>, when
+    /// given, are stored for every event whose own <see cref="PipelineEvent.Source"/> or
+    /// <see cref="PipelineEvent.ReceivedMs"/> is null (a segment is one batch of one source, received at once).
+    /// </summary>
+    public static byte[] Encode(IReadOnlyList<PipelineEvent> events, string? source = null, long? receivedMs = null)
     {
         ArgumentNullException.ThrowIfNull(events);
 
         var strings = new Dictionary<string, int>(StringComparer.Ordinal);
         var stringList = new List<string>();
         var body = new ByteWriter(events.Count * 48 + 16);
-        long previousTime = 0;
+        long previousTime = 0, previousReceived = 0;
 
         for (var i = 0; i < events.Count; i++)
         {
@@ -86,7 +94,9 @@ public static class EventBlockCodec
             body.WriteByte((byte)e.Platform);
             body.WriteByte((byte)e.ShareTarget);
             body.WriteByte((byte)e.ErrorKind);
-            body.WriteVarint(PresenceOf(e));
+            var eventSource = e.Source ?? source;
+            var eventReceived = e.ReceivedMs ?? receivedMs;
+            body.WriteVarint(PresenceOf(e) | (eventSource is null ? 0 : Bit(Field.Source)) | (eventReceived is null ? 0 : Bit(Field.ReceivedMs)));
             body.WriteString(e.EventId ?? throw new ArgumentException($"Event {i} has no EventId.", nameof(events)));
             body.WriteVarint(ZigZag(e.TimeMs - previousTime));
             previousTime = e.TimeMs;
@@ -113,6 +123,12 @@ public static class EventBlockCodec
             if (e.Version is { } version) body.WriteVarint((ulong)IndexOf(version));
             if (e.Category is { } category) body.WriteVarint((ulong)IndexOf(category));
             if (e.ExtraProps is { } extraProps) body.WriteString(extraProps);
+            if (eventSource is not null) body.WriteVarint((ulong)IndexOf(eventSource));
+            if (eventReceived is { } received)
+            {
+                body.WriteVarint(ZigZag(received - previousReceived));
+                previousReceived = received;
+            }
         }
 
         var output = new ByteWriter(body.Length + stringList.Count * 24 + 32);
@@ -163,7 +179,7 @@ public static class EventBlockCodec
         for (var i = 0; i < strings.Length; i++) strings[i] = reader.ReadString();
 
         var events = new List<PipelineEvent>(count);
-        long time = 0;
+        long time = 0, received = 0;
         for (var i = 0; i < count; i++)
         {
             var typeByte = reader.ReadByte();
@@ -210,6 +226,8 @@ public static class EventBlockCodec
                 Version = Has(presence, Field.Version) ? reader.ReadIndexed(strings) : null,
                 Category = Has(presence, Field.Category) ? reader.ReadIndexed(strings) : null,
                 ExtraProps = Has(presence, Field.ExtraProps) ? reader.ReadString() : null,
+                Source = Has(presence, Field.Source) ? reader.ReadIndexed(strings) : null,
+                ReceivedMs = Has(presence, Field.ReceivedMs) ? (long?)(received += UnZigZag(reader.ReadVarint())) : null,
             });
         }
 
@@ -431,7 +449,10 @@ public ref struct BlockEvent
     public long TimeMs;
 
     /// <summary>Dictionary indexes; -1 when the field is absent (<see cref="MiniProgramId"/> is always present).</summary>
-    public int MiniProgramId, CustomName, UserKey, SessionId, ReferrerMiniProgramId, Page, Currency, MerchantId, AdUnitId, Reason, Scope, DeveloperId, Version, Category;
+    public int MiniProgramId, CustomName, UserKey, SessionId, ReferrerMiniProgramId, Page, Currency, MerchantId, AdUnitId, Reason, Scope, DeveloperId, Version, Category, Source;
+
+    /// <summary>When the event's batch was received, Unix milliseconds; 0 when the block does not say (written before it was stored).</summary>
+    public long ReceivedMs;
 
     public int Scene;
     public long LoadMs, DurationMs, Amount, Revenue;
@@ -460,7 +481,7 @@ public ref struct EventBlockReader
     private readonly ReadOnlySpan<byte> _data;
     private int _position;
     private int _stringsRead, _eventsRead;
-    private long _time;
+    private long _time, _received;
 
     internal EventBlockReader(ReadOnlySpan<byte> block)
     {
@@ -543,6 +564,8 @@ public ref struct EventBlockReader
         e.Version = Has(presence, EventBlockCodec.Field.Version) ? ReadIndex() : -1;
         e.Category = Has(presence, EventBlockCodec.Field.Category) ? ReadIndex() : -1;
         e.ExtraPropsUtf8 = Has(presence, EventBlockCodec.Field.ExtraProps) ? ReadInline() : default;
+        e.Source = Has(presence, EventBlockCodec.Field.Source) ? ReadIndex() : -1;
+        e.ReceivedMs = Has(presence, EventBlockCodec.Field.ReceivedMs) ? _received += EventBlockCodec.UnZigZag(ReadVarint()) : 0;
         return true;
     }
 

@@ -65,6 +65,18 @@ public sealed class PipelineEvent
     public string? Version { get; init; }
     public string? Category { get; init; }
 
+    /// <summary>
+    /// The source (ingest key's name) that sent the event; null until the event store stores it with the
+    /// batch's source. With <see cref="EventId"/> it is the de-duplication key.
+    /// </summary>
+    public string? Source { get; init; }
+
+    /// <summary>
+    /// When the event's batch was received (Unix milliseconds); null until the event store stores it. Of two
+    /// copies of one event id, the one received first counts.
+    /// </summary>
+    public long? ReceivedMs { get; init; }
+
     /// <summary>Props the contract does not name (and every prop of a custom event), as the JSON text of an object; null when none.</summary>
     public string? ExtraProps { get; init; }
 }

@@ -3,21 +3,11 @@ using Pipeline.Core.Events;
 namespace Pipeline.Core.Ports;
 
 /// <summary>
-/// The de-duplication index: which batch first claimed each (source, eventId) within the last 30 days.
+/// The accepted events of one batch that fall on one reporting day and one user shard (the first copy of
+/// each id within the batch; copies across batches are told apart by the rollup, in the user's shard).
 /// </summary>
-public interface IEventIdIndex
-{
-    /// <summary>
-    /// Claims each event id for <paramref name="batchId"/>. Returns, per id, true when this batch owns it
-    /// (it claimed it now, it had already claimed it on an earlier delivery, or the previous claim is
-    /// older than the de-duplication window) and false when another batch owns it (a duplicate).
-    /// Ids must be distinct within one call.
-    /// </summary>
-    Task<bool[]> ClaimAsync(string source, string batchId, IReadOnlyList<string> eventIds, DateTimeOffset now, CancellationToken cancellationToken);
-}
-
-/// <summary>The accepted, de-duplicated events of one batch that fall on one reporting day and one user shard.</summary>
-public sealed record EventSegment(DateOnly Day, int Shard, string BatchId, string Source, IReadOnlyList<PipelineEvent> Events);
+/// <param name="ReceivedAt">When the batch was received (stored with each event: of two copies of an id, the first received counts); null: unknown.</param>
+public sealed record EventSegment(DateOnly Day, int Shard, string BatchId, string Source, IReadOnlyList<PipelineEvent> Events, DateTimeOffset? ReceivedAt = null);
 
 /// <summary>What one compaction of a (day, shard) did.</summary>
 /// <param name="Generation">The compacted file's generation after the compaction (0: the (day, shard) has never been compacted).</param>
@@ -48,6 +38,15 @@ public interface IEventStore
     /// <remarks>The default implementation encodes <see cref="ReadAsync"/>'s events as one block (stores without an encoded form).</remarks>
     async Task<IReadOnlyList<ReadOnlyMemory<byte>>> ReadBlocksAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
         [EventBlockCodec.Encode(await ReadAsync(day, shard, cancellationToken).ConfigureAwait(false))];
+
+    /// <summary>
+    /// Reads the (day, shard)'s compacted events only, as encoded blocks, in their compacted order (which
+    /// never changes: a compaction keeps the events before it and appends): the input the rollup
+    /// de-duplicates by position. Segments not yet folded are not read.
+    /// </summary>
+    /// <remarks>The default implementation is <see cref="ReadBlocksAsync"/> (stores that keep one ordered, append-only sequence).</remarks>
+    Task<IReadOnlyList<ReadOnlyMemory<byte>>> ReadCompactedBlocksAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        ReadBlocksAsync(day, shard, cancellationToken);
 
     /// <summary>
     /// Folds every segment of the (day, shard) written since the last compaction into its compacted

@@ -25,6 +25,24 @@ public interface IRollupStateStore
 
     Task SaveLedgerPartAsync(DateOnly day, string part, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A shard's de-duplication window (<see cref="EventIdWindowCodec"/>) and the version to write it back
+    /// against; (null, null) when never saved.
+    /// </summary>
+    Task<(byte[]? Window, string? Version)> LoadIdWindowAsync(int shard, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes a shard's de-duplication window if it is still at <paramref name="expectedVersion"/> (null:
+    /// never saved), so that two invocations of one shard cannot interleave their windows; returns the new version.
+    /// </summary>
+    /// <exception cref="RollupConflictException">The window was written by someone else since it was read.</exception>
+    Task<string> SaveIdWindowAsync(int shard, ReadOnlyMemory<byte> window, string? expectedVersion, CancellationToken cancellationToken);
+
+    /// <summary>A (day, shard)'s duplicate copies (<see cref="DuplicateCopies"/>); null when none were ever found.</summary>
+    Task<byte[]?> LoadDuplicatesAsync(DateOnly day, int shard, CancellationToken cancellationToken);
+
+    Task SaveDuplicatesAsync(DateOnly day, int shard, ReadOnlyMemory<byte> duplicates, CancellationToken cancellationToken);
+
     /// <summary>The rollup's bookkeeping (first day with events, last day rolled up); null before the first rollup.</summary>
     Task<RollupCursor?> GetCursorAsync(CancellationToken cancellationToken);
 

@@ -4,25 +4,26 @@ using Pipeline.Core.Time;
 
 namespace Pipeline.Core.Processing;
 
-/// <summary>What processing one batch did, for the host's log line.</summary>
+/// <summary>What processing one batch did, for the host's log line (<see cref="Duplicates"/>: copies of an id repeated within the batch).</summary>
 public sealed record ProcessResult(string BatchId, string Source, int Events, int Stored, int Duplicates, IReadOnlyList<DateOnly> Days);
 
 /// <summary>
-/// Processes one claim-check message: reads the landing batch, drops duplicates (the same
-/// <c>eventId</c> from the same source, however often and on whichever day it was sent),
-/// writes the rest to the event store by reporting day and user shard, and marks those days dirty.
+/// Processes one claim-check message: reads the landing batch, keeps the first copy of each
+/// <c>eventId</c> within it, writes the events to the event store by reporting day and user shard,
+/// and marks those days dirty.
 /// </summary>
 /// <remarks>
-/// Idempotent by construction, so a message delivered twice, or a host killed half-way, does no
-/// harm: a batch's claims on its event ids are recognised as its own on redelivery, segment
-/// names are deterministic per (day, shard, batch), and marks are made only after the segments
-/// are written, so the next rollup never misses a stored event. Finishing a batch is recorded
-/// last (<see cref="IProcessedBatchLedger"/>), so the landing sweeper re-enqueues any batch whose message
-/// was lost before that point.
+/// <para>Nothing is written per event: copies of an id sent in other batches (a client's retry, on
+/// whichever day) are told apart by the rollup in the user's shard (<c>ShardDeduplicator</c>), since
+/// every copy carries the same user. One segment per (day, shard) the batch touches, written at once.</para>
+/// <para>Idempotent by construction, so a message delivered twice, or a host killed half-way, does no
+/// harm: a batch always yields the same segments, segment names are deterministic per (day, shard,
+/// batch), and marks are made only after the segments are written, so the next rollup never misses
+/// a stored event. Finishing a batch is recorded last (<see cref="IProcessedBatchLedger"/>), so the
+/// landing sweeper re-enqueues any batch whose message was lost before that point.</para>
 /// </remarks>
 public sealed class ProcessHandler(
     ILandingStore landing,
-    IEventIdIndex eventIds,
     IEventStore eventStore,
     IDirtyDayLedger dirtyDays,
     ReportingCalendar calendar,
@@ -30,36 +31,33 @@ public sealed class ProcessHandler(
     TimeProvider time,
     IProcessedBatchLedger processed)
 {
+    /// <summary>Segment writes of one batch in flight at once.</summary>
+    public const int SegmentWriteParallelism = 16;
+
     public async Task<ProcessResult> HandleAsync(ProcessingMessage message, CancellationToken cancellationToken)
     {
         var batch = await landing.ReadAsync(message.LandingPath, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Landing batch {message.BatchId} is missing at '{message.LandingPath}'.");
 
-        // The first occurrence of an id within the batch is the one received first.
-        var firstOfId = new Dictionary<string, PipelineEvent>(batch.Events.Count, StringComparer.Ordinal);
-        foreach (var e in batch.Events)
-            firstOfId.TryAdd(e.EventId, e);
-        var candidates = firstOfId.Values.ToList();
-        var ids = candidates.ConvertAll(e => e.EventId);
-
-        var owned = ids.Count == 0
-            ? []
-            : await eventIds.ClaimAsync(batch.Source, batch.BatchId, ids, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-
+        // The first occurrence of an id within the batch is the one received first; segments keep the batch's order.
+        var seen = new HashSet<string>(batch.Events.Count, StringComparer.Ordinal);
         var segments = new Dictionary<(DateOnly Day, int Shard), List<PipelineEvent>>();
         var stored = 0;
-        for (var i = 0; i < candidates.Count; i++)
+        foreach (var e in batch.Events)
         {
-            if (!owned[i]) continue;
-            var e = candidates[i];
+            if (!seen.Add(e.EventId)) continue;
             var key = (calendar.DayOf(e.TimeMs), UserShard.Of(e.UserKey, options.EventStoreShards));
             if (!segments.TryGetValue(key, out var list)) segments[key] = list = [];
             list.Add(e);
             stored++;
         }
 
-        foreach (var ((day, shard), events) in segments)
-            await eventStore.WriteAsync(new EventSegment(day, shard, batch.BatchId, batch.Source, events), cancellationToken).ConfigureAwait(false);
+        // The segments are independent blobs: written at once, not one round trip after another.
+        await Parallel.ForEachAsync(
+            segments,
+            new ParallelOptions { MaxDegreeOfParallelism = SegmentWriteParallelism, CancellationToken = cancellationToken },
+            (segment, ct) => new ValueTask(eventStore.WriteAsync(
+                new EventSegment(segment.Key.Day, segment.Key.Shard, batch.BatchId, batch.Source, segment.Value, batch.ReceivedAt), ct))).ConfigureAwait(false);
 
         var days = segments.Keys.Select(k => k.Day).Distinct().Order().ToList();
         if (days.Count > 0)

@@ -198,12 +198,18 @@ internal sealed class BlockShardRoller
     [ThreadStatic] private static BlockShardRoller? t_spare;
 
     /// <summary>Aggregates one shard's blocks of <paramref name="day"/> in one pass.</summary>
-    public static (ShardPartial Partial, ShardDelta Delta) Roll(IEnumerable<ReadOnlyMemory<byte>> blocks, WindowState previous, SceneTable scenes, int day)
+    /// <param name="skip">Positions (among all the blocks' events, ascending) of the copies not to count: duplicates.</param>
+    /// <param name="limit">Events counted at most: those at positions from <paramref name="limit"/> on are read but not counted.</param>
+    public static (ShardPartial Partial, ShardDelta Delta) Roll(IEnumerable<ReadOnlyMemory<byte>> blocks, WindowState previous, SceneTable scenes, int day, long[]? skip = null, long limit = long.MaxValue)
     {
         var roller = t_spare;
         t_spare = null;
         if (roller is null) roller = new BlockShardRoller(previous, scenes, day);
         else roller.Reset(previous, scenes, day);
+        roller._skip = skip ?? [];
+        roller._nextSkip = 0;
+        roller._position = 0;
+        roller._limit = limit;
         long events = 0;
         foreach (var block in blocks) events += roller.Read(block.Span);
         roller._partial.Events = events;
@@ -273,11 +279,23 @@ internal sealed class BlockShardRoller
         var count = 0;
         while (reader.TryReadEvent(ref e))
         {
+            if (_position >= _limit || (_nextSkip < _skip.Length && _skip[_nextSkip] == _position))
+            {
+                if (_position < _limit) _nextSkip++;
+                _position++;
+                continue;
+            }
+            _position++;
             count++;
             Aggregate(ref e, payload);
         }
         return count;
     }
+
+    // The duplicates of the shard-day, by position among its events (ascending), and the read position.
+    private long[] _skip = [];
+    private int _nextSkip;
+    private long _position, _limit;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Id(int local, ReadOnlySpan<byte> payload)

@@ -127,13 +127,15 @@ public sealed class RollupEngine
     /// that order, without materialising them (see <see cref="BlockShardRoller"/>). The blocks are read
     /// one at a time and not kept.
     /// </summary>
+    /// <param name="duplicates">Copies not to count (their positions among the blocks' events), as <see cref="ShardDeduplicator"/> found them; null: none.</param>
+    /// <param name="limit">Count only the events at positions below it (those the de-duplication scanned).</param>
     /// <exception cref="InvalidDataException">A block is not a valid event block.</exception>
-    public ShardDayResult RollShard(DateOnly day, IEnumerable<ReadOnlyMemory<byte>> blocks, WindowState previous)
+    public ShardDayResult RollShard(DateOnly day, IEnumerable<ReadOnlyMemory<byte>> blocks, WindowState previous, DuplicateCopies? duplicates = null, long limit = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         CheckOrder(day, previous);
         var d = day.DayNumber;
-        var (partial, delta) = BlockShardRoller.Roll(blocks, previous, _scenes, d);
+        var (partial, delta) = BlockShardRoller.Roll(blocks, previous, _scenes, d, duplicates?.Positions.ToArray(), limit);
         var state = previous.Clone();
         state.AsOfDay = d;
         Apply(state, delta);

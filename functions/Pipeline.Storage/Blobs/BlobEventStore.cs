@@ -18,9 +18,9 @@ namespace Pipeline.Storage.Blobs;
 /// <para>Blobs:</para>
 /// <list type="bullet">
 /// <item><c>events/&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;/&lt;batchId&gt;.evb</c>: a segment, one <see cref="EventBlockCodec"/>
-/// block per (day, shard, batch). The name is deterministic, so a redelivered message overwrites
-/// its own segment (with the same events: de-duplication gives a batch the same events on every
-/// delivery) instead of adding a copy.</item>
+/// block per (day, shard, batch), each event with the batch's source. The name is deterministic, so a
+/// redelivered message overwrites its own segment (with the same events: a batch always yields the
+/// same segments) instead of adding a copy.</item>
 /// <item><c>events/&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;.evc</c>: the compacted file (<see cref="CompactedEventFile"/>):
 /// the events of every segment folded so far, the manifest of those segments' batch ids, and a
 /// generation number. Beside the segments' folder, so listing segments never lists it.</item>
@@ -54,6 +54,9 @@ namespace Pipeline.Storage.Blobs;
 /// next compaction deletes them and refreshes the Parquet copy. Killed before step 3 completes,
 /// nothing changed. Two compactions racing serialise on the ETag; their output is also
 /// deterministic (a pure function of the file read and the segments folded).</para>
+/// <para><b>Reading the compacted file alone</b> (<see cref="ReadCompactedBlocksAsync"/>, what the rollup reads
+/// right after compacting): its events in their order, which no later compaction changes (a fold keeps the
+/// previous blocks byte for byte and appends), so a position among them names one copy of an event for good.</para>
 /// <para><b>Reading</b> (<see cref="ReadAsync"/>, <see cref="ReadBlocksAsync"/>): list the segments
 /// <i>first</i>, then read the compacted file (so the file read is at least as new as the
 /// listing), then download the listed segments its manifest does not name. A segment missing by
@@ -102,7 +105,7 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
         var path = BlobPaths.Events(segment.Day, segment.Shard, segment.BatchId);
         return StorageFailures.RunAsync("writing event segment " + path, ct =>
             _container.GetBlobClient(path).UploadAsync(
-                new BinaryData(EventBlockCodec.Encode(segment.Events)),
+                new BinaryData(EventBlockCodec.Encode(segment.Events, segment.Source, segment.ReceivedAt?.ToUnixTimeMilliseconds())),
                 new BlobUploadOptions
                 {
                     HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
@@ -137,6 +140,13 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
         foreach (var (_, block) in snapshot.Pending) blocks.Add(block);
         return blocks;
     }
+
+    public Task<IReadOnlyList<ReadOnlyMemory<byte>>> ReadCompactedBlocksAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        StorageFailures.RunAsync("reading compacted events " + BlobPaths.CompactedEvents(day, shard), async ct =>
+        {
+            var (compacted, _) = await ReadCompactedAsync(day, shard, ct).ConfigureAwait(false);
+            return compacted?.Blocks ?? (IReadOnlyList<ReadOnlyMemory<byte>>)[];
+        }, cancellationToken);
 
     public Task<CompactionResult> CompactAsync(DateOnly day, int shard, CancellationToken cancellationToken)
     {

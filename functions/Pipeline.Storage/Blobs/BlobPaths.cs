@@ -24,6 +24,12 @@ internal static class BlobPaths
     /// <summary>A shard's partial aggregate of a day.</summary>
     public static string Partial(DateOnly day, int shard) => $"partials/{Day(day)}/{shard.ToString("D3", CultureInfo.InvariantCulture)}.bin";
 
+    /// <summary>A shard's de-duplication window (one per shard, rewritten as the shard rolls).</summary>
+    public static string IdWindow(int shard) => $"ids/{shard.ToString("D3", CultureInfo.InvariantCulture)}.bin";
+
+    /// <summary>The duplicate copies found in a (day, shard).</summary>
+    public static string Duplicates(DateOnly day, int shard) => $"duplicates/{Day(day)}/{shard.ToString("D3", CultureInfo.InvariantCulture)}.bin";
+
     /// <summary>A part of the ledger (orders-NNN, buyers-NNN, registry) as of the end of a day.</summary>
     public static string Ledger(DateOnly day, string part) => $"ledger/{Day(day)}/{CheckName(part)}.bin";
 

@@ -13,7 +13,9 @@ namespace Pipeline.Storage.Blobs;
 /// <summary>
 /// The rollup's saved state in the <c>state</c> container (per (day, shard) the shard's window state
 /// <c>shards/&lt;day&gt;/&lt;shard&gt;.bin</c> and partial <c>partials/&lt;day&gt;/&lt;shard&gt;.bin</c>; per day
-/// the ledger's parts <c>ledger/&lt;day&gt;/&lt;part&gt;.bin</c>), and its
+/// the ledger's parts <c>ledger/&lt;day&gt;/&lt;part&gt;.bin</c>; per shard the de-duplication window
+/// <c>ids/&lt;shard&gt;.bin</c>, written conditionally on its ETag; per (day, shard) the duplicates found
+/// <c>duplicates/&lt;day&gt;/&lt;shard&gt;.bin</c>), and its
 /// cursor, an entity of <c>RollupLedger</c> (PartitionKey <c>cursor</c>, RowKey <c>rollup</c>)
 /// written with optimistic concurrency: read, write if the ETag still matches, retry on 412/409.
 /// </summary>
@@ -43,6 +45,52 @@ public sealed class BlobRollupStateStore(BlobServiceClient blobService, TableSer
 
     public Task SaveLedgerPartAsync(DateOnly day, string part, ReadOnlyMemory<byte> ledger, CancellationToken cancellationToken) =>
         SaveAsync(BlobPaths.Ledger(day, part), ledger, "rollup ledger ", cancellationToken);
+
+    public Task<(byte[]? Window, string? Version)> LoadIdWindowAsync(int shard, CancellationToken cancellationToken) =>
+        StorageFailures.RunAsync("reading rollup de-duplication window " + BlobPaths.IdWindow(shard), async ct =>
+        {
+            try
+            {
+                var result = await _container.GetBlobClient(BlobPaths.IdWindow(shard)).DownloadContentAsync(ct).ConfigureAwait(false);
+                return ((byte[]?)result.Value.Content.ToArray(), (string?)result.Value.Details.ETag.ToString());
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                return (null, null);
+            }
+        }, cancellationToken);
+
+    public Task<string> SaveIdWindowAsync(int shard, ReadOnlyMemory<byte> window, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var path = BlobPaths.IdWindow(shard);
+        return StorageFailures.RunAsync("writing rollup de-duplication window " + path, async ct =>
+        {
+            try
+            {
+                var written = await _container.GetBlobClient(path).UploadAsync(
+                    new BinaryData(window),
+                    new BlobUploadOptions
+                    {
+                        HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
+                        Conditions = expectedVersion is null
+                            ? new BlobRequestConditions { IfNoneMatch = ETag.All }
+                            : new BlobRequestConditions { IfMatch = new ETag(expectedVersion) },
+                    },
+                    ct).ConfigureAwait(false);
+                return written.Value.ETag.ToString();
+            }
+            catch (RequestFailedException ex) when (ex.Status is 412 or 409)
+            {
+                throw new RollupConflictException($"The de-duplication window {StorageNames.StateContainer}/{path} was written by another invocation of shard {shard} since it was read.", ex);
+            }
+        }, cancellationToken);
+    }
+
+    public Task<byte[]?> LoadDuplicatesAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        LoadAsync(BlobPaths.Duplicates(day, shard), "rollup duplicates ", cancellationToken);
+
+    public Task SaveDuplicatesAsync(DateOnly day, int shard, ReadOnlyMemory<byte> duplicates, CancellationToken cancellationToken) =>
+        SaveAsync(BlobPaths.Duplicates(day, shard), duplicates, "rollup duplicates ", cancellationToken);
 
     private Task<byte[]?> LoadAsync(string path, string what, CancellationToken cancellationToken) =>
         StorageFailures.RunAsync("reading " + what + path, async ct =>

@@ -30,7 +30,7 @@ public static class EventParquet
     public const string SchemaKey = "pipeline.schema";
 
     /// <summary>Value of <see cref="SchemaKey"/> written by this build.</summary>
-    public const string SchemaVersion = "events/1";
+    public const string SchemaVersion = "events/2";
 
     private static readonly DataField<string> EventId = new("event_id", nullable: false);
     private static readonly DataField<string> Type = new("type", nullable: false);
@@ -60,12 +60,13 @@ public static class EventParquet
     private static readonly DataField<string> Version = new("version", nullable: true);
     private static readonly DataField<string> Category = new("category", nullable: true);
     private static readonly DataField<string> ExtraProps = new("extra_props", nullable: true);
+    private static readonly DataField<string> SourceField = new("source", nullable: true);
 
     /// <summary>The file's schema, in column order.</summary>
     public static ParquetSchema Schema { get; } = new(
         EventId, Type, CustomName, Time, UserId, MiniProgramId, SessionId, PlatformField, Scene, LoadMs,
         ReferrerMiniProgramId, DurationMs, Page, ShareTargetField, OrderId, Amount, Currency, MerchantId,
-        AdUnitId, Revenue, ErrorKindField, Message, Reason, Scope, DeveloperId, Version, Category, ExtraProps);
+        AdUnitId, Revenue, ErrorKindField, Message, Reason, Scope, DeveloperId, Version, Category, ExtraProps, SourceField);
 
     private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
 
@@ -145,6 +146,7 @@ public static class EventParquet
         await group.WriteAsync(Version, Strings(events, e => e.Version)).ConfigureAwait(false);
         await group.WriteAsync(Category, Strings(events, e => e.Category)).ConfigureAwait(false);
         await group.WriteAsync(ExtraProps, Strings(events, e => e.ExtraProps)).ConfigureAwait(false);
+        await group.WriteAsync(SourceField, Strings(events, e => e.Source)).ConfigureAwait(false);
     }
 
     private static string?[] Strings(PipelineEvent[] events, Func<PipelineEvent, string?> get)
@@ -212,6 +214,7 @@ public static class EventParquet
         var version = new string?[n];
         var category = new string?[n];
         var extraProps = new string?[n];
+        var source = new string?[n];
         var time = new DateTime[n];
         var scene = new int?[n];
         var loadMs = new long?[n];
@@ -247,6 +250,7 @@ public static class EventParquet
         await ReadStringsAsync(group, Version, version, cache, ct).ConfigureAwait(false);
         await ReadStringsAsync(group, Category, category, cache, ct).ConfigureAwait(false);
         await ReadStringsAsync(group, ExtraProps, extraProps, null, ct).ConfigureAwait(false);
+        await ReadStringsAsync(group, SourceField, source, cache, ct).ConfigureAwait(false);
 
         var enums = new EnumNames();
         for (var i = 0; i < n; i++)
@@ -281,6 +285,7 @@ public static class EventParquet
                 Version = version[i],
                 Category = category[i],
                 ExtraProps = extraProps[i],
+                Source = source[i],
             });
         }
     }

@@ -8,17 +8,17 @@ namespace Pipeline.Core.Tests.Differential;
 
 /// <summary>
 /// The processing step and the rollup runner over in-memory ports: the real <see cref="ProcessHandler"/> and
-/// <see cref="RollupRunner"/>, with stores that keep everything in dictionaries. The de-duplication index keeps the
-/// first batch's claim on each (source, eventId), as the storage adapter does within its 30-day window.
+/// <see cref="RollupRunner"/>, with stores that keep everything in dictionaries. The event store keeps every
+/// batch's segments in the order they were written (the order a compacted file keeps), each with its source, so
+/// the rollup's de-duplication sees what it sees in storage.
 /// </summary>
 internal sealed class InMemoryPipeline
-    : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IMetricsStore, IExportStore, IIngestReceiptLedger, IProcessedBatchLedger
+    : ILandingStore, IEventStore, IDirtyDayLedger, IMetricsStore, IExportStore, IIngestReceiptLedger, IProcessedBatchLedger
 {
     public const string Source = "sdk";
 
     private readonly Dictionary<string, LandingBatch> _landing = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Source, string Id), string> _claims = [];
-    private readonly Dictionary<(DateOnly Day, int Shard), Dictionary<string, IReadOnlyList<PipelineEvent>>> _segments = [];
+    private readonly Dictionary<(DateOnly Day, int Shard), Dictionary<string, EventSegment>> _segments = [];
     private readonly Dictionary<DateOnly, string> _marks = [];
     private readonly Dictionary<DateOnly, IngestTotals> _receipts;
     private int _version;
@@ -30,7 +30,7 @@ internal sealed class InMemoryPipeline
         Shards = shards;
         Clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
         _receipts = new Dictionary<DateOnly, IngestTotals>(receipts);
-        Processor = new ProcessHandler(this, this, this, this, DatasetGenerator.Calendar, options, Clock, this);
+        Processor = new ProcessHandler(this, this, this, DatasetGenerator.Calendar, options, Clock, this);
         Rollup = new Pipeline.Core.Tests.Rollup.InMemoryRollup(this, this, this, this, this, engine, DatasetGenerator.Calendar, options, Clock);
     }
 
@@ -63,13 +63,17 @@ internal sealed class InMemoryPipeline
     public void Store(IEnumerable<PipelineEvent> events)
     {
         foreach (var g in events.GroupBy(e => (DatasetGenerator.Calendar.DayOf(e.TimeMs), UserShard.Of(e.UserKey, Shards))))
-            Segment(g.Key).Add("direct-" + ++_batches, g.ToList());
+        {
+            var batchId = "direct-" + ++_batches;
+            Segment(g.Key).Add(batchId, new EventSegment(g.Key.Item1, g.Key.Item2, batchId, Source, g.ToList()));
+        }
     }
 
     /// <summary>Lands a batch and processes it as the queue trigger would; returns how many events it stored.</summary>
     public async Task<ProcessResult> DeliverAsync(IReadOnlyList<PipelineEvent> events)
     {
         var id = "batch-" + (++_batches).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+        Clock.Advance(TimeSpan.FromMilliseconds(1)); // each batch received after the one before, as on a real clock
         _landing[id] = new LandingBatch
         {
             BatchId = id, Source = Source, KeyId = "k", ReceivedAt = Clock.GetUtcNow(), ReceivedCount = events.Count, RejectedCount = 0, Events = events,
@@ -82,9 +86,9 @@ internal sealed class InMemoryPipeline
         foreach (var d in days) _marks[d] = "v" + ++_version;
     }
 
-    private Dictionary<string, IReadOnlyList<PipelineEvent>> Segment((DateOnly, int) key)
+    private Dictionary<string, EventSegment> Segment((DateOnly, int) key)
     {
-        if (!_segments.TryGetValue(key, out var s)) _segments[key] = s = new Dictionary<string, IReadOnlyList<PipelineEvent>>(StringComparer.Ordinal);
+        if (!_segments.TryGetValue(key, out var s)) _segments[key] = s = new Dictionary<string, EventSegment>(StringComparer.Ordinal);
         return s;
     }
 
@@ -93,19 +97,22 @@ internal sealed class InMemoryPipeline
 
     public Task<LandingBatch?> ReadAsync(string path, CancellationToken cancellationToken) => Task.FromResult(_landing.GetValueOrDefault(path));
 
-    // IEventIdIndex
-    public Task<bool[]> ClaimAsync(string source, string batchId, IReadOnlyList<string> eventIds, DateTimeOffset now, CancellationToken cancellationToken) =>
-        Task.FromResult(eventIds.Select(id => _claims.TryAdd((source, id), batchId) || _claims[(source, id)] == batchId).ToArray());
-
     // IEventStore
     public Task WriteAsync(EventSegment segment, CancellationToken cancellationToken)
     {
-        Segment((segment.Day, segment.Shard))[segment.BatchId] = segment.Events.ToArray();
+        lock (_segments)
+            Segment((segment.Day, segment.Shard))[segment.BatchId] = segment with { Events = segment.Events.ToArray() };
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<PipelineEvent>>(_segments.TryGetValue((day, shard), out var s) ? s.Values.SelectMany(x => x).ToArray() : []);
+        Task.FromResult<IReadOnlyList<PipelineEvent>>(_segments.TryGetValue((day, shard), out var s) ? s.Values.SelectMany(x => x.Events).ToArray() : []);
+
+    // One block per segment, with the segment's source, in the order written: positions never move.
+    public Task<IReadOnlyList<ReadOnlyMemory<byte>>> ReadBlocksAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ReadOnlyMemory<byte>>>(_segments.TryGetValue((day, shard), out var s)
+            ? s.Values.Select(x => (ReadOnlyMemory<byte>)EventBlockCodec.Encode(x.Events, x.Source, x.ReceivedAt?.ToUnixTimeMilliseconds())).ToArray()
+            : []);
 
     // IDirtyDayLedger
     // Nothing sweeps here: a batch is processed exactly when the test hands it over.

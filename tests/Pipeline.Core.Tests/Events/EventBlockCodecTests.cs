@@ -8,6 +8,16 @@ public sealed class EventBlockCodecTests
     private static readonly PropertyInfo[] Properties = typeof(PipelineEvent).GetProperties(BindingFlags.Public | BindingFlags.Instance);
 
     [Fact]
+    public void The_segment_source_is_stored_for_events_without_their_own_and_an_events_own_wins()
+    {
+        var plain = new PipelineEvent { EventId = "e1", Type = EventType.PageView, TimeMs = 1, UserKey = "u", MiniProgramId = "wx" };
+        var own = new PipelineEvent { EventId = "e2", Type = EventType.PageView, TimeMs = 2, UserKey = "u", MiniProgramId = "wx", Source = "ads" };
+
+        Assert.Equal(["payments", "ads"], EventBlockCodec.Decode(EventBlockCodec.Encode([plain, own], "payments")).Select(e => e.Source));
+        Assert.Equal([null, "ads"], EventBlockCodec.Decode(EventBlockCodec.Encode([plain, own])).Select(e => e.Source));
+    }
+
+    [Fact]
     public void Round_trips_every_field_of_a_fully_populated_event()
     {
         var full = new PipelineEvent
@@ -40,6 +50,8 @@ public sealed class EventBlockCodecTests
             Version = "1.2.3",
             Category = "shopping",
             ExtraProps = """{"k":"v","n":[1,2]}""",
+            Source = "payments",
+            ReceivedMs = 1_795_000_100_000,
         };
 
         // Every property is set to a non-default value, so a field the codec forgets fails the test.

@@ -15,7 +15,7 @@ public sealed class ProcessHandlerTests
 
     public ProcessHandlerTests()
     {
-        _handler = new ProcessHandler(_ports, _ports, _ports, _ports, new ReportingCalendar("Asia/Shanghai"),
+        _handler = new ProcessHandler(_ports, _ports, _ports, new ReportingCalendar("Asia/Shanghai"),
             new PipelineOptions { EventStoreShards = 4 }, new FakeTimeProvider(Now), _ports);
     }
 
@@ -46,18 +46,33 @@ public sealed class ProcessHandlerTests
     }
 
     [Fact]
-    public async Task A_retry_stamped_across_midnight_counts_once()
+    public async Task A_retry_in_another_batch_is_stored_in_the_same_user_shard_for_the_rollup_to_drop()
     {
-        // The retry of e1 is corrected to a few ms earlier, landing on the previous reporting day.
+        // The retry of e1 is corrected to a few ms earlier, landing on the previous reporting day. Processing
+        // writes nothing per event: it stores both copies, and the user's shard tells them apart when it rolls.
         var first = _ports.Land("b1", "src", Event("e1", "2026-11-22T16:00:00.002Z"));
         var retry = _ports.Land("b2", "src", Event("e1", "2026-11-22T15:59:59.998Z"));
 
         await _handler.HandleAsync(first, default);
         var second = await _handler.HandleAsync(retry, default);
 
-        Assert.Equal(1, second.Duplicates);
+        Assert.Equal(0, second.Duplicates);
         Assert.Equal(["e1"], _ports.StoredIds(new DateOnly(2026, 11, 23)));
-        Assert.Empty(_ports.StoredIds(new DateOnly(2026, 11, 22)));
+        Assert.Equal(["e1"], _ports.StoredIds(new DateOnly(2026, 11, 22)));
+        Assert.Single(_ports.Segments.Keys.Select(k => k.Item2).Distinct());
+    }
+
+    [Fact]
+    public async Task Every_segment_carries_the_batch_source_and_the_batch_order()
+    {
+        var message = _ports.Land("b1", "payments",
+            Event("e3", "2026-11-23T03:00:00Z"), Event("e1", "2026-11-23T01:00:00Z"), Event("e2", "2026-11-23T02:00:00Z"));
+
+        await _handler.HandleAsync(message, default);
+
+        var segment = Assert.Single(_ports.Segments.Values);
+        Assert.Equal("payments", segment.Source);
+        Assert.Equal(["e3", "e1", "e2"], segment.Events.Select(e => e.EventId));
     }
 
     [Fact]
@@ -123,10 +138,9 @@ public sealed class ProcessHandlerTests
     };
 
     /// <summary>Simple in-memory ports: this is a unit test of the handler's logic.</summary>
-    private sealed class FakePorts : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IProcessedBatchLedger
+    private sealed class FakePorts : ILandingStore, IEventStore, IDirtyDayLedger, IProcessedBatchLedger
     {
         private readonly Dictionary<string, LandingBatch> _landing = [];
-        private readonly Dictionary<(string Source, string Id), string> _claims = [];
         public Dictionary<(DateOnly, int, string), EventSegment> Segments { get; } = [];
         public List<DateOnly> Marked { get; } = [];
 
@@ -145,15 +159,9 @@ public sealed class ProcessHandlerTests
         public Task<string> WriteAsync(LandingBatch batch, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<LandingBatch?> ReadAsync(string path, CancellationToken cancellationToken) => Task.FromResult(_landing.GetValueOrDefault(path));
 
-        public Task<bool[]> ClaimAsync(string source, string batchId, IReadOnlyList<string> ids, DateTimeOffset now, CancellationToken cancellationToken)
-        {
-            Assert.Equal(ids.Count, ids.Distinct().Count());
-            return Task.FromResult(ids.Select(id => _claims.TryAdd((source, id), batchId) || _claims[(source, id)] == batchId).ToArray());
-        }
-
         public Task WriteAsync(EventSegment segment, CancellationToken cancellationToken)
         {
-            Segments[(segment.Day, segment.Shard, segment.BatchId)] = segment;
+            lock (Segments) Segments[(segment.Day, segment.Shard, segment.BatchId)] = segment; // written concurrently
             return Task.CompletedTask;
         }
 

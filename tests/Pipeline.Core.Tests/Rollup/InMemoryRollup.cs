@@ -116,6 +116,40 @@ internal sealed class InMemoryRollup : IRollupStateStore, IRollupRunStore, IRoll
     }
 
     // IRollupStateStore
+    private readonly Dictionary<int, (byte[] Window, int Version)> _windows = [];
+    private readonly Dictionary<(DateOnly, int), byte[]> _duplicates = [];
+
+    /// <summary>The duplicate copies saved for a (day, shard), as positions.</summary>
+    public IReadOnlyList<long> DuplicatesOf(DateOnly day, int shard) =>
+        _duplicates.TryGetValue((day, shard), out var bytes) ? DuplicateCopies.Decode(bytes).Positions.ToArray() : [];
+
+    /// <summary>Duplicate copies found by the shards, over every (day, shard).</summary>
+    public int DuplicatesFound => _duplicates.Values.Sum(b => DuplicateCopies.Decode(b).Count);
+
+    /// <summary>A shard's saved window (empty when none).</summary>
+    public EventIdWindow WindowOf(int shard) =>
+        _windows.TryGetValue(shard, out var w) ? EventIdWindowCodec.Decode(w.Window) : EventIdWindow.Empty;
+
+    public Task<(byte[]? Window, string? Version)> LoadIdWindowAsync(int shard, CancellationToken cancellationToken) =>
+        Task.FromResult(_windows.TryGetValue(shard, out var w) ? ((byte[]?)w.Window, (string?)w.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)) : (null, null));
+
+    public Task<string> SaveIdWindowAsync(int shard, ReadOnlyMemory<byte> window, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var current = _windows.TryGetValue(shard, out var w) ? w.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        if (current != expectedVersion) throw new RollupConflictException($"Window of shard {shard} is at {current ?? "none"}, not {expectedVersion ?? "none"}.");
+        var next = (current is null ? 0 : w.Version) + 1;
+        _windows[shard] = (window.ToArray(), next);
+        return Task.FromResult(next.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public Task<byte[]?> LoadDuplicatesAsync(DateOnly day, int shard, CancellationToken cancellationToken) => Task.FromResult(_duplicates.GetValueOrDefault((day, shard)));
+
+    public Task SaveDuplicatesAsync(DateOnly day, int shard, ReadOnlyMemory<byte> duplicates, CancellationToken cancellationToken)
+    {
+        _duplicates[(day, shard)] = duplicates.ToArray();
+        return Task.CompletedTask;
+    }
+
     public Task<byte[]?> LoadShardStateAsync(DateOnly day, int shard, CancellationToken cancellationToken) => Task.FromResult(_shardStates.GetValueOrDefault((day, shard)));
 
     public Task SaveShardStateAsync(DateOnly day, int shard, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)

@@ -71,7 +71,7 @@ public sealed class LandingSweeperTests
     public async Task Processing_marks_a_batch_processed_only_after_its_events_are_stored_and_its_days_marked()
     {
         var ports = new ProcessingFakes();
-        var handler = new ProcessHandler(ports, ports, ports, ports, new ReportingCalendar("Asia/Shanghai"), new PipelineOptions(), _time, ports);
+        var handler = new ProcessHandler(ports, ports, ports, new ReportingCalendar("Asia/Shanghai"), new PipelineOptions(), _time, ports);
         var message = new ProcessingMessage("b1", "2026/11/23/b1.json");
 
         ports.FailWrites = true;
@@ -118,7 +118,7 @@ public sealed class LandingSweeperTests
         }
     }
 
-    private sealed class ProcessingFakes : ILandingStore, IEventIdIndex, IEventStore, IDirtyDayLedger, IProcessedBatchLedger
+    private sealed class ProcessingFakes : ILandingStore, IEventStore, IDirtyDayLedger, IProcessedBatchLedger
     {
         public List<string> Log { get; } = [];
         public bool FailWrites { get; set; }
@@ -135,9 +135,6 @@ public sealed class LandingSweeperTests
         });
 
         public Task<string> WriteAsync(LandingBatch batch, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<bool[]> ClaimAsync(string source, string batchId, IReadOnlyList<string> eventIds, DateTimeOffset now, CancellationToken cancellationToken) =>
-            Task.FromResult(eventIds.Select(_ => true).ToArray());
 
         public Task WriteAsync(EventSegment segment, CancellationToken cancellationToken)
         {

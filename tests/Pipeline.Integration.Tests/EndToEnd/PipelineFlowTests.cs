@@ -117,7 +117,7 @@ public sealed class PipelineFlowTests : IAsyncLifetime
             // Process the message the way the listener would, but die after the first segment is written.
             var landing = new BlobContainerClient(_azurite.ConnectionString, "landing");
             var blob = await landing.GetBlobsAsync().FirstAsync();
-            var dying = new ProcessHandler(first.Get<ILandingStore>(), first.Get<IEventIdIndex>(), new DiesAfterOneWrite(first.Get<IEventStore>()),
+            var dying = new ProcessHandler(first.Get<ILandingStore>(), new DiesAfterOneWrite(first.Get<IEventStore>()),
                 first.Get<IDirtyDayLedger>(), first.Get<ReportingCalendar>(), first.Get<PipelineOptions>(), TimeProvider.System, first.Get<IProcessedBatchLedger>());
             await Assert.ThrowsAsync<ProcessKilled>(() => dying.HandleAsync(new ProcessingMessage(Path.GetFileNameWithoutExtension(blob.Name), blob.Name), CancellationToken.None));
             Assert.InRange(await CountStoredAsync(first, data.Day) + await CountStoredAsync(first, data.Day.AddDays(-1)), 1, Dataset.EventsOnDay + Dataset.EventsOnDayBefore - 1);

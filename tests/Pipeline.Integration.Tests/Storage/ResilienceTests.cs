@@ -48,7 +48,7 @@ public sealed class ResilienceTests(AzuriteFixture azurite)
             () => new BlobEventStore(blobs).ReadAsync(day, 0, None),
             () => new BlobEventStore(blobs).CompactAsync(day, 0, None),
             () => new BlobExportStore(blobs).ReadDailyAsync(day, None),
-            () => new TableEventIdIndex(tables).ClaimAsync("s", "b", ["e1"], DateTimeOffset.UtcNow, None),
+            () => new BlobRollupStateStore(blobs, tables).LoadIdWindowAsync(0, None),
             () => new TableDirtyDayLedger(tables).ListAsync(None),
             () => new TableMetricsStore(tables).ReadDayAsync(day, None),
             () => new TableIngestKeyStore(tables).FindKeyAsync("k", None),

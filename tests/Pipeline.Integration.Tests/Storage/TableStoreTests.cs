@@ -13,62 +13,6 @@ public sealed class TableStoreTests(AzuriteFixture azurite)
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public async Task First_claim_wins_and_the_same_batch_reclaims()
-    {
-        var index = new TableEventIdIndex(azurite.Tables);
-        var source = AzuriteFixture.Unique("src");
-
-        Assert.Equal(new[] { true, true }, await index.ClaimAsync(source, "batch-1", ["e1", "e2"], Now, None));
-        Assert.Equal(new[] { true, true, true }, await index.ClaimAsync(source, "batch-1", ["e1", "e2", "e3"], Now, None)); // redelivery plus a new id
-        Assert.Equal(new[] { false, false, true }, await index.ClaimAsync(source, "batch-2", ["e1", "e3", "e4"], Now, None));
-        // Another source has its own ids.
-        Assert.Equal(new[] { true }, await index.ClaimAsync(AzuriteFixture.Unique("src"), "batch-3", ["e1"], Now, None));
-
-        var entity = (await azurite.Tables.GetTableClient(StorageNames.EventIdsTable)
-            .GetEntityAsync<TableEntity>(TableEventIdIndex.PartitionKey(source, "e1"), "e1")).Value;
-        Assert.Equal("batch-1", entity.GetString("BatchId"));
-        Assert.Matches($"^{source}\\|0[0-9a-f]$", entity.PartitionKey);
-    }
-
-    [Fact]
-    public async Task A_claim_older_than_30_days_is_taken_over()
-    {
-        var index = new TableEventIdIndex(azurite.Tables);
-        var source = AzuriteFixture.Unique("src");
-        Assert.Equal(new[] { true }, await index.ClaimAsync(source, "old", ["e1"], Now.AddDays(-31), None));
-        Assert.Equal(new[] { false }, await index.ClaimAsync(source, "recent", ["e1"], Now.AddDays(-31).AddDays(29), None));
-        Assert.Equal(new[] { true }, await index.ClaimAsync(source, "new", ["e1"], Now, None));
-        Assert.Equal(new[] { false }, await index.ClaimAsync(source, "old", ["e1"], Now, None));
-    }
-
-    [Fact]
-    public async Task Concurrent_claims_of_the_same_ids_give_each_id_exactly_one_owner()
-    {
-        var index = new TableEventIdIndex(azurite.Tables);
-        var source = AzuriteFixture.Unique("src");
-        var ids = Enumerable.Range(0, 450).Select(i => $"evt-{i}").ToList(); // > 100 per call, every bucket
-        var overlap = ids.Where((_, i) => i % 2 == 0).ToList();
-
-        var results = await Task.WhenAll(
-            index.ClaimAsync(source, "batch-a", ids, Now, None),
-            index.ClaimAsync(source, "batch-b", overlap, Now, None),
-            index.ClaimAsync(source, "batch-c", overlap, Now, None));
-
-        var owners = new Dictionary<string, int>();
-        var batches = new[] { ids, overlap, overlap };
-        for (var b = 0; b < 3; b++)
-            for (var i = 0; i < batches[b].Count; i++)
-                if (results[b][i]) owners[batches[b][i]] = owners.GetValueOrDefault(batches[b][i]) + 1;
-
-        Assert.Equal(ids.Count, owners.Count);
-        Assert.All(owners, o => Assert.Equal(1, o.Value));
-
-        // Whoever won, a redelivery of each batch gets exactly its own ids back.
-        var again = await index.ClaimAsync(source, "batch-a", ids, Now, None);
-        Assert.Equal(results[0], again);
-    }
-
-    [Fact]
     public async Task Ingest_receipts_sum_by_day_and_a_rerecorded_batch_counts_once()
     {
         var ledger = new TableIngestReceiptLedger(azurite.Tables);

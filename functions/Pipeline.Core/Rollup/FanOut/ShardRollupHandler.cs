@@ -7,15 +7,17 @@ public sealed record ShardRollupResult(string RunId, int Shard, int DaysRolled, 
 
 /// <summary>
 /// Rolls one user shard over every day of a run, in date order (the shard's windows chain from day
-/// to day): per day, compact the shard's event segments and read them, roll them with the shard's state of the day before,
+/// to day): first compact and read every day's events and decide which copies are duplicates
+/// (<see cref="ShardDeduplicator"/>), then per day roll the rest with the shard's state of the day before,
 /// save the shard's partial and state of the day, record the progress, and, when this shard was the
 /// last of the day, put the day's finalise message on the queue.
 /// </summary>
 /// <remarks>
 /// Idempotent and resumable: a redelivered or resumed message starts after the last day this shard
-/// recorded, and a day rolled twice writes the same bytes (the engine is deterministic). Memory is
-/// one shard's users and sessions plus the day's encoded blocks (decoded one at a time, no event
-/// objects).
+/// recorded, and a day rolled twice writes the same bytes (the engine and the de-duplication are
+/// deterministic). Memory is one shard's users and sessions, its de-duplication window and the run's
+/// new event ids, plus one day's encoded blocks at a time (decoded one block at a time, no event
+/// objects). Each day's compacted file is read twice (scan, then roll) unless the run has one day.
 /// </remarks>
 public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore states, IRollupRunStore runs, IRollupQueue queue, RollupEngine engine)
 {
@@ -34,17 +36,21 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
         if (day > run.To) return new ShardRollupResult(run.RunId, message.Shard, 0, 0, Skipped: true);
 
         var state = await LoadStateAsync(run, day, message.Shard, cancellationToken).ConfigureAwait(false);
+        var days = new List<DateOnly>();
+        for (var d = day; d <= run.To; d = d.AddDays(1)) days.Add(d);
+
+        var (scans, decision, kept) = await DeduplicateAsync(run, message.Shard, days, cancellationToken).ConfigureAwait(false);
+
         var rolled = 0;
         long eventsRead = 0;
-        for (; day <= run.To; day = day.AddDays(1))
+        for (var i = 0; i < days.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            // Fold the day's segments into the (day, shard)'s compacted file first: the read is then one file
-            // (plus any segment that lands meanwhile), however many batches the day received.
-            await events.CompactAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
+            day = days[i];
+            // The compacted file again (a one-day run kept it from the scan): only the events the scan saw are counted.
+            var blocks = kept ?? await events.ReadCompactedBlocksAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
             // Decoded and aggregated block by block: no event object, no list of the day.
-            var blocks = await events.ReadBlocksAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
-            var result = engine.RollShard(day, blocks, state);
+            var result = engine.RollShard(day, blocks, state, decision.Dropped[day], scans[i].Events);
             var dayEvents = result.Partial.Events;
 
             await states.SavePartialAsync(day, message.Shard, ShardPartialCodec.Encode(result.Partial), cancellationToken).ConfigureAwait(false);
@@ -62,6 +68,44 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             eventsRead += dayEvents;
         }
         return new ShardRollupResult(run.RunId, message.Shard, rolled, eventsRead, Skipped: false);
+    }
+
+    /// <summary>
+    /// Compacts and scans every day this invocation rolls, then decides their duplicates together (a retry
+    /// stamped across midnight onto an earlier day must not beat the first copy received), and saves the
+    /// drops, then the window. A kill between the two saves recomputes the same drops from the old window.
+    /// </summary>
+    private async Task<(List<DayScan> Scans, DedupDecision Decision, IReadOnlyList<ReadOnlyMemory<byte>>? Kept)> DeduplicateAsync(
+        RollupRun run, int shard, List<DateOnly> days, CancellationToken cancellationToken)
+    {
+        var (windowBytes, windowVersion) = await states.LoadIdWindowAsync(shard, cancellationToken).ConfigureAwait(false);
+        var window = windowBytes is null ? EventIdWindow.Empty : EventIdWindowCodec.Decode(windowBytes);
+        var today = DateOnly.FromDateTime(run.CreatedAt.UtcDateTime);
+
+        var scans = new List<DayScan>(days.Count);
+        IReadOnlyList<ReadOnlyMemory<byte>>? kept = null;
+        foreach (var day in days)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // Fold the day's segments into the (day, shard)'s compacted file and read that file alone: one read
+            // however many batches the day received, and positions that never change. A segment that lands
+            // after the fold marks the day dirty again (after it is written), so the next run reads it.
+            await events.CompactAsync(day, shard, cancellationToken).ConfigureAwait(false);
+            var blocks = await events.ReadCompactedBlocksAsync(day, shard, cancellationToken).ConfigureAwait(false);
+            var previous = await states.LoadDuplicatesAsync(day, shard, cancellationToken).ConfigureAwait(false) is { } bytes
+                ? DuplicateCopies.Decode(bytes)
+                : DuplicateCopies.None;
+            scans.Add(ShardDeduplicator.Scan(day, blocks, window, previous, today));
+            if (days.Count == 1) kept = blocks;
+        }
+
+        var decision = ShardDeduplicator.Decide(scans, window, today);
+        foreach (var day in days)
+            if (decision.NewlyDropped[day] > 0)
+                await states.SaveDuplicatesAsync(day, shard, decision.Dropped[day].Encode(), cancellationToken).ConfigureAwait(false);
+        if (decision.WindowChanged)
+            await states.SaveIdWindowAsync(shard, EventIdWindowCodec.Encode(decision.Window), windowVersion, cancellationToken).ConfigureAwait(false);
+        return (scans, decision, kept);
     }
 
     /// <summary>The shard's state as of the end of the day before <paramref name="day"/>: the run's base state for its first day, else what this shard saved.</summary>
