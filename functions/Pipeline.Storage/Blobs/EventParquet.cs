@@ -61,12 +61,13 @@ public static class EventParquet
     private static readonly DataField<string> Category = new("category", nullable: true);
     private static readonly DataField<string> ExtraProps = new("extra_props", nullable: true);
     private static readonly DataField<string> SourceField = new("source", nullable: true);
+    private static readonly DateTimeDataField ReceivedAt = new("received_at", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis, isNullable: true);
 
     /// <summary>The file's schema, in column order.</summary>
     public static ParquetSchema Schema { get; } = new(
         EventId, Type, CustomName, Time, UserId, MiniProgramId, SessionId, PlatformField, Scene, LoadMs,
         ReferrerMiniProgramId, DurationMs, Page, ShareTargetField, OrderId, Amount, Currency, MerchantId,
-        AdUnitId, Revenue, ErrorKindField, Message, Reason, Scope, DeveloperId, Version, Category, ExtraProps, SourceField);
+        AdUnitId, Revenue, ErrorKindField, Message, Reason, Scope, DeveloperId, Version, Category, ExtraProps, SourceField, ReceivedAt);
 
     private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
 
@@ -147,6 +148,7 @@ public static class EventParquet
         await group.WriteAsync(Category, Strings(events, e => e.Category)).ConfigureAwait(false);
         await group.WriteAsync(ExtraProps, Strings(events, e => e.ExtraProps)).ConfigureAwait(false);
         await group.WriteAsync(SourceField, Strings(events, e => e.Source)).ConfigureAwait(false);
+        await group.WriteAsync<DateTime>(ReceivedAt, Numbers(events, e => e.ReceivedMs is { } r ? DateTime.UnixEpoch.AddTicks(checked(r * TimeSpan.TicksPerMillisecond)) : (DateTime?)null), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private static string?[] Strings(PipelineEvent[] events, Func<PipelineEvent, string?> get)
@@ -215,6 +217,7 @@ public static class EventParquet
         var category = new string?[n];
         var extraProps = new string?[n];
         var source = new string?[n];
+        var receivedAt = new DateTime?[n];
         var time = new DateTime[n];
         var scene = new int?[n];
         var loadMs = new long?[n];
@@ -251,6 +254,7 @@ public static class EventParquet
         await ReadStringsAsync(group, Category, category, cache, ct).ConfigureAwait(false);
         await ReadStringsAsync(group, ExtraProps, extraProps, null, ct).ConfigureAwait(false);
         await ReadStringsAsync(group, SourceField, source, cache, ct).ConfigureAwait(false);
+        await ReadNumbersAsync(group, ReceivedAt, receivedAt, ct).ConfigureAwait(false);
 
         var enums = new EnumNames();
         for (var i = 0; i < n; i++)
@@ -286,6 +290,7 @@ public static class EventParquet
                 Category = category[i],
                 ExtraProps = extraProps[i],
                 Source = source[i],
+                ReceivedMs = receivedAt[i] is { } received ? (received.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond : null,
             });
         }
     }

@@ -100,9 +100,18 @@ public sealed class PipelineFlowTests : IAsyncLifetime
             await queue.EnqueueAsync(new ProcessingMessage(Path.GetFileNameWithoutExtension(blob.Name), blob.Name), CancellationToken.None);
         await host.WaitForProcessingAsync();
 
+        // The store holds each batch once (a redelivered message rewrites its own segments); the two batches'
+        // copies of each event id are both stored, in the user's shard, and the rollup counts the first one.
+        Assert.Equal(2 * Dataset.EventsOnDay, (await StoredCopiesAsync(host, data.Day)).Count);
         Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(host, data.Day));
         await host.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
-        Assert.Equal(Dataset.ExpectedDau, Value(new TableClient(_azurite.ConnectionString, "DailyMetrics"), data.Day.ToString("yyyy-MM-dd"), "users.dau|total|"));
+        var daily = new TableClient(_azurite.ConnectionString, "DailyMetrics");
+        var day = data.Day.ToString("yyyy-MM-dd");
+        Assert.Equal(Dataset.ExpectedDau, Value(daily, day, "users.dau|total|"));
+        Assert.Equal(1, Value(daily, day, "users.page_views|total|"));
+        Assert.Equal(1, Value(daily, day, "users.shares|total|"));
+        Assert.Equal(1, Value(daily, day, "businesses.orders|total|"));
+        Assert.Equal(Dataset.ExpectedGmvCny, Value(daily, day, "businesses.gmv|currency|CNY"));
     }
 
     [Fact]
@@ -148,14 +157,22 @@ public sealed class PipelineFlowTests : IAsyncLifetime
 
     internal static double Value(TableClient table, string day, string rowKey) => table.GetEntity<TableEntity>(day, rowKey).Value.GetDouble("Value")!.Value;
 
-    internal static async Task<int> CountStoredAsync(PipelineHost host, DateOnly day)
+    /// <summary>
+    /// Distinct events (source, eventId) stored for a day: the store keeps every copy a client sent in another
+    /// batch (the rollup drops the repeats in the user's shard), and each batch once however often it is processed.
+    /// </summary>
+    internal static async Task<int> CountStoredAsync(PipelineHost host, DateOnly day) =>
+        (await StoredCopiesAsync(host, day)).Distinct().Count();
+
+    /// <summary>Every copy stored for a day, as (source, eventId).</summary>
+    internal static async Task<List<(string? Source, string EventId)>> StoredCopiesAsync(PipelineHost host, DateOnly day)
     {
         var store = host.Get<IEventStore>();
         var shards = host.Get<PipelineOptions>().EventStoreShards;
-        var total = 0;
+        var copies = new List<(string?, string)>();
         for (var shard = 0; shard < shards; shard++)
-            total += (await store.ReadAsync(day, shard, CancellationToken.None)).Count;
-        return total;
+            copies.AddRange((await store.ReadAsync(day, shard, CancellationToken.None)).Select(e => (e.Source, e.EventId)));
+        return copies;
     }
 
     private sealed class ProcessKilled() : Exception("simulated kill");

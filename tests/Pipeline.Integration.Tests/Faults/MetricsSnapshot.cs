@@ -10,7 +10,8 @@ namespace Pipeline.Integration.Tests.Faults;
 /// <summary>
 /// What a run ended with, for the days compared: every <c>DailyMetrics</c> and
 /// <c>ProgramDailyMetrics</c> row (keys and values; not <c>ComputedAt</c>, <c>RunId</c> or the
-/// service's timestamps, which differ between any two runs) and the number of events stored per day.
+/// service's timestamps, which differ between any two runs) and the number of distinct events
+/// (source, eventId) stored per day (a client's retry in another batch is stored too, and dropped by the rollup).
 /// </summary>
 internal sealed record MetricsSnapshot(IReadOnlyDictionary<string, string> Rows, IReadOnlyDictionary<DateOnly, int> StoredEvents)
 {
@@ -34,9 +35,10 @@ internal sealed record MetricsSnapshot(IReadOnlyDictionary<string, string> Rows,
         var stored = new SortedDictionary<DateOnly, int>();
         foreach (var day in days)
         {
-            var count = 0;
-            for (var shard = 0; shard < shards; shard++) count += (await store.ReadAsync(day, shard, CancellationToken.None)).Count;
-            stored[day] = count;
+            var ids = new HashSet<(string?, string)>();
+            for (var shard = 0; shard < shards; shard++)
+                foreach (var e in await store.ReadAsync(day, shard, CancellationToken.None)) ids.Add((e.Source, e.EventId));
+            stored[day] = ids.Count;
         }
         return new MetricsSnapshot(rows, stored);
     }

@@ -53,6 +53,30 @@ public sealed class EventCompactionTests(AzuriteFixture azurite, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Compacted_events_keep_their_batch_source_and_receipt_time_and_their_positions_across_folds()
+    {
+        var store = new BlobEventStore(azurite.Blobs);
+        var day = AzuriteFixture.UniqueDay();
+        var received = new DateTimeOffset(2026, 11, 23, 1, 2, 3, 456, TimeSpan.Zero);
+        PipelineEvent E(string id) => new() { EventId = id, Type = EventType.PageView, TimeMs = 1, UserKey = "u", MiniProgramId = "wx" };
+        await store.WriteAsync(new EventSegment(day, Shard, "b1", "payments", [E("x1"), E("x2")], received), None);
+        await store.CompactAsync(day, Shard, None);
+        var first = (await store.ReadCompactedBlocksAsync(day, Shard, None)).SelectMany(b => EventBlockCodec.Decode(b.Span)).ToList();
+
+        // A later batch is folded after the first one's events, which keep their positions.
+        await store.WriteAsync(new EventSegment(day, Shard, "b0", "ads", [E("y1")], received.AddSeconds(1)), None);
+        Assert.Equal(2, (await store.ReadCompactedBlocksAsync(day, Shard, None)).Sum(b => EventBlockCodec.Decode(b.Span).Count)); // not folded yet: not read
+        await store.CompactAsync(day, Shard, None);
+        var second = (await store.ReadCompactedBlocksAsync(day, Shard, None)).SelectMany(b => EventBlockCodec.Decode(b.Span)).ToList();
+
+        Assert.Equal(["x1", "x2"], first.Select(e => e.EventId));
+        Assert.Equal(["x1", "x2", "y1"], second.Select(e => e.EventId));
+        Assert.Equal(["payments", "payments", "ads"], second.Select(e => e.Source));
+        Assert.Equal([received.ToUnixTimeMilliseconds(), received.ToUnixTimeMilliseconds(), received.AddSeconds(1).ToUnixTimeMilliseconds()], second.Select(e => e.ReceivedMs!.Value));
+        Assert.Equal(["payments", "payments", "ads"], (await ReadExportAsync(day, 2)).Select(e => e.Source));
+    }
+
+    [Fact]
     public async Task A_late_segment_is_read_beside_the_compacted_file_and_folded_by_the_next_compaction()
     {
         var store = new BlobEventStore(azurite.Blobs);
@@ -288,7 +312,8 @@ public sealed class EventCompactionTests(AzuriteFixture azurite, ITestOutputHelp
         Assert.Equal(
             ["event_id", "type", "custom_name", "time", "user_id", "mini_program_id", "session_id", "platform", "scene", "load_ms",
              "referrer_mini_program_id", "duration_ms", "page", "share_target", "order_id", "amount", "currency", "merchant_id",
-             "ad_unit_id", "revenue", "error_kind", "message", "reason", "scope", "developer_id", "version", "category", "extra_props"],
+             "ad_unit_id", "revenue", "error_kind", "message", "reason", "scope", "developer_id", "version", "category", "extra_props",
+             "source", "received_at"],
             reader.Schema.GetDataFields().Select(f => f.Name));
         Assert.Equal($"{day:yyyy-MM-dd}", reader.CustomMetadata["pipeline.date"]);
         Assert.Equal(Shard.ToString(), reader.CustomMetadata["pipeline.shard"]);
@@ -386,11 +411,19 @@ public sealed class EventCompactionTests(AzuriteFixture azurite, ITestOutputHelp
 
     private static readonly PropertyInfo[] Properties = typeof(PipelineEvent).GetProperties(BindingFlags.Public | BindingFlags.Instance);
 
-    /// <summary>Every field of every event, compared as multisets.</summary>
+    /// <summary>
+    /// Every field of every event, compared as multisets; the segment's source and receipt time, which the store
+    /// adds to events written without them, are compared only where the expected event has them.
+    /// </summary>
     internal static void AssertSameEvents(IEnumerable<PipelineEvent> expected, IEnumerable<PipelineEvent> actual)
     {
-        static List<string> Describe(IEnumerable<PipelineEvent> events) =>
-            events.Select(e => string.Join("|", Properties.Select(p => $"{p.Name}={p.GetValue(e)}"))).Order(StringComparer.Ordinal).ToList();
+        var expectedList = expected.ToList();
+        var stampedBy = new HashSet<string>(expectedList.Where(e => e.Source is null).Select(e => e.EventId), StringComparer.Ordinal);
+        List<string> Describe(IEnumerable<PipelineEvent> events) =>
+            events.Select(e => string.Join("|", Properties
+                    .Where(p => !(stampedBy.Contains(e.EventId) && p.Name is nameof(PipelineEvent.Source) or nameof(PipelineEvent.ReceivedMs)))
+                    .Select(p => $"{p.Name}={p.GetValue(e)}")))
+                .Order(StringComparer.Ordinal).ToList();
         Assert.Equal(Describe(expected), Describe(actual));
     }
 

@@ -44,6 +44,8 @@ public sealed class EventParquetTests
             Version = "1.2.3",
             Category = "shopping",
             ExtraProps = """{"k":"v","n":[1,2]}""",
+            Source = "payments",
+            ReceivedMs = 1_795_000_100_456,
         };
         foreach (var p in typeof(PipelineEvent).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
