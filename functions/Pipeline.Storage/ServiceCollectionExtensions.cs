@@ -67,6 +67,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IIngestReceiptLedger, TableIngestReceiptLedger>();
         services.TryAddSingleton<IEventStore, BlobEventStore>();
         services.TryAddSingleton<IDirtyDayLedger, TableDirtyDayLedger>();
+        services.TryAddSingleton<IFoldedDayLedger, TableFoldedDayLedger>();
         services.TryAddSingleton<IRollupStateStore, BlobRollupStateStore>();
         services.TryAddSingleton<IRollupRunStore, TableRollupRunStore>();
         services.TryAddSingleton<IRollupQueue, QueueRollupQueue>();

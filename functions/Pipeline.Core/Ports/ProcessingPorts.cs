@@ -15,7 +15,8 @@ public sealed record EventSegment(DateOnly Day, int Shard, string BatchId, strin
 /// <param name="EventsFolded">Events of those segments.</param>
 /// <param name="EventsCompacted">Events in the compacted file after the compaction.</param>
 /// <param name="SegmentsDeleted">Segment blobs deleted: those just folded, and folded ones an earlier compaction left behind or a redelivery rewrote.</param>
-public sealed record CompactionResult(DateOnly Day, int Shard, long Generation, int SegmentsFolded, long EventsFolded, long EventsCompacted, int SegmentsDeleted)
+/// <param name="FinishPending">A fold (<see cref="IEventStore.FoldAsync"/>) left work for a later <see cref="IEventStore.CompactAsync"/>: folded segments to delete, or the Parquet copy to bring up to date.</param>
+public sealed record CompactionResult(DateOnly Day, int Shard, long Generation, int SegmentsFolded, long EventsFolded, long EventsCompacted, int SegmentsDeleted, bool FinishPending = false)
 {
     /// <summary>Nothing to compact (a store without segments).</summary>
     public static CompactionResult Nothing(DateOnly day, int shard) => new(day, shard, 0, 0, 0, 0, 0);
@@ -57,10 +58,35 @@ public interface IEventStore
     /// <remarks>The default implementation does nothing (stores without small segments to fold).</remarks>
     Task<CompactionResult> CompactAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
         Task.FromResult(CompactionResult.Nothing(day, shard));
+
+    /// <summary>
+    /// The part of <see cref="CompactAsync"/> a reader waits for: folds the (day, shard)'s new segments into
+    /// its compacted file, and stops there. The folded segments stay (readers ignore them) and the Parquet
+    /// copy stays behind until the next <see cref="CompactAsync"/>, which <see cref="CompactionResult.FinishPending"/>
+    /// asks for: deleting blobs one by one and encoding Parquet are not on the rollup's path.
+    /// </summary>
+    /// <remarks>The default implementation is <see cref="CompactAsync"/>.</remarks>
+    Task<CompactionResult> FoldAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        CompactAsync(day, shard, cancellationToken);
 }
 
 /// <summary>A day that received events since it was last rolled up; <see cref="Version"/> changes each time it is marked again.</summary>
 public sealed record DirtyDay(DateOnly Day, string Version);
+
+/// <summary>
+/// Which reporting days have (day, shard)s that the rollup folded without finishing
+/// (<see cref="CompactionResult.FinishPending"/>): the sweeper's compactor finishes them. The same
+/// versioned marks as <see cref="IDirtyDayLedger"/>: a mark made after the list survives the clear.
+/// </summary>
+public interface IFoldedDayLedger
+{
+    Task MarkAsync(IReadOnlyCollection<DateOnly> days, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<DirtyDay>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Clears the mark only if it is still at <see cref="DirtyDay.Version"/>. Returns whether it was cleared.</summary>
+    Task<bool> ClearAsync(DirtyDay day, CancellationToken cancellationToken);
+}
 
 /// <summary>Which reporting days need a (re-)rollup.</summary>
 public interface IDirtyDayLedger

@@ -50,6 +50,9 @@ namespace Pipeline.Storage.Blobs;
 /// replaces a newer copy with an older one).</item>
 /// <item>Delete the folded and stale segments.</item>
 /// </list>
+/// <para>A <b>fold</b> (<see cref="FoldAsync"/>, what the rollup runs) stops after step 3, leaving steps 4 and 5
+/// to the next compaction (the sweeper's, asked for by <see cref="CompactionResult.FinishPending"/>): on
+/// Azurite a delete costs as much as twenty downloads, and Parquet encoding is CPU the rollup need not wait for.</para>
 /// <para>Killed after step 3, the segments are both folded and present: readers ignore them, the
 /// next compaction deletes them and refreshes the Parquet copy. Killed before step 3 completes,
 /// nothing changed. Two compactions racing serialise on the ETag; their output is also
@@ -152,7 +155,14 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
     {
         var description = $"compacting event segments {BlobPaths.EventPrefix(day, shard)}";
         return StorageFailures.RunAsync(description, ct => Races.ExecuteAsync(
-            token => new ValueTask<CompactionResult>(CompactOnceAsync(day, shard, token)), ct).AsTask(), cancellationToken);
+            token => new ValueTask<CompactionResult>(CompactOnceAsync(day, shard, finish: true, token)), ct).AsTask(), cancellationToken);
+    }
+
+    public Task<CompactionResult> FoldAsync(DateOnly day, int shard, CancellationToken cancellationToken)
+    {
+        var description = $"folding event segments {BlobPaths.EventPrefix(day, shard)}";
+        return StorageFailures.RunAsync(description, ct => Races.ExecuteAsync(
+            token => new ValueTask<CompactionResult>(CompactOnceAsync(day, shard, finish: false, token)), ct).AsTask(), cancellationToken);
     }
 
     /// <summary>The compacted file (null: none) and the segments not folded into it, in name order.</summary>
@@ -170,7 +180,8 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
             return new Snapshot(compacted, await DownloadSegmentsAsync(day, shard, pending, token).ConfigureAwait(false));
         }, ct).AsTask(), cancellationToken);
 
-    private async Task<CompactionResult> CompactOnceAsync(DateOnly day, int shard, CancellationToken ct)
+    /// <param name="finish">Also bring the Parquet copy up to date and delete the folded segments (steps 4 and 5); a fold stops after step 3.</param>
+    private async Task<CompactionResult> CompactOnceAsync(DateOnly day, int shard, bool finish, CancellationToken ct)
     {
         var listed = await ListSegmentsAsync(day, shard, ct).ConfigureAwait(false);
         await StepAsync("listed").ConfigureAwait(false);
@@ -214,6 +225,14 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
                 },
                 ct).ConfigureAwait(false);
             await StepAsync("compacted-written").ConfigureAwait(false);
+        }
+
+        if (!finish)
+        {
+            // Segments folded now or before and still present, or a Parquet copy that is now behind: a later
+            // CompactAsync finishes (each step is idempotent, see the class remarks).
+            var pending = fresh.Count + stale.Count > 0;
+            return new CompactionResult(day, shard, current?.Generation ?? 0, fresh.Count, eventsFolded, current?.EventCount ?? 0, 0, pending);
         }
 
         if (current is not null)

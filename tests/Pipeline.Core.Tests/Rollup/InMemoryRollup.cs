@@ -32,10 +32,13 @@ internal sealed class InMemoryRollup : IRollupStateStore, IRollupRunStore, IRoll
     {
         _time = time;
         Planner = new RollupPlanner(dirty, this, this, this, calendar, options, new RollupOptions(), time);
-        Shard = new ShardRollupHandler(events, this, this, this, engine);
+        Shard = new ShardRollupHandler(events, this, this, this, engine, Folded);
         Finaliser = new DayFinaliseHandler(this, this, this, metrics, exports, receipts, dirty, engine, time);
         Runner = new RollupRunner(Planner, this, time);
     }
+
+    /// <summary>The days the shards folded without finishing their compaction.</summary>
+    public RollupRunnerTests.FakeLedger Folded { get; } = new();
 
     public RollupPlanner Planner { get; }
     public ShardRollupHandler Shard { get; }

@@ -154,6 +154,19 @@ public sealed class RollupFanOutTests
     }
 
     [Fact]
+    public async Task Shards_fold_each_day_and_leave_the_days_with_work_left_to_the_background_compactor()
+    {
+        var f = new Fixture();
+        f.Events.FoldLeavesWork.Add((D2, 1));
+        f.Events.FoldLeavesWork.Add((D2, 3));
+
+        await f.Rollup.Runner.RunDueAsync(CancellationToken.None);
+
+        Assert.Equal(3 * Fixture.Shards, f.Events.Folds.Count); // every (day, shard), once
+        Assert.Equal([D2], f.Rollup.Folded.Marks.Keys);
+    }
+
+    [Fact]
     public async Task A_request_while_a_run_is_in_flight_starts_nothing_and_its_days_stay_dirty()
     {
         var f = new Fixture();

@@ -66,6 +66,14 @@ public sealed class RollupRunnerTests
     {
         private readonly Dictionary<(DateOnly, int), List<PipelineEvent>> _events = new();
         public Action<DateOnly>? OnRead { get; set; }
+        /// <summary>(day, shard)s whose fold leaves work for the background compactor, as a blob store's does.</summary>
+        public HashSet<(DateOnly, int)> FoldLeavesWork { get; } = [];
+        public List<(DateOnly Day, int Shard)> Folds { get; } = [];
+        public Task<CompactionResult> FoldAsync(DateOnly day, int shard, CancellationToken cancellationToken)
+        {
+            lock (Folds) Folds.Add((day, shard));
+            return Task.FromResult(CompactionResult.Nothing(day, shard) with { FinishPending = FoldLeavesWork.Contains((day, shard)) });
+        }
         public void Add(DateOnly day, int shard, PipelineEvent e)
         {
             if (!_events.TryGetValue((day, shard), out var list)) _events[(day, shard)] = list = [];
@@ -79,7 +87,7 @@ public sealed class RollupRunnerTests
         }
     }
 
-    internal sealed class FakeLedger : IDirtyDayLedger
+    internal sealed class FakeLedger : IDirtyDayLedger, IFoldedDayLedger
     {
         private int _version;
         public Dictionary<DateOnly, string> Marks { get; } = new();

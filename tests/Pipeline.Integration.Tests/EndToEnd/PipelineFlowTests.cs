@@ -177,15 +177,24 @@ public sealed class PipelineFlowTests : IAsyncLifetime
 
     private sealed class ProcessKilled() : Exception("simulated kill");
 
-    /// <summary>Writes one segment for real, then "dies", as a process killed half-way would.</summary>
+    /// <summary>
+    /// Writes one segment for real, then "dies", as a process killed half-way would. Processing writes a
+    /// batch's segments at once: the others die only after the first has landed.
+    /// </summary>
     private sealed class DiesAfterOneWrite(IEventStore inner) : IEventStore
     {
         private int _writes;
+        private readonly TaskCompletionSource _firstWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async Task WriteAsync(EventSegment segment, CancellationToken cancellationToken)
         {
-            if (Interlocked.Increment(ref _writes) > 1) throw new ProcessKilled();
+            if (Interlocked.Increment(ref _writes) > 1)
+            {
+                await _firstWritten.Task;
+                throw new ProcessKilled();
+            }
             await inner.WriteAsync(segment, cancellationToken);
+            _firstWritten.SetResult();
         }
 
         public Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken) => inner.ReadAsync(day, shard, cancellationToken);

@@ -77,6 +77,32 @@ public sealed class EventCompactionTests(AzuriteFixture azurite, ITestOutputHelp
     }
 
     [Fact]
+    public async Task A_fold_writes_the_compacted_file_only_and_the_next_compaction_finishes_it()
+    {
+        var store = new BlobEventStore(azurite.Blobs);
+        var day = AzuriteFixture.UniqueDay();
+        var segments = await WriteSegmentsAsync(store, day, "f", 5);
+        var all = segments.SelectMany(s => s.Events).ToList();
+
+        var fold = await store.FoldAsync(day, Shard, None);
+
+        Assert.Equal(new CompactionResult(day, Shard, 1, 5, all.Count, all.Count, 0, FinishPending: true), fold);
+        Assert.Equal(6, (await ListAsync(StorageNames.EventsContainer, $"{day:yyyy-MM-dd}/")).Count); // 5 segments beside the file
+        Assert.Empty(await ListAsync(StorageNames.ExportsContainer, $"events/date={day:yyyy-MM-dd}/"));
+        AssertSameEvents(all, await store.ReadAsync(day, Shard, None)); // folded segments are not read twice
+        AssertSameEvents(all, (await store.ReadCompactedBlocksAsync(day, Shard, None)).SelectMany(b => EventBlockCodec.Decode(b.Span)));
+
+        // Folding again finds nothing new, but the work is still pending.
+        Assert.True((await store.FoldAsync(day, Shard, None)).FinishPending);
+
+        var finish = await store.CompactAsync(day, Shard, None);
+        Assert.Equal(new CompactionResult(day, Shard, 1, 0, 0, all.Count, 5), finish);
+        Assert.Equal([$"{day:yyyy-MM-dd}/{Shard:D3}.evc"], await ListAsync(StorageNames.EventsContainer, $"{day:yyyy-MM-dd}/"));
+        AssertSameEvents(all, await ReadExportAsync(day, 1));
+        Assert.False((await store.FoldAsync(day, Shard, None)).FinishPending);
+    }
+
+    [Fact]
     public async Task A_late_segment_is_read_beside_the_compacted_file_and_folded_by_the_next_compaction()
     {
         var store = new BlobEventStore(azurite.Blobs);

@@ -55,6 +55,21 @@ public sealed class TableStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Folded_day_marks_are_apart_from_dirty_marks()
+    {
+        var dirty = new TableDirtyDayLedger(azurite.Tables);
+        var folded = new TableFoldedDayLedger(azurite.Tables);
+        var day = AzuriteFixture.UniqueDay();
+
+        await folded.MarkAsync([day], None);
+
+        Assert.DoesNotContain(await dirty.ListAsync(None), d => d.Day == day);
+        var mark = Assert.Single(await folded.ListAsync(None), d => d.Day == day);
+        Assert.True(await folded.ClearAsync(mark, None));
+        Assert.DoesNotContain(await folded.ListAsync(None), d => d.Day == day);
+    }
+
+    [Fact]
     public async Task Ingest_keys_and_sources_round_trip()
     {
         var store = new TableIngestKeyStore(azurite.Tables);

@@ -28,7 +28,7 @@ public sealed class WiringTests(AzuriteFixture azurite)
         Assert.IsType<ResilientLandingStore>(provider.GetRequiredService<ILandingStore>());
         Assert.IsType<ResilientProcessingQueue>(provider.GetRequiredService<IProcessingQueue>());
         foreach (var port in new[] { typeof(IRejectedEventStore), typeof(IIngestKeyStore), typeof(IEventStore),
-                     typeof(IDirtyDayLedger), typeof(IRollupStateStore), typeof(IMetricsStore), typeof(IExportStore) })
+                     typeof(IDirtyDayLedger), typeof(IFoldedDayLedger), typeof(IRollupStateStore), typeof(IMetricsStore), typeof(IExportStore) })
             Assert.NotNull(provider.GetRequiredService(port));
         Assert.Same(provider.GetRequiredService<IEventStore>(), provider.GetRequiredService<IEventStore>());
         Assert.Equal(16, provider.GetRequiredService<IOptions<PipelineOptions>>().Value.EventStoreShards);

@@ -19,7 +19,7 @@ public sealed record ShardRollupResult(string RunId, int Shard, int DaysRolled, 
 /// new event ids, plus one day's encoded blocks at a time (decoded one block at a time, no event
 /// objects). Each day's compacted file is read twice (scan, then roll) unless the run has one day.
 /// </remarks>
-public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore states, IRollupRunStore runs, IRollupQueue queue, RollupEngine engine)
+public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore states, IRollupRunStore runs, IRollupQueue queue, RollupEngine engine, IFoldedDayLedger folded)
 {
     public async Task<ShardRollupResult> HandleAsync(RollupShardMessage message, CancellationToken cancellationToken)
     {
@@ -83,14 +83,16 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
         var today = DateOnly.FromDateTime(run.CreatedAt.UtcDateTime);
 
         var scans = new List<DayScan>(days.Count);
+        var unfinished = new List<DateOnly>();
         IReadOnlyList<ReadOnlyMemory<byte>>? kept = null;
         foreach (var day in days)
         {
             cancellationToken.ThrowIfCancellationRequested();
             // Fold the day's segments into the (day, shard)'s compacted file and read that file alone: one read
             // however many batches the day received, and positions that never change. A segment that lands
-            // after the fold marks the day dirty again (after it is written), so the next run reads it.
-            await events.CompactAsync(day, shard, cancellationToken).ConfigureAwait(false);
+            // after the fold marks the day dirty again (after it is written), so the next run reads it. The
+            // fold leaves deleting the folded segments and the Parquet copy to the sweeper's compactor.
+            if ((await events.FoldAsync(day, shard, cancellationToken).ConfigureAwait(false)).FinishPending) unfinished.Add(day);
             var blocks = await events.ReadCompactedBlocksAsync(day, shard, cancellationToken).ConfigureAwait(false);
             var previous = await states.LoadDuplicatesAsync(day, shard, cancellationToken).ConfigureAwait(false) is { } bytes
                 ? DuplicateCopies.Decode(bytes)
@@ -98,6 +100,8 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             scans.Add(ShardDeduplicator.Scan(day, blocks, window, previous, today));
             if (days.Count == 1) kept = blocks;
         }
+
+        if (unfinished.Count > 0) await folded.MarkAsync(unfinished, cancellationToken).ConfigureAwait(false);
 
         var decision = ShardDeduplicator.Decide(scans, window, today);
         foreach (var day in days)
