@@ -9,7 +9,31 @@ namespace Pipeline.Core.Rollup;
 /// </summary>
 public static class MetricRowKeys
 {
+    /// <summary>
+    /// Per-mini-program rows of a day in <c>DailyMetrics</c> are spread over this many partitions
+    /// (<see cref="DailyPartitionKey"/>), so that writing a day is not bound by one partition's rate.
+    /// Persisted: changing it strands the rows written under the old count.
+    /// </summary>
+    public const int ProgramBuckets = 64;
+
+    /// <summary>The day's partition in <c>DailyMetrics</c> (its ecosystem rows), and the first key of its range.</summary>
     public static string PartitionKey(DateOnly day) => day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A row's partition in <c>DailyMetrics</c>: <c>yyyy-MM-dd</c> for an ecosystem row, <c>yyyy-MM-dd|NN</c>
+    /// (NN the bucket of its mini-program, 00 to 63) for a per-mini-program row. A day's partitions are the
+    /// key range [<c>yyyy-MM-dd</c>, <see cref="PartitionRangeEnd"/>): '|' sorts before '}'.
+    /// </summary>
+    public static string DailyPartitionKey(MetricRow row) => IsProgramRow(row)
+        ? $"{PartitionKey(row.Date)}|{Bucket(ProgramPartitionKey(row)):D2}"
+        : PartitionKey(row.Date);
+
+    /// <summary>The end (exclusive) of the day's partition key range in <c>DailyMetrics</c>.</summary>
+    public static string PartitionRangeEnd(DateOnly day) => PartitionKey(day) + "}";
+
+    /// <summary>A mini-program's bucket: XxHash32 of its (escaped) partition key, stable across processes and releases.</summary>
+    public static int Bucket(string programPartitionKey) =>
+        (int)(System.IO.Hashing.XxHash32.HashToUInt32(Encoding.UTF8.GetBytes(programPartitionKey)) % ProgramBuckets);
 
     /// <summary><c>&lt;metric&gt;|&lt;dimension&gt;|&lt;escaped value&gt;</c> in <c>DailyMetrics</c>.</summary>
     public static string DailyRowKey(MetricRow row) => $"{row.Metric}|{row.Dimension}|{Escape(row.DimensionValue)}";

@@ -6,8 +6,10 @@ using Pipeline.Core.Rollup;
 namespace Pipeline.Storage.Tables;
 
 /// <summary>
-/// The metric catalog's tables. <c>DailyMetrics</c>: PartitionKey = day, RowKey
-/// <see cref="MetricRowKeys.DailyRowKey"/>. <c>ProgramDailyMetrics</c>: the rows whose dimension
+/// The metric catalog's tables. <c>DailyMetrics</c>: every row of a day, RowKey
+/// <see cref="MetricRowKeys.DailyRowKey"/>, PartitionKey <see cref="MetricRowKeys.DailyPartitionKey"/>: the day
+/// for the ecosystem rows (a few hundred), the day and one of 64 buckets for the per-mini-program rows
+/// (most of the day), so a day is the partition key range [day, day}). <c>ProgramDailyMetrics</c>: the rows whose dimension
 /// starts with <c>miniProgram</c>, PartitionKey <see cref="MetricRowKeys.ProgramPartitionKey"/>,
 /// RowKey <see cref="MetricRowKeys.ProgramRowKey"/>. Properties: Metric, Stakeholder, Tier,
 /// Dimension, DimensionValue (unescaped), Value, Numerator and Denominator (ratios only), Unit,
@@ -27,8 +29,9 @@ namespace Pipeline.Storage.Tables;
 /// row is written after its program row, so a crash between the two leaves the daily row old and
 /// the next run writes both again.</para>
 /// <para>Writes are entity-group transactions of up to 100 rows of one partition, several partitions
-/// at once: a day's program rows spread over one partition per mini-program, so they scale with the
-/// partitions; the daily partition is the limit (2,000 entities/s in Azure), see docs/performance.md.</para>
+/// at once: a day's program rows spread over one partition per mini-program in <c>ProgramDailyMetrics</c>
+/// and 64 in <c>DailyMetrics</c>, so no partition's rate (2,000 entities/s in Azure) bounds a day; see
+/// docs/performance.md.</para>
 /// </remarks>
 public sealed class TableMetricsStore(TableServiceClient tableService) : IMetricsStore
 {
@@ -56,7 +59,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
             if (row.Date != day)
                 throw new ArgumentException($"Row {row.Metric}|{row.Dimension}|{row.DimensionValue} is for {row.Date:yyyy-MM-dd}, not {dayKey}.", nameof(rows));
             var rowKey = MetricRowKeys.DailyRowKey(row);
-            if (!dailyEntities.TryAdd(rowKey, ToEntity(dayKey, rowKey, row, runId, computedAt)))
+            if (!dailyEntities.TryAdd(rowKey, ToEntity(MetricRowKeys.DailyPartitionKey(row), rowKey, row, runId, computedAt)))
                 throw new ArgumentException($"Two rows of {dayKey} have the key '{rowKey}'.", nameof(rows));
             byKey[rowKey] = row;
             if (MetricRowKeys.IsProgramRow(row))
@@ -73,10 +76,11 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
             // (1) What the day has now.
             var oldDaily = new List<TableEntity>();
             var unchanged = new HashSet<string>(StringComparer.Ordinal);
-            await foreach (var e in _daily.QueryAsync<TableEntity>(e => e.PartitionKey == dayKey, select: ValueColumns, cancellationToken: ct).ConfigureAwait(false))
+            await foreach (var e in _daily.QueryAsync<TableEntity>(DayFilter(day), select: ValueColumns, cancellationToken: ct).ConfigureAwait(false))
             {
                 oldDaily.Add(e);
-                if (byKey.TryGetValue(e.RowKey, out var row) && ToRow(day, e) == row) unchanged.Add(e.RowKey);
+                // Unchanged only in the same partition (rows written before the buckets were in the day's partition).
+                if (byKey.TryGetValue(e.RowKey, out var row) && ToRow(day, e) == row && dailyEntities[e.RowKey].PartitionKey == e.PartitionKey) unchanged.Add(e.RowKey);
             }
 
             var programPartitions = new HashSet<string>(StringComparer.Ordinal);
@@ -107,8 +111,8 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
             }).ConfigureAwait(false);
             await DeleteAsync(_program, staleProgram, ct).ConfigureAwait(false);
 
-            // (5) Stale daily rows, last.
-            await DeleteAsync(_daily, oldDaily.Where(e => !dailyEntities.ContainsKey(e.RowKey)), ct).ConfigureAwait(false);
+            // (5) Stale daily rows, last (a row now in another partition of the day is stale where it was).
+            await DeleteAsync(_daily, oldDaily.Where(e => !dailyEntities.TryGetValue(e.RowKey, out var now) || now.PartitionKey != e.PartitionKey), ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 
@@ -118,11 +122,15 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
         return StorageFailures.RunAsync<IReadOnlyList<MetricRow>>("reading the metrics of " + dayKey, async ct =>
         {
             var rows = new List<MetricRow>();
-            await foreach (var e in _daily.QueryAsync<TableEntity>(e => e.PartitionKey == dayKey, cancellationToken: ct).ConfigureAwait(false))
+            await foreach (var e in _daily.QueryAsync<TableEntity>(DayFilter(day), cancellationToken: ct).ConfigureAwait(false))
                 rows.Add(ToRow(day, e));
             return rows;
         }, cancellationToken);
     }
+
+    /// <summary>Every partition of the day in <c>DailyMetrics</c>: the ecosystem partition and its 64 buckets (one key range).</summary>
+    private static string DayFilter(DateOnly day) =>
+        TableClient.CreateQueryFilter($"PartitionKey ge {MetricRowKeys.PartitionKey(day)} and PartitionKey lt {MetricRowKeys.PartitionRangeEnd(day)}");
 
     private static TableEntity ToEntity(string partitionKey, string rowKey, MetricRow row, string runId, DateTimeOffset computedAt)
     {

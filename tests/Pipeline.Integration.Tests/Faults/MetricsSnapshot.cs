@@ -24,7 +24,8 @@ internal sealed record MetricsSnapshot(IReadOnlyDictionary<string, string> Rows,
         foreach (var day in days)
         {
             var key = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            await foreach (var e in tables.GetTableClient(StorageNames.DailyMetricsTable).QueryAsync<TableEntity>(e => e.PartitionKey == key))
+            var dayRange = TableClient.CreateQueryFilter($"PartitionKey ge {key} and PartitionKey lt {key + "}"}");
+            await foreach (var e in tables.GetTableClient(StorageNames.DailyMetricsTable).QueryAsync<TableEntity>(dayRange))
                 rows[$"daily|{e.PartitionKey}|{e.RowKey}"] = Describe(e);
             var filter = TableClient.CreateQueryFilter($"RowKey ge {key + "|"} and RowKey lt {key + "}"}");
             await foreach (var e in tables.GetTableClient(StorageNames.ProgramDailyMetricsTable).QueryAsync<TableEntity>(filter))

@@ -30,10 +30,11 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
         async Task<string?> RunOf(TableClient table, string partition, string row) =>
             (await table.GetEntityAsync<TableEntity>(partition, row)).Value.GetString("RunId");
         var dayKey = MetricRowKeys.PartitionKey(day);
-        Assert.Equal("run-1", await RunOf(daily, dayKey, "dau|miniProgram|wx_same"));
+        string Bucket(string mp) => MetricRowKeys.DailyPartitionKey(Same(mp));
+        Assert.Equal("run-1", await RunOf(daily, Bucket("wx_same"), "dau|miniProgram|wx_same"));
         Assert.Equal("run-1", await RunOf(program, "wx_same", dayKey + "|dau|miniProgram|wx_same"));
         Assert.Equal("run-2", await RunOf(daily, dayKey, "dau|all|"));
-        Assert.Equal("run-2", await RunOf(daily, dayKey, "dau|miniProgram|wx_moved"));
+        Assert.Equal("run-2", await RunOf(daily, Bucket("wx_moved"), "dau|miniProgram|wx_moved"));
         Assert.Equal("run-2", await RunOf(program, "wx_moved", dayKey + "|dau|miniProgram|wx_moved"));
         Assert.Equal(7, (await store.ReadDayAsync(day, None)).Single(r => r.DimensionValue == "wx_moved").Value);
     }
@@ -79,8 +80,8 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
         Assert.Equal(second.OrderBy(r => MetricRowKeys.DailyRowKey(r), StringComparer.Ordinal), read.OrderBy(r => MetricRowKeys.DailyRowKey(r), StringComparer.Ordinal));
 
         var dailyKeys = new List<string>();
-        await foreach (var e in daily.QueryAsync<TableEntity>(e => e.PartitionKey == MetricRowKeys.PartitionKey(day))) dailyKeys.Add(e.RowKey);
-        Assert.Equal(["conversion|all|", "dau|all|", "dau|miniProgram|wx_a", "dau|miniProgram|wx_new"], dailyKeys);
+        await foreach (var e in daily.QueryAsync<TableEntity>(DayRange(day))) dailyKeys.Add(e.RowKey);
+        Assert.Equal(["conversion|all|", "dau|all|", "dau|miniProgram|wx_a", "dau|miniProgram|wx_new"], dailyKeys.Order(StringComparer.Ordinal));
 
         // Program rows: the stale ones of this day are gone in every partition, the next day's stay.
         var dayKey = MetricRowKeys.PartitionKey(day);
@@ -96,7 +97,7 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
         Assert.Equal("run-2", ratio.GetString("RunId"));
         Assert.Equal(ComputedAt.AddHours(1), ratio.GetDateTimeOffset("ComputedAt"));
 
-        var count = (await daily.GetEntityAsync<TableEntity>(dayKey, "dau|miniProgram|wx_a")).Value;
+        var count = (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.DailyPartitionKey(second[1]), "dau|miniProgram|wx_a")).Value;
         Assert.False(count.ContainsKey("Numerator"));
         Assert.False(count.ContainsKey("Denominator"));
         Assert.Equal(
@@ -109,6 +110,34 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_days_per_mini_program_rows_are_spread_over_bucket_partitions_and_rows_of_the_old_layout_move()
+    {
+        var store = new TableMetricsStore(azurite.Tables);
+        var daily = azurite.Tables.GetTableClient(StorageNames.DailyMetricsTable);
+        var day = AzuriteFixture.UniqueDay();
+        var dayKey = MetricRowKeys.PartitionKey(day);
+        var rows = Enumerable.Range(0, 200).Select(i => Row(day, "dau", "miniProgram", $"wx_{i:D3}", i)).Append(Row(day, "dau", "all", "", 500)).ToList();
+        // A row as an earlier release wrote it: every row of the day in the day's own partition.
+        await daily.UpsertEntityAsync(new TableEntity(dayKey, "dau|miniProgram|wx_007") { ["Metric"] = "dau", ["Dimension"] = "miniProgram", ["DimensionValue"] = "wx_007", ["Value"] = 7.0 });
+
+        await store.ReplaceDayAsync(day, rows, "run", ComputedAt, None);
+
+        var partitions = new Dictionary<string, int>();
+        await foreach (var e in daily.QueryAsync<TableEntity>(DayRange(day), select: ["PartitionKey", "RowKey"]))
+            partitions[e.PartitionKey] = partitions.GetValueOrDefault(e.PartitionKey) + 1;
+        Assert.Equal(1, partitions[dayKey]); // the ecosystem row only: the old-layout row moved to its bucket
+        Assert.True(partitions.Count > 40, $"200 mini-programs over {partitions.Count - 1} buckets");
+        Assert.All(partitions.Keys.Where(k => k != dayKey), k => Assert.Matches($"^{dayKey}\\|[0-6][0-9]$", k));
+        Assert.Equal(201, partitions.Values.Sum());
+        Assert.Equal(rows.OrderBy(MetricRowKeys.DailyRowKey, StringComparer.Ordinal), (await store.ReadDayAsync(day, None)).OrderBy(MetricRowKeys.DailyRowKey, StringComparer.Ordinal));
+        // The next day's range does not see this day's buckets.
+        Assert.Empty(await store.ReadDayAsync(day.AddDays(1), None));
+    }
+
+    private static string DayRange(DateOnly day) =>
+        TableClient.CreateQueryFilter($"PartitionKey ge {MetricRowKeys.PartitionKey(day)} and PartitionKey lt {MetricRowKeys.PartitionRangeEnd(day)}");
+
+    [Fact]
     public async Task Dimension_values_are_escaped_in_keys_and_unescaped_in_properties()
     {
         var store = new TableMetricsStore(azurite.Tables);
@@ -119,7 +148,7 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
         await store.ReplaceDayAsync(day, [page, currency], "run", ComputedAt, None);
 
         var daily = azurite.Tables.GetTableClient(StorageNames.DailyMetricsTable);
-        var entity = (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.PartitionKey(day), "pv|miniProgram.page|wx_b%2Fpages%2Fa%3Fx=1%23h")).Value;
+        var entity = (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.DailyPartitionKey(page), "pv|miniProgram.page|wx_b%2Fpages%2Fa%3Fx=1%23h")).Value;
         Assert.Equal("wx_b/pages/a?x=1#h", entity.GetString("DimensionValue"));
 
         var program = azurite.Tables.GetTableClient(StorageNames.ProgramDailyMetricsTable);
