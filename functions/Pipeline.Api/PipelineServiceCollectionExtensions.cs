@@ -3,10 +3,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Pipeline.Api.Http;
 using Pipeline.Api.Metrics;
+using Pipeline.Api.OpenApi;
 using Pipeline.Api.Queues;
 using Pipeline.Core;
 using Pipeline.Core.Ingest;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Processing;
+using Pipeline.Core.Query;
 using Pipeline.Core.Rollup;
 using Pipeline.Core.Scenes;
 using Pipeline.Core.Sweep;
@@ -53,7 +56,12 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<EventCompactor>();
 
         services.AddSingleton<IngestEndpoint>();
+        services.AddSingleton(sp => new IngestKeyCache(sp.GetRequiredService<IIngestKeyStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ReadKeyAuthenticator>();
+        services.AddSingleton<MetricQueryService>();
         services.AddSingleton<MetricsQueryEndpoint>();
+        services.AddSingleton<CatalogEndpoint>();
+        services.AddSingleton<OpenApiEndpoint>();
         services.AddSingleton<ProcessingQueueEntry>();
         services.AddSingleton<InboundQueueEntry>();
         services.AddSingleton<RollupEntry>();

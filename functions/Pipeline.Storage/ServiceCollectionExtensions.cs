@@ -72,6 +72,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IRollupRunStore, TableRollupRunStore>();
         services.TryAddSingleton<IRollupQueue, QueueRollupQueue>();
         services.TryAddSingleton<IMetricsStore, TableMetricsStore>();
+        services.TryAddSingleton<IMetricsReader, TableMetricsReader>();
         services.TryAddSingleton<IExportStore, BlobExportStore>();
         services.TryAddSingleton<PoisonQueues>();
         return services;

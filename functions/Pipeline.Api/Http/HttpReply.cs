@@ -37,8 +37,8 @@ public sealed class HttpReply(int status, ReadOnlyMemory<byte> body, string cont
 
     Task IActionResult.ExecuteResultAsync(ActionContext context) => ExecuteAsync(context.HttpContext);
 
-    /// <summary><c>{"error":{"code":"…","message":"…"}}</c>, the contract's error shape.</summary>
-    public static HttpReply Error(int status, string code, string message)
+    /// <summary><c>{"error":{"code":"…","message":"…"[,"parameter":"…"]}}</c>, the contract's error shape; <paramref name="parameter"/> names the query parameter at fault.</summary>
+    public static HttpReply Error(int status, string code, string message, string? parameter = null)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
@@ -47,6 +47,7 @@ public sealed class HttpReply(int status, ReadOnlyMemory<byte> body, string cont
             writer.WriteStartObject("error");
             writer.WriteString("code", code);
             writer.WriteString("message", message);
+            if (parameter is not null) writer.WriteString("parameter", parameter);
             writer.WriteEndObject();
             writer.WriteEndObject();
         }

@@ -2,65 +2,59 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Pipeline.Core.Export;
-using Pipeline.Core.Ports;
-using Pipeline.Core.Rollup;
+using Pipeline.Api.Http;
+using Pipeline.Core.Query;
 
 namespace Pipeline.Api.Metrics;
 
 /// <summary>
-/// <c>GET /api/v1/metrics?date=YYYY-MM-DD[&amp;metric=NAME][&amp;dimension=NAME][&amp;format=json|csv]</c>:
-/// one day's rows from <c>DailyMetrics</c>, filtered, as JSON or as the export's CSV.
+/// <c>GET /api/v1/metrics</c> (docs/query.md): the rows of a date range, filtered by metric, stakeholder,
+/// tier, dimension, value and mini-program, a page at a time, as JSON or CSV; for a read key
+/// (<c>X-Api-Key: mrk_…</c>), which decides which rows are visible.
 /// </summary>
-public sealed class MetricsQueryEndpoint(IMetricsStore metrics)
+public sealed class MetricsQueryEndpoint(ReadKeyAuthenticator readers, MetricQueryService queries)
 {
     public const string Route = "v1/metrics";
 
-    public async Task<Http.HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
+    public async Task<HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        var query = request.Query;
-        var dateText = query["date"].FirstOrDefault();
-        if (string.IsNullOrEmpty(dateText))
-            return Http.HttpReply.Error(400, "missing_date", "Query parameter 'date' is required, as YYYY-MM-DD (a reporting day).");
-        if (!DateOnly.TryParseExact(dateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-            return Http.HttpReply.Error(400, "invalid_date", $"'date' must be YYYY-MM-DD; got '{dateText}'.");
+        ArgumentNullException.ThrowIfNull(request);
+        var (access, denied) = await readers.AuthenticateAsync(request.Headers[ReadKeyAuthenticator.Header].FirstOrDefault(), cancellationToken).ConfigureAwait(false);
+        if (denied is not null) return ReadReplies.Error(denied);
 
-        var format = query["format"].FirstOrDefault() ?? "json";
-        if (format is not ("json" or "csv"))
-            return Http.HttpReply.Error(400, "invalid_format", $"'format' must be json or csv; got '{format}'.");
+        var parsed = MetricQueryParser.Parse(ReadRequests.Parameters(request));
+        if (parsed.Error is not null) return ReadReplies.Error(parsed.Error);
 
-        var metric = query["metric"].FirstOrDefault();
-        var dimension = query["dimension"].FirstOrDefault();
+        var (page, error) = await queries.RunAsync(parsed.Query!, access!, cancellationToken).ConfigureAwait(false);
+        if (page is null) return ReadReplies.Error(error!);
 
-        var all = await metrics.ReadDayAsync(day, cancellationToken).ConfigureAwait(false);
-        if (all.Count == 0)
-            return Http.HttpReply.Error(404, "not_rolled_up", $"No metrics for {dateText}: the day has not been rolled up (or had no events before the first rolled-up day).");
-
-        var rows = all
-            .Where(r => metric is null || r.Metric == metric)
-            .Where(r => dimension is null || r.Dimension == dimension)
-            .OrderBy(r => r.Metric, StringComparer.Ordinal)
-            .ThenBy(r => r.Dimension, StringComparer.Ordinal)
-            .ThenBy(r => r.DimensionValue, StringComparer.Ordinal)
-            .ToList();
-
-        return format == "csv"
-            ? new Http.HttpReply(200, DailyCsv.Write(day, rows), Http.HttpReply.Csv)
-            : new Http.HttpReply(200, ToJson(day, rows), Http.HttpReply.Json);
+        var reply = parsed.Format == QueryFormat.Csv
+            ? new HttpReply(200, QueryCsv.Write(page.Rows), HttpReply.Csv)
+            : new HttpReply(200, ToJson(page), HttpReply.Json);
+        // The CSV has no envelope: what the JSON body says besides the rows travels in headers (in both formats).
+        if (page.MissingDays.Count > 0) reply.WithHeader("X-Missing-Days", string.Join(',', page.MissingDays.Select(Day)));
+        if (page.Continuation is not null) reply.WithHeader("X-Continuation", page.Continuation);
+        return ReadReplies.Finish(request, reply);
     }
 
-    private static ReadOnlyMemory<byte> ToJson(DateOnly day, IReadOnlyList<MetricRow> rows)
+    internal static ReadOnlyMemory<byte> ToJson(QueryPage page)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteString("date", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-            w.WriteNumber("count", rows.Count);
+            w.WriteString("from", Day(page.Query.From));
+            w.WriteString("to", Day(page.Query.To));
+            w.WriteNumber("count", page.Rows.Count);
+            w.WriteStartArray("missingDays");
+            foreach (var d in page.MissingDays) w.WriteStringValue(Day(d));
+            w.WriteEndArray();
             w.WriteStartArray("rows");
-            foreach (var r in rows)
+            foreach (var stored in page.Rows)
             {
+                var r = stored.Row;
                 w.WriteStartObject();
+                w.WriteString("date", Day(r.Date));
                 w.WriteString("metric", r.Metric);
                 w.WriteString("stakeholder", r.Stakeholder);
                 w.WriteString("tier", r.Tier);
@@ -70,11 +64,21 @@ public sealed class MetricsQueryEndpoint(IMetricsStore metrics)
                 if (r.Numerator is { } n) w.WriteNumber("numerator", n);
                 if (r.Denominator is { } d) w.WriteNumber("denominator", d);
                 w.WriteString("unit", r.Unit);
+                if (stored.ComputedAt is { } at) w.WriteString("computedAt", at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                else w.WriteNull("computedAt");
+                if (stored.RunId is { } run) w.WriteString("runId", run);
+                else w.WriteNull("runId");
+                w.WriteBoolean("restated", stored.Restated);
+                if (stored.PreviousValue is { } previous) w.WriteNumber("previousValue", previous);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            if (page.Continuation is { } token) w.WriteString("continuation", token);
+            else w.WriteNull("continuation");
             w.WriteEndObject();
         }
         return buffer.WrittenMemory;
     }
+
+    private static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

@@ -27,6 +27,9 @@ public static class MetricCatalog
 
     private static MetricDefinition M(string id, string tier, string unit, MetricKind kind, string[] dims, string meaning) => new(id, tier, unit, kind, dims, meaning);
 
+    /// <summary>The version of the metric catalog this build computes (served by <c>GET /api/v1/catalog</c>).</summary>
+    public const int Version = 1;
+
     /// <summary>The retention grid of metrics.md (WeChat's): N of <c>users.retention_dN</c>.</summary>
     public static IReadOnlyList<int> RetentionDays { get; } = [1, 2, 3, 4, 5, 6, 7, 14, 30];
 

@@ -18,7 +18,7 @@ public static class DailyCsv
     private static readonly string[] Columns = Header.Split(',');
 
     // Spelled out rather than left to the defaults, since the format is a contract with analysts.
-    private static readonly CsvWriterOptions WriterOptions = CsvWriterOptions.Default with
+    internal static readonly CsvWriterOptions WriterOptions = CsvWriterOptions.Default with
     {
         Mode = CsvMode.Rfc4180,
         Separator = ',',

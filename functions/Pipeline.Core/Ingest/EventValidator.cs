@@ -654,15 +654,7 @@ internal sealed class EventValidator
         return true;
     }
 
-    internal static bool IsMiniProgramId(ReadOnlySpan<char> id)
-    {
-        if (id.Length is 0 or > IngestLimits.MaxMiniProgramIdLength) return false;
-        foreach (var c in id)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-')) return false;
-        }
-        return true;
-    }
+    internal static bool IsMiniProgramId(ReadOnlySpan<char> id) => MiniProgramIds.IsValid(id);
 
     internal static bool IsCustomName(ReadOnlySpan<char> name)
     {

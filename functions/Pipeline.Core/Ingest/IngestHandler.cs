@@ -76,6 +76,8 @@ public sealed class IngestHandler
 
         if (string.IsNullOrWhiteSpace(request.ApiKey))
             return IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key header is missing.");
+        if (IngestKeys.KindOf(request.ApiKey) == ApiKeyKind.Read)
+            return IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is a read key (mrk_…), which reads metrics and cannot send events; use the source's ingest key (mpk_…).");
         if (!IngestKeys.TryParse(request.ApiKey, out var keyId, out var secret))
             return IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is not an ingest key (mpk_<id>_<secret>).");
 
@@ -85,7 +87,8 @@ public sealed class IngestHandler
             var key = await _keys.FindKeyAsync(keyId, ct).ConfigureAwait(false);
             // One answer for an unknown key and a wrong secret, so it tells an attacker nothing; whoever
             // holds the right secret of a revoked or expired key is told which, so they fetch a new one.
-            var status = key is null ? IngestKeyStatus.WrongSecret : IngestKeys.Check(key, secret, receivedAt);
+            // A read key's id and secret under the ingest prefix are still a read key: refused like an unknown one.
+            var status = key is null || key.Kind != ApiKeyKind.Ingest ? IngestKeyStatus.WrongSecret : IngestKeys.Check(key, secret, receivedAt);
             if (key is null || status == IngestKeyStatus.WrongSecret)
                 return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
             if (status == IngestKeyStatus.Revoked)

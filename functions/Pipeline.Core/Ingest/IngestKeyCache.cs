@@ -19,12 +19,16 @@ public sealed class IngestKeyCache(IIngestKeyStore store, TimeProvider time)
 
     private readonly ConcurrentDictionary<string, Entry<IngestKeyRecord>> _keys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry<SourceRegistration>> _sources = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry<SourceRegistration>> _readers = new(StringComparer.Ordinal);
 
     public ValueTask<IngestKeyRecord?> FindKeyAsync(string keyId, CancellationToken ct) =>
         FindAsync(_keys, keyId, static (s, id, c) => s.FindKeyAsync(id, c), ct);
 
     public ValueTask<SourceRegistration?> FindSourceAsync(string source, CancellationToken ct) =>
         FindAsync(_sources, source, static (s, name, c) => s.FindSourceAsync(name, c), ct);
+
+    public ValueTask<SourceRegistration?> FindReaderAsync(string reader, CancellationToken ct) =>
+        FindAsync(_readers, reader, static (s, name, c) => s.FindReaderAsync(name, c), ct);
 
     private async ValueTask<T?> FindAsync<T>(
         ConcurrentDictionary<string, Entry<T>> cache, string id,

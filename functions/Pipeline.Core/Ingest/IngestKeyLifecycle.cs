@@ -16,27 +16,30 @@ public sealed class IngestKeyLifecycle(IIngestKeyStore store, TimeProvider time)
     /// <summary>The longest overlap <see cref="RotateAsync"/> accepts: a replaced key must not live on forever.</summary>
     public static readonly TimeSpan MaxOverlap = TimeSpan.FromDays(90);
 
-    /// <summary>Registers (or updates) <paramref name="source"/> and stores a new key for it; returns the plaintext key.</summary>
-    public async Task<string> CreateAsync(SourceRegistration source, CancellationToken ct)
+    /// <summary>
+    /// Registers (or updates) <paramref name="source"/> (a source for an ingest key, a reader for a read key)
+    /// and stores a new key for it; returns the plaintext key.
+    /// </summary>
+    public async Task<string> CreateAsync(SourceRegistration source, CancellationToken ct, ApiKeyKind kind = ApiKeyKind.Ingest)
     {
         ArgumentNullException.ThrowIfNull(source);
-        await store.SaveSourceAsync(source, ct).ConfigureAwait(false);
-        var (plaintext, record) = IngestKeys.Create(source.Name, time.GetUtcNow());
+        await SaveRegistrationAsync(kind, source, ct).ConfigureAwait(false);
+        var (plaintext, record) = IngestKeys.Create(source.Name, time.GetUtcNow(), kind);
         await store.SaveKeyAsync(record, ct).ConfigureAwait(false);
         return plaintext;
     }
 
-    /// <summary>Every key with its source's registration (null when the source is gone), by source then creation time.</summary>
+    /// <summary>Every key with its source's (or reader's) registration (null when it is gone), ingest keys first, by name then creation time.</summary>
     public async Task<IReadOnlyList<IngestKeyListing>> ListAsync(CancellationToken ct)
     {
         var keys = await store.ListKeysAsync(ct).ConfigureAwait(false);
-        var sources = new Dictionary<string, SourceRegistration?>(StringComparer.Ordinal);
-        foreach (var name in keys.Select(k => k.Source).Distinct(StringComparer.Ordinal))
-            sources[name] = await store.FindSourceAsync(name, ct).ConfigureAwait(false);
+        var registrations = new Dictionary<(ApiKeyKind, string), SourceRegistration?>();
+        foreach (var (kind, name) in keys.Select(k => (k.Kind, k.Source)).Distinct())
+            registrations[(kind, name)] = await FindRegistrationAsync(kind, name, ct).ConfigureAwait(false);
         var now = time.GetUtcNow();
         return keys
-            .OrderBy(k => k.Source, StringComparer.Ordinal).ThenBy(k => k.CreatedAt).ThenBy(k => k.KeyId, StringComparer.Ordinal)
-            .Select(k => new IngestKeyListing(k, sources[k.Source], StateOf(k, now)))
+            .OrderBy(k => k.Kind).ThenBy(k => k.Source, StringComparer.Ordinal).ThenBy(k => k.CreatedAt).ThenBy(k => k.KeyId, StringComparer.Ordinal)
+            .Select(k => new IngestKeyListing(k, registrations[(k.Kind, k.Source)], StateOf(k, now)))
             .ToList();
     }
 
@@ -63,19 +66,21 @@ public sealed class IngestKeyLifecycle(IIngestKeyStore store, TimeProvider time)
     /// so an interrupted rotation never leaves a source without a working key.
     /// </summary>
     /// <exception cref="InvalidOperationException">The source is not registered.</exception>
-    public async Task<IngestKeyRotation> RotateAsync(string source, TimeSpan overlap, CancellationToken ct)
+    public async Task<IngestKeyRotation> RotateAsync(string source, TimeSpan overlap, CancellationToken ct, ApiKeyKind kind = ApiKeyKind.Ingest)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(source);
         ArgumentOutOfRangeException.ThrowIfLessThan(overlap, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(overlap, MaxOverlap);
-        if (await store.FindSourceAsync(source, ct).ConfigureAwait(false) is null)
-            throw new InvalidOperationException($"The source '{source}' is not registered; create its first key with 'keys create'.");
+        if (await FindRegistrationAsync(kind, source, ct).ConfigureAwait(false) is null)
+            throw new InvalidOperationException(kind == ApiKeyKind.Read
+                ? $"The reader '{source}' is not registered; create its first key with 'keys create --read'."
+                : $"The source '{source}' is not registered; create its first key with 'keys create'.");
 
         var now = time.GetUtcNow();
         var existing = (await store.ListKeysAsync(ct).ConfigureAwait(false))
-            .Where(k => string.Equals(k.Source, source, StringComparison.Ordinal) && k.IsActive(now))
+            .Where(k => k.Kind == kind && string.Equals(k.Source, source, StringComparison.Ordinal) && k.IsActive(now))
             .ToList();
-        var (plaintext, record) = IngestKeys.Create(source, now);
+        var (plaintext, record) = IngestKeys.Create(source, now, kind);
         await store.SaveKeyAsync(record, ct).ConfigureAwait(false);
 
         var expiresAt = now + overlap;
@@ -88,6 +93,12 @@ public sealed class IngestKeyLifecycle(IIngestKeyStore store, TimeProvider time)
         }
         return new IngestKeyRotation(plaintext, record, retiring);
     }
+
+    private Task<SourceRegistration?> FindRegistrationAsync(ApiKeyKind kind, string name, CancellationToken ct) =>
+        kind == ApiKeyKind.Read ? store.FindReaderAsync(name, ct) : store.FindSourceAsync(name, ct);
+
+    private Task SaveRegistrationAsync(ApiKeyKind kind, SourceRegistration registration, CancellationToken ct) =>
+        kind == ApiKeyKind.Read ? store.SaveReaderAsync(registration, ct) : store.SaveSourceAsync(registration, ct);
 
     /// <summary>The state of <paramref name="key"/> at <paramref name="now"/>.</summary>
     public static IngestKeyState StateOf(IngestKeyRecord key, DateTimeOffset now)

@@ -9,10 +9,13 @@ namespace Pipeline.Core.Ingest;
 /// characters (6 random bytes; public, the look-up key) and <c>secret</c> is 32 random bytes in
 /// base64url without padding (43 characters, which may themselves contain <c>_</c> or <c>-</c>).
 /// Only SHA-256 of the secret's 32 bytes is stored; verification compares hashes in constant time.
+/// Read keys (<see cref="ApiKeyKind.Read"/>, for the query API) have the same shape with the prefix
+/// <c>mrk_</c>, so that neither kind can be mistaken for the other, by people or by the endpoints.
 /// </summary>
 public static class IngestKeys
 {
     public const string Prefix = "mpk_";
+    public const string ReadPrefix = "mrk_";
     public const int KeyIdLength = 12;
     public const int SecretBytes = 32;
     public const int SecretLength = 43;
@@ -20,8 +23,8 @@ public static class IngestKeys
     /// <summary>Length of a whole key: prefix, key id, separator, secret.</summary>
     public const int KeyLength = 4 + KeyIdLength + 1 + SecretLength;
 
-    /// <summary>Creates a key for <paramref name="source"/>. The plaintext is shown once to its owner and never stored.</summary>
-    public static (string Plaintext, IngestKeyRecord Record) Create(string source, DateTimeOffset now)
+    /// <summary>Creates a key for <paramref name="source"/> (a source, or for a read key a reader). The plaintext is shown once to its owner and never stored.</summary>
+    public static (string Plaintext, IngestKeyRecord Record) Create(string source, DateTimeOffset now, ApiKeyKind kind = ApiKeyKind.Ingest)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(source);
         Span<byte> id = stackalloc byte[KeyIdLength / 2];
@@ -30,20 +33,34 @@ public static class IngestKeys
 
         Span<byte> secret = stackalloc byte[SecretBytes];
         RandomNumberGenerator.Fill(secret);
-        var plaintext = Prefix + keyId + "_" + Base64Url.EncodeToString(secret);
+        var plaintext = PrefixOf(kind) + keyId + "_" + Base64Url.EncodeToString(secret);
         var hash = SHA256.HashData(secret);
         CryptographicOperations.ZeroMemory(secret);
-        return (plaintext, new IngestKeyRecord(keyId, source, hash, now, null));
+        return (plaintext, new IngestKeyRecord(keyId, source, hash, now, null, null, kind));
     }
 
-    /// <summary>Splits an <c>X-Api-Key</c> value into key id and secret; false when it does not have the key format.</summary>
-    public static bool TryParse(string? header, out string keyId, out string secret)
+    public static string PrefixOf(ApiKeyKind kind) => kind == ApiKeyKind.Read ? ReadPrefix : Prefix;
+
+    /// <summary>Splits an ingest key (<c>X-Api-Key</c>) into key id and secret; false when it does not have the ingest key format.</summary>
+    public static bool TryParse(string? header, out string keyId, out string secret) => TryParse(header, ApiKeyKind.Ingest, out keyId, out secret);
+
+    /// <summary>The kind of key <paramref name="header"/> looks like, by its prefix; null when neither.</summary>
+    public static ApiKeyKind? KindOf(string? header)
+    {
+        var value = (header ?? "").AsSpan().Trim();
+        if (value.StartsWith(Prefix, StringComparison.Ordinal)) return ApiKeyKind.Ingest;
+        if (value.StartsWith(ReadPrefix, StringComparison.Ordinal)) return ApiKeyKind.Read;
+        return null;
+    }
+
+    /// <summary>Splits a key of <paramref name="kind"/> into key id and secret; false when it does not have that kind's format.</summary>
+    public static bool TryParse(string? header, ApiKeyKind kind, out string keyId, out string secret)
     {
         keyId = "";
         secret = "";
         if (header is null) return false;
         var value = header.AsSpan().Trim();
-        if (value.Length != KeyLength || !value.StartsWith(Prefix, StringComparison.Ordinal)) return false;
+        if (value.Length != KeyLength || !value.StartsWith(PrefixOf(kind), StringComparison.Ordinal)) return false;
         var id = value.Slice(Prefix.Length, KeyIdLength);
         if (value[Prefix.Length + KeyIdLength] != '_') return false;
         var secretText = value[(Prefix.Length + KeyIdLength + 1)..];
@@ -111,6 +128,13 @@ public static class IngestKeys
         CryptographicOperations.ZeroMemory(decoded);
         return true;
     }
+}
+
+/// <summary>What a key is for: sending events (<c>mpk_</c>) or reading metrics (<c>mrk_</c>). A key does one, never both.</summary>
+public enum ApiKeyKind
+{
+    Ingest,
+    Read,
 }
 
 /// <summary>What <see cref="IngestKeys.Check"/> found.</summary>

@@ -5,12 +5,16 @@ using Pipeline.Api.Metrics;
 
 namespace Pipeline.Functions.Triggers;
 
-/// <summary><c>GET /api/v1/metrics</c>, for analysts and dashboards; needs a function key.</summary>
+/// <summary>
+/// <c>GET /api/v1/metrics</c>, for analysts, dashboards and developers. Anonymous at the host: the
+/// endpoint itself requires a read key (<c>X-Api-Key: mrk_…</c>), which is the boundary, since it decides
+/// which mini-programs' rows the caller sees (a function key would let its holder see everything).
+/// </summary>
 public sealed class QueryMetrics(MetricsQueryEndpoint endpoint)
 {
     [Function(nameof(QueryMetrics))]
     public async Task<IActionResult> Run(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = MetricsQueryEndpoint.Route)] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = MetricsQueryEndpoint.Route)] HttpRequest request,
         CancellationToken cancellationToken)
         => await endpoint.HandleAsync(request, cancellationToken);
 }

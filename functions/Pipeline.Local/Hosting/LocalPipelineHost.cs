@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Api;
 using Pipeline.Api.Http;
 using Pipeline.Api.Metrics;
+using Pipeline.Api.OpenApi;
 using Pipeline.Storage;
 
 namespace Pipeline.Local.Hosting;
@@ -43,6 +44,8 @@ internal static class LocalPipelineHost
         var api = app.MapGroup("/api");
         api.MapPost("/" + IngestEndpoint.Route, (HttpRequest request, IngestEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
         api.MapGet("/" + MetricsQueryEndpoint.Route, (HttpRequest request, MetricsQueryEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
+        api.MapGet("/" + CatalogEndpoint.Route, (HttpRequest request, CatalogEndpoint endpoint) => endpoint.Handle(request));
+        api.MapGet("/" + OpenApiEndpoint.Route, (HttpRequest request, OpenApiEndpoint endpoint) => endpoint.Handle(request));
         app.MapGet("/healthz", () => Results.Text("ok"));
         return app;
     }

@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using Pipeline.Core.Ingest;
 using Pipeline.Core.Ports;
 
 namespace Pipeline.Storage.Tables;
@@ -7,14 +8,16 @@ namespace Pipeline.Storage.Tables;
 /// <summary>
 /// Ingest keys and sources. <c>IngestKeys</c>: PartitionKey <c>key</c>, RowKey = key id; Source,
 /// SecretHash (base64 of the SHA-256), CreatedAt, RevokedAt (absent unless revoked), ExpiresAt (absent
-/// unless replaced by a rotation).
-/// <c>IngestSources</c>: PartitionKey <c>source</c>, RowKey = name; AllMiniPrograms,
-/// MiniProgramIds (comma-joined), CreatedAt. Both tables are small: one partition each.
+/// unless replaced by a rotation), Kind (<c>read</c> for read keys; absent for ingest keys, which
+/// keeps the keys written before read keys existed valid).
+/// <c>IngestSources</c>: PartitionKey <c>source</c> (sources) or <c>reader</c> (readers), RowKey = name;
+/// AllMiniPrograms, MiniProgramIds (comma-joined), CreatedAt. Both tables are small: a partition or two.
 /// </summary>
 public sealed class TableIngestKeyStore(TableServiceClient tableService) : IIngestKeyStore
 {
     public const string KeyPartitionKey = "key";
     public const string SourcePartitionKey = "source";
+    public const string ReaderPartitionKey = "reader";
 
     private readonly TableClient _keys = tableService.GetTableClient(StorageNames.IngestKeysTable);
     private readonly TableClient _sources = tableService.GetTableClient(StorageNames.IngestSourcesTable);
@@ -29,29 +32,41 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
         }, cancellationToken);
     }
 
-    public Task<SourceRegistration?> FindSourceAsync(string source, CancellationToken cancellationToken)
+    public Task<SourceRegistration?> FindSourceAsync(string source, CancellationToken cancellationToken) =>
+        FindRegistrationAsync(SourcePartitionKey, source, cancellationToken);
+
+    public Task SaveSourceAsync(SourceRegistration source, CancellationToken cancellationToken) =>
+        SaveRegistrationAsync(SourcePartitionKey, source, cancellationToken);
+
+    public Task<SourceRegistration?> FindReaderAsync(string reader, CancellationToken cancellationToken) =>
+        FindRegistrationAsync(ReaderPartitionKey, reader, cancellationToken);
+
+    public Task SaveReaderAsync(SourceRegistration reader, CancellationToken cancellationToken) =>
+        SaveRegistrationAsync(ReaderPartitionKey, reader, cancellationToken);
+
+    private Task<SourceRegistration?> FindRegistrationAsync(string partition, string name, CancellationToken cancellationToken)
     {
-        if (!IsValidKey(source)) return Task.FromResult<SourceRegistration?>(null);
-        return StorageFailures.RunAsync("reading source " + source, async ct =>
+        if (!IsValidKey(name)) return Task.FromResult<SourceRegistration?>(null);
+        return StorageFailures.RunAsync($"reading {partition} {name}", async ct =>
         {
-            var entity = await _sources.GetEntityIfExistsAsync<TableEntity>(SourcePartitionKey, source, cancellationToken: ct).ConfigureAwait(false);
+            var entity = await _sources.GetEntityIfExistsAsync<TableEntity>(partition, name, cancellationToken: ct).ConfigureAwait(false);
             return entity.HasValue && entity.Value is { } e ? ToSource(e) : null;
         }, cancellationToken);
     }
 
-    public Task SaveSourceAsync(SourceRegistration source, CancellationToken cancellationToken)
+    private Task SaveRegistrationAsync(string partition, SourceRegistration registration, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        RequireValidKey(source.Name, nameof(source));
-        if (source.MiniProgramIds.Any(id => id.Contains(',', StringComparison.Ordinal)))
-            throw new ArgumentException("Mini-program ids cannot contain ','.", nameof(source));
-        var entity = new TableEntity(SourcePartitionKey, source.Name)
+        ArgumentNullException.ThrowIfNull(registration);
+        RequireValidKey(registration.Name, nameof(registration));
+        if (registration.MiniProgramIds.Any(id => id.Contains(',', StringComparison.Ordinal)))
+            throw new ArgumentException("Mini-program ids cannot contain ','.", nameof(registration));
+        var entity = new TableEntity(partition, registration.Name)
         {
-            ["AllMiniPrograms"] = source.AllMiniPrograms,
-            ["MiniProgramIds"] = string.Join(',', source.MiniProgramIds),
-            ["CreatedAt"] = source.CreatedAt,
+            ["AllMiniPrograms"] = registration.AllMiniPrograms,
+            ["MiniProgramIds"] = string.Join(',', registration.MiniProgramIds),
+            ["CreatedAt"] = registration.CreatedAt,
         };
-        return StorageFailures.RunAsync("saving source " + source.Name, ct =>
+        return StorageFailures.RunAsync($"saving {partition} {registration.Name}", ct =>
             _sources.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct), cancellationToken);
     }
 
@@ -67,6 +82,7 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
         };
         if (key.RevokedAt is { } revokedAt) entity["RevokedAt"] = revokedAt;
         if (key.ExpiresAt is { } expiresAt) entity["ExpiresAt"] = expiresAt;
+        if (key.Kind == ApiKeyKind.Read) entity["Kind"] = "read";
         return StorageFailures.RunAsync("saving ingest key " + key.KeyId, ct =>
             _keys.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct), cancellationToken);
     }
@@ -86,7 +102,8 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
         Convert.FromBase64String(e.GetString("SecretHash") ?? ""),
         e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
         e.GetDateTimeOffset("RevokedAt"),
-        e.GetDateTimeOffset("ExpiresAt"));
+        e.GetDateTimeOffset("ExpiresAt"),
+        e.GetString("Kind") == "read" ? ApiKeyKind.Read : ApiKeyKind.Ingest);
 
     private static SourceRegistration ToSource(TableEntity e)
     {

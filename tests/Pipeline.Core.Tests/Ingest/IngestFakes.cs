@@ -25,6 +25,21 @@ internal sealed class FakeKeyStore : IIngestKeyStore
         return Task.FromResult(Sources.GetValueOrDefault(source));
     }
 
+    public Dictionary<string, SourceRegistration> Readers { get; } = [];
+
+    public Task<SourceRegistration?> FindReaderAsync(string reader, CancellationToken cancellationToken)
+    {
+        if (Throw is not null) throw Throw;
+        return Task.FromResult(Readers.GetValueOrDefault(reader));
+    }
+
+    public Task SaveReaderAsync(SourceRegistration reader, CancellationToken cancellationToken)
+    {
+        if (Throw is not null) throw Throw;
+        Readers[reader.Name] = reader;
+        return Task.CompletedTask;
+    }
+
     public Task SaveSourceAsync(SourceRegistration source, CancellationToken cancellationToken)
     {
         if (Throw is not null) throw Throw;

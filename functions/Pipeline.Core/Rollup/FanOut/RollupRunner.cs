@@ -59,21 +59,47 @@ public sealed class RollupRunner(RollupPlanner planner, IRollupRunStore runs, Ti
         return RollupReport.Of(plan, final, time.GetElapsedTime(started));
     }
 
+    /// <summary>How long <see cref="WaitAsync"/> keeps waiting while storage cannot tell the run's progress.</summary>
+    public TimeSpan UnreadableProgressLimit { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>
     /// Waits until <paramref name="run"/> has completed, reporting its progress at each look. With
     /// <paramref name="stallAfter"/>, gives up with <see cref="RollupStalledException"/> once the run has
     /// made no progress for that long (a lost or poisoned message: the caller may resume it).
     /// </summary>
+    /// <remarks>
+    /// A progress read that fails (storage busy or briefly unreachable) is not the run failing: the run's
+    /// messages are retried by the queues whatever the waiter does. So the waiter backs off and looks again,
+    /// and gives up (rethrowing) only when progress has been unreadable for <see cref="UnreadableProgressLimit"/>.
+    /// Measured: a 1,000,000-event day on a loaded 2-core machine made Azurite time out a progress read
+    /// while the finaliser wrote the day's rows, and the CLI used to end there with the run still going.
+    /// </remarks>
     public async Task<RollupProgress> WaitAsync(RollupRun run, IProgress<RollupProgress>? progress, CancellationToken cancellationToken, TimeSpan? stallAfter = null)
     {
         ArgumentNullException.ThrowIfNull(run);
+        DateTimeOffset? unreadableSince = null;
+        var delay = PollInterval;
         while (true)
         {
-            var now = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
+            RollupProgress now;
+            try
+            {
+                now = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
+                unreadableSince = null;
+                delay = PollInterval;
+            }
+            catch (StorageUnavailableException) when (!cancellationToken.IsCancellationRequested)
+            {
+                unreadableSince ??= time.GetUtcNow();
+                if (time.GetUtcNow() - unreadableSince > UnreadableProgressLimit) throw;
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
             progress?.Report(now);
             if (now.Completed is not null) return now;
             if (stallAfter is { } limit && time.GetUtcNow() - now.LastActivity > limit) throw new RollupStalledException(now);
-            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false); // pacing of storage reads: wall time, whatever clock the domain runs on
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false); // pacing of storage reads: wall time, whatever clock the domain runs on
         }
     }
 }

@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.IO.Hashing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+using Pipeline.Core.Query;
+
+namespace Pipeline.Api.Http;
+
+/// <summary>
+/// What every read endpoint does to a finished <c>200</c> answer: a strong <c>ETag</c> (a hash of the
+/// body, so it changes exactly when the rows do: a day's rows change only when it is re-rolled), a
+/// <c>304</c> for a matching <c>If-None-Match</c>, and gzip when the client accepts it. Conditional and
+/// compressed answers are computed from the same body, so both hosts answer alike.
+/// </summary>
+public static class ReadReplies
+{
+    /// <summary>Answers smaller than this are not worth compressing.</summary>
+    private const int CompressAbove = 1024;
+
+    public static HttpReply Finish(HttpRequest request, HttpReply reply, string cacheControl = "private, no-cache")
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(reply);
+        if (reply.Status != 200) return reply;
+
+        var etag = "\"" + XxHash128.HashToUInt128(reply.Body.Span).ToString("x32", CultureInfo.InvariantCulture) + "\"";
+        var vary = "Accept-Encoding, X-Api-Key";
+        if (Matches(request.Headers.IfNoneMatch, etag))
+        {
+            return new HttpReply(304, ReadOnlyMemory<byte>.Empty, reply.ContentType)
+                .WithHeader("ETag", etag).WithHeader("Vary", vary).WithHeader("Cache-Control", cacheControl);
+        }
+
+        var answer = reply;
+        if (reply.Body.Length > CompressAbove && AcceptsGzip(request.Headers.AcceptEncoding))
+        {
+            using var buffer = new MemoryStream(reply.Body.Length / 4 + 64);
+            using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+                gzip.Write(reply.Body.Span);
+            answer = new HttpReply(200, buffer.ToArray(), reply.ContentType).WithHeader("Content-Encoding", "gzip");
+            foreach (var (name, value) in reply.Headers) answer.WithHeader(name, value);
+        }
+        return answer.WithHeader("ETag", etag).WithHeader("Vary", vary).WithHeader("Cache-Control", cacheControl);
+    }
+
+    public static HttpReply Error(QueryError error) => HttpReply.Error(error.Status, error.Code, error.Message, error.Parameter);
+
+    private static bool Matches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string etag)
+    {
+        if (ifNoneMatch.Count == 0) return false;
+        if (!EntityTagHeaderValue.TryParseList(ifNoneMatch, out var tags)) return false;
+        return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Tag.Equals(etag, StringComparison.Ordinal));
+    }
+
+    private static bool AcceptsGzip(Microsoft.Extensions.Primitives.StringValues acceptEncoding)
+    {
+        if (acceptEncoding.Count == 0 || !StringWithQualityHeaderValue.TryParseList(acceptEncoding, out var codings)) return false;
+        return codings.Any(c => (c.Value.Equals("gzip", StringComparison.OrdinalIgnoreCase) || c.Value.Equals("*", StringComparison.Ordinal)) && (c.Quality ?? 1) > 0);
+    }
+}
