@@ -11,6 +11,7 @@ var root = new RootCommand("Mini-program ecosystem success-metrics pipeline: loc
     ImportCommand.Create(),
     RollupCommand.Create(),
     ExportCommand.Create(),
+    QueryCommand.Create(),
     DemoCommand.Create(),
     DictionaryCommand.Create(),
     PoisonCommand.Create(),

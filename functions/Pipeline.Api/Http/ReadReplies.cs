@@ -8,8 +8,9 @@ using Pipeline.Core.Query;
 namespace Pipeline.Api.Http;
 
 /// <summary>
-/// What every read endpoint does to a finished <c>200</c> answer: a strong <c>ETag</c> (a hash of the
-/// body, so it changes exactly when the rows do: a day's rows change only when it is re-rolled), a
+/// What every read endpoint does to a finished <c>200</c> answer: an <c>ETag</c> (a hash of the
+/// body, so it changes exactly when the rows do: a day's rows change only when it is re-rolled; weak,
+/// because the gzip and the plain answer are the same content but not the same bytes), a
 /// <c>304</c> for a matching <c>If-None-Match</c>, and gzip when the client accepts it. Conditional and
 /// compressed answers are computed from the same body, so both hosts answer alike.
 /// </summary>
@@ -24,9 +25,10 @@ public static class ReadReplies
         ArgumentNullException.ThrowIfNull(reply);
         if (reply.Status != 200) return reply;
 
-        var etag = "\"" + XxHash128.HashToUInt128(reply.Body.Span).ToString("x32", CultureInfo.InvariantCulture) + "\"";
+        var tag = "\"" + XxHash128.HashToUInt128(reply.Body.Span).ToString("x32", CultureInfo.InvariantCulture) + "\"";
+        var etag = "W/" + tag;
         var vary = "Accept-Encoding, X-Api-Key";
-        if (Matches(request.Headers.IfNoneMatch, etag))
+        if (Matches(request.Headers.IfNoneMatch, tag))
         {
             return new HttpReply(304, ReadOnlyMemory<byte>.Empty, reply.ContentType)
                 .WithHeader("ETag", etag).WithHeader("Vary", vary).WithHeader("Cache-Control", cacheControl);
@@ -46,11 +48,12 @@ public static class ReadReplies
 
     public static HttpReply Error(QueryError error) => HttpReply.Error(error.Status, error.Code, error.Message, error.Parameter);
 
-    private static bool Matches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string etag)
+    // If-None-Match compares weakly (RFC 9110, 13.1.2): the quoted tag, with or without W/.
+    private static bool Matches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string tag)
     {
         if (ifNoneMatch.Count == 0) return false;
         if (!EntityTagHeaderValue.TryParseList(ifNoneMatch, out var tags)) return false;
-        return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Tag.Equals(etag, StringComparison.Ordinal));
+        return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Tag.Equals(tag, StringComparison.Ordinal));
     }
 
     private static bool AcceptsGzip(Microsoft.Extensions.Primitives.StringValues acceptEncoding)

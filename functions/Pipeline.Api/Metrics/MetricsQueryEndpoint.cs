@@ -37,7 +37,8 @@ public sealed class MetricsQueryEndpoint(ReadKeyAuthenticator readers, MetricQue
         return ReadReplies.Finish(request, reply);
     }
 
-    internal static ReadOnlyMemory<byte> ToJson(QueryPage page)
+    /// <summary>The JSON body of a page (also printed by the CLI's <c>query --format json</c>).</summary>
+    public static ReadOnlyMemory<byte> ToJson(QueryPage page)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer))

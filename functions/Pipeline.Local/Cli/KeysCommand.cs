@@ -11,25 +11,30 @@ internal static class KeysCommand
 {
     public static Command Create()
     {
-        var source = new Option<string>("--source") { Description = "Source name: lowercase letters, digits and '-' (for example 'payments' or 'miniapp-sdk').", Required = true };
-        var miniPrograms = new Option<string>("--mini-programs") { Description = "Comma-separated miniProgramIds the key may write, or * for all (platform back ends).", Required = true };
-        var create = new Command("create", "Create an ingest key for a source (registering the source and its mini-program allow-list); prints the key once.")
+        var source = new Option<string>("--source", "--name") { Description = "Source name (ingest key) or reader name (--read): lowercase letters, digits and '-' (for example 'payments' or 'dev-acme').", Required = true };
+        var miniPrograms = new Option<string>("--mini-programs") { Description = "Comma-separated miniProgramIds the key may write (or, with --read, read), or * for all (platform back ends; with --read, the platform's analysts).", Required = true };
+        var read = new Option<bool>("--read") { Description = "A read key (mrk_…) for the query API instead of an ingest key: it sees only the rows of its mini-programs (with *, every row), and cannot send events." };
+        var create = new Command("create", "Create a key: an ingest key for a source, or with --read a read key for a reader (registering its mini-program list); prints the key once.")
         {
-            source, miniPrograms,
+            source, miniPrograms, read,
         };
         create.SetAction((parse, ct) => CliRun.GuardAsync(async () =>
         {
             var name = parse.GetValue(source)!;
+            var kind = parse.GetValue(read) ? ApiKeyKind.Read : ApiKeyKind.Ingest;
             var registration = ParseSource(name, parse.GetValue(miniPrograms)!);
             await using var environment = await LocalEnvironment.StartAsync(freshStorage: false, ct);
             await using var services = await LocalServices.StartAsync(environment.Configuration, ct);
-            var plaintext = await CreateKeyAsync(services, registration, ct);
-            Console.Error.WriteLine($"Created a key for source '{name}' ({(registration.AllMiniPrograms ? "all mini-programs" : string.Join(", ", registration.MiniProgramIds))}). It is shown once; only its hash is stored:");
+            var plaintext = await CreateKeyAsync(services, registration, ct, kind);
+            var scope = registration.AllMiniPrograms ? "all mini-programs" : string.Join(", ", registration.MiniProgramIds);
+            Console.Error.WriteLine(kind == ApiKeyKind.Read
+                ? $"Created a read key for reader '{name}' ({scope}). It is shown once; only its hash is stored:"
+                : $"Created a key for source '{name}' ({scope}). It is shown once; only its hash is stored:");
             Console.WriteLine(plaintext);
             return 0;
         }));
 
-        var list = new Command("list", "List every ingest key: key id, source, allowed mini-programs, created, and whether it is active, expiring, expired or revoked (never the secret, which is not stored).");
+        var list = new Command("list", "List every key: kind (ingest or read), key id, source or reader, mini-programs, created, and whether it is active, expiring, expired or revoked (never the secret, which is not stored).");
         list.SetAction((parse, ct) => CliRun.GuardAsync(async () =>
         {
             await using var environment = await LocalEnvironment.StartAsync(freshStorage: false, ct);
@@ -39,7 +44,7 @@ internal static class KeysCommand
         }));
 
         var keyId = new Option<string>("--key-id") { Description = "The key id: the 12 hex characters after 'mpk_' (see 'keys list').", Required = true };
-        var revoke = new Command("revoke", "Revoke an ingest key now: ingest refuses it with 401 key_revoked (every instance within 60 s).") { keyId };
+        var revoke = new Command("revoke", "Revoke a key (ingest or read) now: it is refused with 401 key_revoked (every instance within 60 s).") { keyId };
         revoke.SetAction((parse, ct) => CliRun.GuardAsync(async () =>
         {
             await using var environment = await LocalEnvironment.StartAsync(freshStorage: false, ct);
@@ -49,18 +54,19 @@ internal static class KeysCommand
             return 0;
         }));
 
-        var rotateSource = new Option<string>("--source") { Description = "The registered source whose keys to rotate.", Required = true };
+        var rotateSource = new Option<string>("--source", "--name") { Description = "The registered source (or, with --read, reader) whose keys to rotate.", Required = true };
+        var rotateRead = new Option<bool>("--read") { Description = "Rotate the reader's read keys rather than a source's ingest keys." };
         var overlap = new Option<string>("--overlap") { Description = "How long the source's current keys stay valid next to the new one: 7d, 12h, 30m, 0 (at most 90d).", DefaultValueFactory = _ => "7d" };
-        var rotate = new Command("rotate", "Issue a new key for a source (printed once); its current keys stay valid for the overlap, then are refused with 401 key_expired.")
+        var rotate = new Command("rotate", "Issue a new key for a source or reader (printed once); its current keys stay valid for the overlap, then are refused with 401 key_expired.")
         {
-            rotateSource, overlap,
+            rotateSource, overlap, rotateRead,
         };
         rotate.SetAction((parse, ct) => CliRun.GuardAsync(async () =>
         {
             var span = ParseOverlap(parse.GetValue(overlap)!);
             await using var environment = await LocalEnvironment.StartAsync(freshStorage: false, ct);
             await using var services = await LocalServices.StartAsync(environment.Configuration, ct);
-            var rotation = await RotateAsync(services, parse.GetValue(rotateSource)!, span, ct);
+            var rotation = await RotateAsync(services, parse.GetValue(rotateSource)!, span, ct, parse.GetValue(rotateRead) ? ApiKeyKind.Read : ApiKeyKind.Ingest);
             foreach (var old in rotation.Retiring)
                 Console.Error.WriteLine($"Key {old.KeyId} stays valid until {Format(old.ExpiresAt!.Value)}.");
             Console.Error.WriteLine($"New key {rotation.NewKey.KeyId} for source '{rotation.NewKey.Source}'. It is shown once; only its hash is stored:");
@@ -68,23 +74,24 @@ internal static class KeysCommand
             return 0;
         }));
 
-        return new Command("keys", "Manage ingest keys.") { create, list, revoke, rotate };
+        return new Command("keys", "Manage ingest keys (mpk_…, send events) and read keys (mrk_…, read metrics).") { create, list, revoke, rotate };
     }
 
     /// <summary>Registers (or updates) the source and stores a new key for it; returns the plaintext key.</summary>
-    internal static Task<string> CreateKeyAsync(IServiceProvider services, SourceRegistration registration, CancellationToken ct) =>
-        Lifecycle(services).CreateAsync(registration, ct);
+    internal static Task<string> CreateKeyAsync(IServiceProvider services, SourceRegistration registration, CancellationToken ct, ApiKeyKind kind = ApiKeyKind.Ingest) =>
+        Lifecycle(services).CreateAsync(registration, ct, kind);
 
     /// <summary>Writes the table of <c>keys list</c> to <paramref name="output"/>.</summary>
     internal static async Task ListAsync(IServiceProvider services, TextWriter output, CancellationToken ct)
     {
         var keys = await Lifecycle(services).ListAsync(ct);
-        var rows = new List<string[]> { new[] { "KEY ID", "SOURCE", "MINI-PROGRAMS", "CREATED (UTC)", "STATE" } };
+        var rows = new List<string[]> { new[] { "KIND", "KEY ID", "SOURCE/READER", "MINI-PROGRAMS", "CREATED (UTC)", "STATE" } };
         rows.AddRange(keys.Select(k => new[]
         {
+            k.Key.Kind == ApiKeyKind.Read ? "read" : "ingest",
             k.Key.KeyId,
             k.Key.Source,
-            k.Source is null ? "(source removed)" : k.Source.AllMiniPrograms ? "*" : string.Join(",", k.Source.MiniProgramIds),
+            k.Source is null ? "(registration removed)" : k.Source.AllMiniPrograms ? "*" : string.Join(",", k.Source.MiniProgramIds),
             Format(k.Key.CreatedAt),
             k.State switch
             {
@@ -94,9 +101,9 @@ internal static class KeysCommand
                 _ => "active",
             },
         }));
-        var widths = Enumerable.Range(0, 5).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        var widths = Enumerable.Range(0, 6).Select(c => rows.Max(r => r[c].Length)).ToArray();
         foreach (var row in rows)
-            await output.WriteLineAsync(string.Join("  ", row.Select((cell, c) => c == 4 ? cell : cell.PadRight(widths[c]))));
+            await output.WriteLineAsync(string.Join("  ", row.Select((cell, c) => c == 5 ? cell : cell.PadRight(widths[c]))));
         if (keys.Count == 0) await output.WriteLineAsync("(no keys: create one with 'keys create')");
     }
 
@@ -104,17 +111,17 @@ internal static class KeysCommand
     internal static async Task<IngestKeyRecord> RevokeAsync(IServiceProvider services, string keyId, CancellationToken ct)
     {
         var id = keyId.Trim();
-        if (IngestKeys.TryParse(id, out var fromKey, out _)) id = fromKey; // a whole key pasted by mistake: use only its id
+        if (IngestKeys.KindOf(id) is { } kind && IngestKeys.TryParse(id, kind, out var fromKey, out _)) id = fromKey; // a whole key pasted by mistake: use only its id
         return await Lifecycle(services).RevokeAsync(id, ct)
             ?? throw new CliException($"There is no key with id '{id}'; 'keys list' shows the key ids.");
     }
 
     /// <summary>Issues a new key for <paramref name="source"/> and sets the end of its current keys.</summary>
-    internal static async Task<IngestKeyRotation> RotateAsync(IServiceProvider services, string source, TimeSpan overlap, CancellationToken ct)
+    internal static async Task<IngestKeyRotation> RotateAsync(IServiceProvider services, string source, TimeSpan overlap, CancellationToken ct, ApiKeyKind kind = ApiKeyKind.Ingest)
     {
         try
         {
-            return await Lifecycle(services).RotateAsync(source, overlap, ct);
+            return await Lifecycle(services).RotateAsync(source, overlap, ct, kind);
         }
         catch (InvalidOperationException e)
         {
@@ -159,9 +166,9 @@ internal static class KeysCommand
         var ids = miniPrograms.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
         if (ids.Count == 0)
             throw new CliException("--mini-programs is empty: give a comma-separated list of miniProgramIds, or * for all.");
-        var bad = ids.FirstOrDefault(id => id.Length is 0 or > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'));
+        var bad = ids.FirstOrDefault(id => !MiniProgramIds.IsValid(id));
         if (bad is not null)
-            throw new CliException($"--mini-programs: '{bad}' is not a valid miniProgramId (1 to 64 of A-Z, a-z, 0-9, '_' and '-').");
+            throw new CliException($"--mini-programs: '{bad}' is not a valid miniProgramId ({MiniProgramIds.Rule}).");
         return new SourceRegistration(name, false, ids, DateTimeOffset.UtcNow);
     }
 }

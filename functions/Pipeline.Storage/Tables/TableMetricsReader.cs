@@ -16,7 +16,7 @@ namespace Pipeline.Storage.Tables;
 public sealed class TableMetricsReader(TableServiceClient tableService) : IMetricsReader
 {
     /// <summary>The row every rolled-up day has.</summary>
-    public const string RolledUpMarkerRowKey = "northstar.engaged_users|total|total";
+    public const string RolledUpMarkerRowKey = "northstar.engaged_users|total|";
 
     private const int Parallelism = 8;
 

@@ -71,6 +71,19 @@ public sealed partial class LocalRunner : IAsyncLifetime
         return plaintext;
     }
 
+    /// <summary>A platform read key (every mini-program), as <c>keys create --read --mini-programs *</c> makes; created on first use.</summary>
+    private async Task<string> ReadKeyAsync()
+    {
+        if (_readKey is not null) return _readKey;
+        var store = _services!.GetRequiredService<IIngestKeyStore>();
+        await store.SaveReaderAsync(new SourceRegistration("client-tests-analyst", true, [], DateTimeOffset.UtcNow), CancellationToken.None);
+        var (plaintext, record) = IngestKeys.Create("client-tests-analyst", DateTimeOffset.UtcNow, ApiKeyKind.Read);
+        await store.SaveKeyAsync(record, CancellationToken.None);
+        return _readKey = plaintext;
+    }
+
+    private string? _readKey;
+
     /// <summary>Waits until the serve process has processed every accepted batch (its queues are empty; Azure counts invisible messages too).</summary>
     public async Task WaitForProcessingAsync(TimeSpan? timeout = null)
     {
@@ -98,7 +111,9 @@ public sealed partial class LocalRunner : IAsyncLifetime
     /// <summary>The value of one metric row of a day, from the query endpoint; 0 when the row (or the day) is absent.</summary>
     public async Task<double> MetricAsync(DateOnly day, string metric, string dimension, string dimensionValue)
     {
-        using var response = await Http.GetAsync(new Uri(Endpoint, $"/api/v1/metrics?date={day:yyyy-MM-dd}&metric={metric}&dimension={dimension}"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(Endpoint, $"/api/v1/metrics?date={day:yyyy-MM-dd}&metric={metric}&dimension={dimension}&limit=10000"));
+        request.Headers.Add("X-Api-Key", await ReadKeyAsync());
+        using var response = await Http.SendAsync(request);
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return 0;
         response.EnsureSuccessStatusCode();
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());

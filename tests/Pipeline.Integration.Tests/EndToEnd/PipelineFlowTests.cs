@@ -76,7 +76,8 @@ public sealed class PipelineFlowTests : IAsyncLifetime
         Assert.Contains(lines, l => l.StartsWith($"{day},users,core,users.dau,total,,3,", StringComparison.Ordinal));
 
         // The query endpoint serves the same rows.
-        var query = await host.Http.GetStringAsync($"/api/v1/metrics?date={day}&metric=users.dau&dimension=total");
+        var reader = await host.CreateReadKeyAsync("e2e-analyst");
+        var query = await (await host.GetAsync(reader, $"/api/v1/metrics?date={day}&metric=users.dau&dimension=total")).Content.ReadAsStringAsync();
         using var rows = JsonDocument.Parse(query);
         Assert.Equal(3, rows.RootElement.GetProperty("rows")[0].GetProperty("value").GetDouble());
     }

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using Pipeline.Core.Ingest;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +15,7 @@ namespace Pipeline.Integration.Tests.EndToEnd;
 /// One running local runner (Kestrel on a free port, queue listeners, no schedule surprises)
 /// against the shared Azurite, configured as the Azure deployment would be.
 /// </summary>
-internal sealed class PipelineHost : IAsyncDisposable
+public sealed class PipelineHost : IAsyncDisposable
 {
     public const string PseudonymisationKey = "integration-tests-pseudonymisation-key-0123456789";
 
@@ -52,6 +53,18 @@ internal sealed class PipelineHost : IAsyncDisposable
 
     public async Task<string> CreateKeyAsync(string source, params string[] miniPrograms)
         => await KeysCommand.CreateKeyAsync(Services, KeysCommand.ParseSource(source, miniPrograms.Length == 0 ? "*" : string.Join(",", miniPrograms)), CancellationToken.None);
+
+    /// <summary>A read key (as <c>keys create --read</c>): every mini-program when none is named (the platform's analysts).</summary>
+    public async Task<string> CreateReadKeyAsync(string reader, params string[] miniPrograms)
+        => await KeysCommand.CreateKeyAsync(Services, KeysCommand.ParseSource(reader, miniPrograms.Length == 0 ? "*" : string.Join(",", miniPrograms)), CancellationToken.None, ApiKeyKind.Read);
+
+    /// <summary>GET with <c>X-Api-Key</c>.</summary>
+    public async Task<HttpResponseMessage> GetAsync(string key, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("X-Api-Key", key);
+        return await Http.SendAsync(request);
+    }
 
     public async Task<HttpResponseMessage> PostAsync(string key, string json)
     {

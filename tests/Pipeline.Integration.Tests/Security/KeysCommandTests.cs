@@ -50,8 +50,55 @@ public sealed class KeysCommandTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Contains("wx_a,wx_b", line);
         Assert.Contains(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), line);
         Assert.EndsWith("active", line.TrimEnd());
-        Assert.StartsWith("KEY ID", listing);
+        Assert.StartsWith("KIND", listing);
+        Assert.StartsWith("ingest", line);
         Assert.DoesNotContain(key[(4 + IngestKeys.KeyIdLength + 1)..], listing);
+    }
+
+    private async Task<(HttpStatusCode Status, string? Code)> Read(string key)
+    {
+        using var response = await _host.GetAsync(key, "/api/v1/metrics?date=2026-01-05");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, body.RootElement.TryGetProperty("error", out var error) ? error.GetProperty("code").GetString() : null);
+    }
+
+    [Fact]
+    public async Task A_read_key_is_listed_as_read_reads_but_cannot_write_and_can_be_revoked()
+    {
+        var reader = AzuriteFixture.Unique("reader-");
+        var key = await _host.CreateReadKeyAsync(reader, "wx_sec");
+        var revokedKey = await _host.CreateReadKeyAsync(reader, "wx_sec");
+        Assert.StartsWith(IngestKeys.ReadPrefix, key);
+
+        var line = Assert.Single((await List()).Split('\n'), l => l.Contains(KeyIdOf(key), StringComparison.Ordinal));
+        Assert.StartsWith("read", line);
+        Assert.Contains(reader, line);
+        Assert.Contains("wx_sec", line);
+
+        // Authorised (the day is simply not rolled up in this account), refused on ingest.
+        Assert.Equal((HttpStatusCode.NotFound, "not_rolled_up"), await Read(key));
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthorized"), await Send(key));
+
+        await KeysCommand.RevokeAsync(_host.Services, KeyIdOf(revokedKey), None);
+        Assert.Equal((HttpStatusCode.Unauthorized, "key_revoked"), await Read(revokedKey));
+    }
+
+    [Fact]
+    public async Task Rotating_a_readers_keys_issues_a_read_key_and_ends_the_old_ones()
+    {
+        var reader = AzuriteFixture.Unique("rotreader-");
+        var old = await _host.CreateReadKeyAsync(reader);
+
+        var rotation = await KeysCommand.RotateAsync(_host.Services, reader, TimeSpan.Zero, None, ApiKeyKind.Read);
+
+        Assert.StartsWith(IngestKeys.ReadPrefix, rotation.Plaintext);
+        Assert.Equal(ApiKeyKind.Read, rotation.NewKey.Kind);
+        Assert.Equal(KeyIdOf(old), Assert.Single(rotation.Retiring).KeyId);
+        Assert.Equal((HttpStatusCode.Unauthorized, "key_expired"), await Read(old));
+        Assert.Equal(HttpStatusCode.NotFound, (await Read(rotation.Plaintext)).Status);
+        // A reader is not a source: rotating it as a source fails with the source's message.
+        var notSource = await Assert.ThrowsAsync<CliException>(() => KeysCommand.RotateAsync(_host.Services, reader, TimeSpan.Zero, None));
+        Assert.Contains("not registered", notSource.Message);
     }
 
     [Fact]
