@@ -54,6 +54,7 @@ public static class PipelineServiceCollectionExtensions
 
         services.AddSingleton<IngestEndpoint>();
         services.AddSingleton<MetricsQueryEndpoint>();
+        services.AddSingleton<RestatementsEndpoint>();
         services.AddSingleton<ProcessingQueueEntry>();
         services.AddSingleton<InboundQueueEntry>();
         services.AddSingleton<RollupEntry>();

@@ -43,6 +43,7 @@ internal static class LocalPipelineHost
         var api = app.MapGroup("/api");
         api.MapPost("/" + IngestEndpoint.Route, (HttpRequest request, IngestEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
         api.MapGet("/" + MetricsQueryEndpoint.Route, (HttpRequest request, MetricsQueryEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
+        api.MapGet("/" + RestatementsEndpoint.Route, (HttpRequest request, RestatementsEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
         app.MapGet("/healthz", () => Results.Text("ok"));
         return app;
     }
