@@ -38,9 +38,9 @@ public sealed class RestatementTests(AzuriteFixture azurite)
 
         await store.ReplaceDayAsync(day, [
             Row(day, "dau", "all", "", 10),
-            Row(day, "dau", "miniProgram", "wx_same", 4),
-            Row(day, "dau", "miniProgram", "wx_up", 6),
-            Row(day, "dau", "miniProgram", "wx_gone", 1),
+            Row(day, "dau", "miniProgram", "rs_same", 4),
+            Row(day, "dau", "miniProgram", "rs_up", 6),
+            Row(day, "dau", "miniProgram", "rs_gone", 1),
             Row(day, "conversion", "all", "", 0.25, 1, 4),
             Row(day, "ratio_same_value", "all", "", 0.5, 1, 2),
         ], "run-1", first, "re-roll of the test day", None);
@@ -48,15 +48,15 @@ public sealed class RestatementTests(AzuriteFixture azurite)
 
         await store.ReplaceDayAsync(day, [
             Row(day, "dau", "all", "", 11),
-            Row(day, "dau", "miniProgram", "wx_same", 4),
-            Row(day, "dau", "miniProgram", "wx_up", 7),
-            Row(day, "dau", "miniProgram", "wx_new", 1),
+            Row(day, "dau", "miniProgram", "rs_same", 4),
+            Row(day, "dau", "miniProgram", "rs_up", 7),
+            Row(day, "dau", "miniProgram", "rs_new", 1),
             Row(day, "conversion", "all", "", 0.4, 2, 5),
             Row(day, "ratio_same_value", "all", "", 0.5, 2, 4), // same value, other numerator and denominator: restated
         ], "run-2", second, "late events arrived", None);
 
         var restated = (await ListAllAsync(day, first.AddMinutes(-1))).ToDictionary(r => $"{r.Metric}|{r.Dimension}|{r.DimensionValue}");
-        Assert.Equal(["conversion|all|", "dau|all|", "dau|miniProgram|wx_gone", "dau|miniProgram|wx_up", "ratio_same_value|all|"], restated.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["conversion|all|", "dau|all|", "dau|miniProgram|rs_gone", "dau|miniProgram|rs_up", "ratio_same_value|all|"], restated.Keys.Order(StringComparer.Ordinal));
         Assert.All(restated.Values, r =>
         {
             Assert.Equal(day, r.Day);
@@ -67,8 +67,8 @@ public sealed class RestatementTests(AzuriteFixture azurite)
             Assert.Equal("late events arrived", r.Reason);
         });
         Assert.Equal((10.0, (double?)11.0), (restated["dau|all|"].OldValue, restated["dau|all|"].NewValue));
-        Assert.Equal((6.0, (double?)7.0), (restated["dau|miniProgram|wx_up"].OldValue, restated["dau|miniProgram|wx_up"].NewValue));
-        var gone = restated["dau|miniProgram|wx_gone"];
+        Assert.Equal((6.0, (double?)7.0), (restated["dau|miniProgram|rs_up"].OldValue, restated["dau|miniProgram|rs_up"].NewValue));
+        var gone = restated["dau|miniProgram|rs_gone"];
         Assert.Equal((1.0, (double?)null, true), (gone.OldValue, gone.NewValue, gone.Removed));
         var ratio = restated["conversion|all|"];
         Assert.Equal((0.25, 1.0, 4.0, 0.4, 2.0, 5.0), (ratio.OldValue, ratio.OldNumerator!.Value, ratio.OldDenominator!.Value, ratio.NewValue!.Value, ratio.NewNumerator!.Value, ratio.NewDenominator!.Value));
@@ -77,21 +77,21 @@ public sealed class RestatementTests(AzuriteFixture azurite)
         var dayKey = MetricRowKeys.PartitionKey(day);
         var daily = azurite.Tables.GetTableClient(StorageNames.DailyMetricsTable);
         var program = azurite.Tables.GetTableClient(StorageNames.ProgramDailyMetricsTable);
-        var up = Row(day, "dau", "miniProgram", "wx_up", 7);
+        var up = Row(day, "dau", "miniProgram", "rs_up", 7);
         foreach (var e in new[]
         {
-            (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.DailyPartitionKey(up), "dau|miniProgram|wx_up")).Value,
-            (await program.GetEntityAsync<TableEntity>("wx_up", dayKey + "|dau|miniProgram|wx_up")).Value,
+            (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.DailyPartitionKey(up), "dau|miniProgram|rs_up")).Value,
+            (await program.GetEntityAsync<TableEntity>("rs_up", dayKey + "|dau|miniProgram|rs_up")).Value,
         })
         {
             Assert.Equal(true, e.GetBoolean("Restated"));
             Assert.Equal(6.0, e.GetDouble("PreviousValue"));
         }
         Assert.Equal(10.0, (await daily.GetEntityAsync<TableEntity>(dayKey, "dau|all|")).Value.GetDouble("PreviousValue"));
-        var same = (await program.GetEntityAsync<TableEntity>("wx_same", dayKey + "|dau|miniProgram|wx_same")).Value;
+        var same = (await program.GetEntityAsync<TableEntity>("rs_same", dayKey + "|dau|miniProgram|rs_same")).Value;
         Assert.False(same.ContainsKey("Restated"));
         Assert.Equal("run-1", same.GetString("RunId"));
-        Assert.False((await program.GetEntityAsync<TableEntity>("wx_new", dayKey + "|dau|miniProgram|wx_new")).Value.ContainsKey("Restated"));
+        Assert.False((await program.GetEntityAsync<TableEntity>("rs_new", dayKey + "|dau|miniProgram|rs_new")).Value.ContainsKey("Restated"));
 
         // A third roll that changes nothing records nothing more, and the marks stay.
         await store.ReplaceDayAsync(day, (await store.ReadDayAsync(day, None)).ToList(), "run-3", second.AddMinutes(10), "nothing new", None);
