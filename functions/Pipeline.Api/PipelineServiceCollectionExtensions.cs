@@ -62,6 +62,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<MetricsQueryEndpoint>();
         services.AddSingleton<CatalogEndpoint>();
         services.AddSingleton<OpenApiEndpoint>();
+        services.AddSingleton<RestatementsEndpoint>();
         services.AddSingleton<ProcessingQueueEntry>();
         services.AddSingleton<InboundQueueEntry>();
         services.AddSingleton<RollupEntry>();

@@ -71,6 +71,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IRollupStateStore, BlobRollupStateStore>();
         services.TryAddSingleton<IRollupRunStore, TableRollupRunStore>();
         services.TryAddSingleton<IRollupQueue, QueueRollupQueue>();
+        services.TryAddSingleton<IRestatementStore, TableRestatementStore>();
         services.TryAddSingleton<IMetricsStore, TableMetricsStore>();
         services.TryAddSingleton<IMetricsReader, TableMetricsReader>();
         services.TryAddSingleton<IExportStore, BlobExportStore>();

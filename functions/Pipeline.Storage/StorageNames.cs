@@ -47,6 +47,8 @@ public static class StorageNames
     public const string RollupRunsTable = "RollupRuns";
     /// <summary>Events received and rejected per request, by reporting day of receipt (<c>risk.rejected_event_rate</c>).</summary>
     public const string IngestReceiptsTable = "IngestReceipts";
+    /// <summary>Published metric rows a re-roll changed or removed, by UTC date recorded (<c>GET /api/v1/restatements</c>).</summary>
+    public const string RestatementsTable = "Restatements";
 
     public static IReadOnlyList<string> Containers { get; } =
         [LandingContainer, EventsContainer, StateContainer, ExportsContainer, RejectedContainer];
@@ -55,5 +57,5 @@ public static class StorageNames
         [ProcessingQueue, ProcessingPoisonQueue, InboundQueue, InboundPoisonQueue, RollupShardsQueue, RollupShardsPoisonQueue, RollupDaysQueue, RollupDaysPoisonQueue];
 
     public static IReadOnlyList<string> Tables { get; } =
-        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, RollupLedgerTable, RollupRunsTable, IngestReceiptsTable];
+        [DailyMetricsTable, ProgramDailyMetricsTable, IngestKeysTable, IngestSourcesTable, RollupLedgerTable, RollupRunsTable, IngestReceiptsTable, RestatementsTable];
 }

@@ -35,7 +35,7 @@ param logAnalyticsWorkspaceId string
 
 var pipelineContainers = ['landing', 'events', 'state', 'exports', 'rejected']
 var queues = ['events-processing', 'events-inbound', 'events-processing-poison', 'events-inbound-poison', 'rollup-shards', 'rollup-days', 'rollup-shards-poison', 'rollup-days-poison']
-var tables = ['DailyMetrics', 'ProgramDailyMetrics', 'IngestKeys', 'IngestSources', 'RollupLedger', 'RollupRuns', 'IngestReceipts']
+var tables = ['DailyMetrics', 'ProgramDailyMetrics', 'IngestKeys', 'IngestSources', 'RollupLedger', 'RollupRuns', 'IngestReceipts', 'Restatements']
 
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name

@@ -105,6 +105,7 @@ public sealed class StorageTests
     [InlineData("RollupLedger")]
     [InlineData("RollupRuns")]
     [InlineData("IngestReceipts")]
+    [InlineData("Restatements")]
     public void Table_exists(string name)
     {
         Assert.Contains(name, StringsOf(StorageModule.Variables["tables"]));

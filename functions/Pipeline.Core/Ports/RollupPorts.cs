@@ -98,6 +98,14 @@ public interface IMetricsStore
     /// <summary>Replaces every row of the day in <c>DailyMetrics</c> and <c>ProgramDailyMetrics</c> with <paramref name="rows"/>: no stale row survives.</summary>
     Task ReplaceDayAsync(DateOnly day, IReadOnlyList<MetricRow> rows, string runId, DateTimeOffset computedAt, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="ReplaceDayAsync(DateOnly, IReadOnlyList{MetricRow}, string, DateTimeOffset, CancellationToken)"/>, with why the
+    /// day is rolled again (<see cref="RestatementReasons.For"/>), for the restatements of the rows it changes or removes.
+    /// A store that keeps no restatements ignores the reason.
+    /// </summary>
+    Task ReplaceDayAsync(DateOnly day, IReadOnlyList<MetricRow> rows, string runId, DateTimeOffset computedAt, string reason, CancellationToken cancellationToken) =>
+        ReplaceDayAsync(day, rows, runId, computedAt, cancellationToken);
+
     /// <summary>Every row stored for the day (from <c>DailyMetrics</c>).</summary>
     Task<IReadOnlyList<MetricRow>> ReadDayAsync(DateOnly day, CancellationToken cancellationToken);
 }

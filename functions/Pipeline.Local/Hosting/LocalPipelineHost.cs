@@ -46,6 +46,7 @@ internal static class LocalPipelineHost
         api.MapGet("/" + MetricsQueryEndpoint.Route, (HttpRequest request, MetricsQueryEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
         api.MapGet("/" + CatalogEndpoint.Route, (HttpRequest request, CatalogEndpoint endpoint) => endpoint.Handle(request));
         api.MapGet("/" + OpenApiEndpoint.Route, (HttpRequest request, OpenApiEndpoint endpoint) => endpoint.Handle(request));
+        api.MapGet("/" + RestatementsEndpoint.Route, (HttpRequest request, RestatementsEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
         app.MapGet("/healthz", () => Results.Text("ok"));
         return app;
     }

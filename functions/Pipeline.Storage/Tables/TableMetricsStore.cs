@@ -13,7 +13,7 @@ namespace Pipeline.Storage.Tables;
 /// starts with <c>miniProgram</c>, PartitionKey <see cref="MetricRowKeys.ProgramPartitionKey"/>,
 /// RowKey <see cref="MetricRowKeys.ProgramRowKey"/>. Properties: Metric, Stakeholder, Tier,
 /// Dimension, DimensionValue (unescaped), Value, Numerator and Denominator (ratios only), Unit,
-/// ComputedAt, RunId.
+/// ComputedAt, RunId; on a row whose value a re-roll changed, Restated (true) and PreviousValue (the value before).
 /// </summary>
 /// <remarks>
 /// <see cref="ReplaceDayAsync"/> never leaves a stale row once it completes, and a crash half-way
@@ -28,24 +28,34 @@ namespace Pipeline.Storage.Tables;
 /// which therefore say when and by which run its value was last computed differently. The daily
 /// row is written after its program row, so a crash between the two leaves the daily row old and
 /// the next run writes both again.</para>
+/// <para>Restatements: a re-roll that changes the value (Value, Numerator or Denominator) of a row the day had, or removes
+/// it, first records the change in <c>Restatements</c> (<see cref="IRestatementStore"/>: old and new value, both runs,
+/// why), between (1) and (2), so a crash cannot publish a change without its record; a retry of the same run records
+/// the same entities again (the store keeps their keys). The changed rows get <c>Restated</c> = true and
+/// <c>PreviousValue</c>; a first roll of a day (no old rows) records nothing.</para>
 /// <para>Writes are entity-group transactions of up to 100 rows of one partition, several partitions
 /// at once: a day's program rows spread over one partition per mini-program in <c>ProgramDailyMetrics</c>
 /// and 64 in <c>DailyMetrics</c>, so no partition's rate (2,000 entities/s in Azure) bounds a day; see
 /// docs/performance.md.</para>
 /// </remarks>
-public sealed class TableMetricsStore(TableServiceClient tableService) : IMetricsStore
+public sealed class TableMetricsStore(TableServiceClient tableService, IRestatementStore? restatements = null) : IMetricsStore
 {
     private const int TransactionLimit = 100;
     private const int Parallelism = 8;
 
     private static readonly string[] ValueColumns =
-        ["PartitionKey", "RowKey", "Metric", "Stakeholder", "Tier", "Dimension", "DimensionValue", "Value", "Numerator", "Denominator", "Unit"];
+        ["PartitionKey", "RowKey", "Metric", "Stakeholder", "Tier", "Dimension", "DimensionValue", "Value", "Numerator", "Denominator", "Unit", "ComputedAt", "RunId", "Restated", "PreviousValue"];
 
     private readonly TableClient _daily = tableService.GetTableClient(StorageNames.DailyMetricsTable);
     private readonly TableClient _program = tableService.GetTableClient(StorageNames.ProgramDailyMetricsTable);
+    private readonly IRestatementStore _restatements = restatements ?? new TableRestatementStore(tableService);
 
-    public Task ReplaceDayAsync(DateOnly day, IReadOnlyList<MetricRow> rows, string runId, DateTimeOffset computedAt, CancellationToken cancellationToken)
+    public Task ReplaceDayAsync(DateOnly day, IReadOnlyList<MetricRow> rows, string runId, DateTimeOffset computedAt, CancellationToken cancellationToken) =>
+        ReplaceDayAsync(day, rows, runId, computedAt, RestatementReasons.Default(day), cancellationToken);
+
+    public Task ReplaceDayAsync(DateOnly day, IReadOnlyList<MetricRow> rows, string runId, DateTimeOffset computedAt, string reason, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(reason);
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(runId);
         var dayKey = MetricRowKeys.PartitionKey(day);
@@ -54,6 +64,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
         var byKey = new Dictionary<string, MetricRow>(rows.Count, StringComparer.Ordinal);
         var programEntities = new Dictionary<(string Partition, string Row), TableEntity>();
         var programDailyKey = new Dictionary<(string Partition, string Row), string>();
+        var programOf = new Dictionary<string, (string Partition, string Row)>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
             if (row.Date != day)
@@ -68,6 +79,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
                 var programRowKey = MetricRowKeys.ProgramRowKey(row);
                 programEntities[(partition, programRowKey)] = ToEntity(partition, programRowKey, row, runId, computedAt);
                 programDailyKey[(partition, programRowKey)] = rowKey;
+                programOf[rowKey] = (partition, programRowKey);
             }
         }
 
@@ -90,6 +102,12 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
                 if (MetricRowKeys.IsProgramRow(old) && TryProgramPartition(old, out var partition)) programPartitions.Add(partition);
             }
             foreach (var (partition, _) in programEntities.Keys) programPartitions.Add(partition);
+
+            // (1b) Restatements: every old row whose value changed or that is gone, recorded before anything replaces it.
+            var restated = Restatements(day, oldDaily, byKey, runId, computedAt, reason);
+            if (restated.Count > 0)
+                await _restatements.RecordAsync(day, runId, restated, ct).ConfigureAwait(false);
+            MarkRestated(oldDaily, byKey, dailyEntities, programEntities, programOf);
 
             // (2), (3) The new and changed rows: program rows first, the daily row (which the next run compares with) last.
             await UpsertAsync(_program, programEntities.Where(kv => !unchanged.Contains(programDailyKey[kv.Key])).Select(kv => kv.Value), ct).ConfigureAwait(false);
@@ -115,6 +133,56 @@ public sealed class TableMetricsStore(TableServiceClient tableService) : IMetric
             await DeleteAsync(_daily, oldDaily.Where(e => !dailyEntities.TryGetValue(e.RowKey, out var now) || now.PartitionKey != e.PartitionKey), ct).ConfigureAwait(false);
         }, cancellationToken);
     }
+
+    /// <summary>The old rows whose value the new rows change (Value, Numerator or Denominator), or that they no longer have.</summary>
+    private static List<Restatement> Restatements(DateOnly day, List<TableEntity> oldDaily, Dictionary<string, MetricRow> byKey, string runId, DateTimeOffset computedAt, string reason)
+    {
+        var restated = new List<Restatement>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in oldDaily)
+        {
+            // A row in two partitions of the day (a crash while it moved to its bucket): one record.
+            if (!seen.Add(e.RowKey)) continue;
+            var old = ToRow(day, e);
+            byKey.TryGetValue(e.RowKey, out var now);
+            if (now is not null && SameValue(old, now)) continue;
+            restated.Add(new Restatement(
+                day, old.Metric, old.Dimension, old.DimensionValue,
+                old.Value, now?.Value, old.Numerator, old.Denominator, now?.Numerator, now?.Denominator,
+                e.GetString("RunId"), runId, e.GetDateTimeOffset("ComputedAt"), computedAt, reason));
+        }
+        return restated;
+    }
+
+    /// <summary>
+    /// <c>Restated</c> and <c>PreviousValue</c> on the new entities of the rows whose value changed; a row whose value did
+    /// not change but is written again (it moved partition) keeps the marks it had.
+    /// </summary>
+    private static void MarkRestated(List<TableEntity> oldDaily, Dictionary<string, MetricRow> byKey, Dictionary<string, TableEntity> dailyEntities,
+        Dictionary<(string Partition, string Row), TableEntity> programEntities, Dictionary<string, (string Partition, string Row)> programOf)
+    {
+        foreach (var e in oldDaily)
+        {
+            if (!byKey.TryGetValue(e.RowKey, out var now)) continue;
+            var old = ToRow(now.Date, e);
+            bool restated;
+            double? previous;
+            if (!SameValue(old, now)) (restated, previous) = (true, old.Value);
+            else if (e.GetBoolean("Restated") == true) (restated, previous) = (true, e.GetDouble("PreviousValue"));
+            else continue;
+            Mark(dailyEntities[e.RowKey]);
+            if (programOf.TryGetValue(e.RowKey, out var key)) Mark(programEntities[key]);
+
+            void Mark(TableEntity entity)
+            {
+                entity["Restated"] = restated;
+                if (previous is { } p) entity["PreviousValue"] = p;
+            }
+        }
+    }
+
+    private static bool SameValue(MetricRow a, MetricRow b) =>
+        a.Value.Equals(b.Value) && Nullable.Equals(a.Numerator, b.Numerator) && Nullable.Equals(a.Denominator, b.Denominator);
 
     public Task<IReadOnlyList<MetricRow>> ReadDayAsync(DateOnly day, CancellationToken cancellationToken)
     {

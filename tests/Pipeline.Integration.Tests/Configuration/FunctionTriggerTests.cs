@@ -133,6 +133,37 @@ public sealed class FunctionTriggerTests
         }
     }
 
+    /// <summary>
+    /// The app's HTTP API: function, method, and who may call it. All anonymous at the host: ingest checks its
+    /// ingest key, the read endpoints their read key (which decides what the caller sees; a function key would
+    /// see everything), and the catalog and the OpenAPI document are public.
+    /// </summary>
+    private static readonly Dictionary<string, (string Method, AuthorizationLevel Level, Type Endpoint)> HttpApi = new()
+    {
+        [nameof(Pipeline.Functions.Triggers.IngestEvents)] = ("post", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Http.IngestEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.QueryMetrics)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Metrics.MetricsQueryEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.QueryRestatements)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Metrics.RestatementsEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.QueryCatalog)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Metrics.CatalogEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.QueryOpenApi)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.OpenApi.OpenApiEndpoint)),
+    };
+
+    [Fact]
+    public void Http_triggers_are_the_apis_endpoints_with_their_method_and_authorisation()
+    {
+        var httpTriggers = Triggers().Where(t => t.Binding is HttpTriggerAttribute).ToDictionary(t => t.Name);
+        Assert.Equal(HttpApi.Keys.Order(StringComparer.Ordinal), httpTriggers.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, (method, level, endpoint)) in HttpApi)
+        {
+            var trigger = httpTriggers[name];
+            var binding = (HttpTriggerAttribute)trigger.Binding;
+            Assert.True(binding.Methods is [var only] && string.Equals(only, method, StringComparison.OrdinalIgnoreCase),
+                $"{name} answers {string.Join(", ", binding.Methods ?? [])}; expected only {method}.");
+            Assert.True(binding.AuthLevel == level, $"{name} is {binding.AuthLevel}; expected {level}.");
+            var (entry, _) = EntryConstant(trigger.Class, "Route");
+            Assert.True(entry == endpoint, $"{name} calls {entry.Name}; expected {endpoint.Name}.");
+        }
+    }
+
     [Fact]
     public void Every_trigger_is_a_queue_timer_or_http_trigger()
     {

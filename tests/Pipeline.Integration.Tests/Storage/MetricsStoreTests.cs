@@ -100,9 +100,16 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
         var count = (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.DailyPartitionKey(second[1]), "dau|miniProgram|wx_a")).Value;
         Assert.False(count.ContainsKey("Numerator"));
         Assert.False(count.ContainsKey("Denominator"));
+        // 4 before, 5 now: a restated row says so, with the value before.
         Assert.Equal(
-            new[] { "ComputedAt", "Dimension", "DimensionValue", "Metric", "PartitionKey", "RowKey", "RunId", "Stakeholder", "Tier", "Timestamp", "Unit", "Value", "odata.etag" },
+            new[] { "ComputedAt", "Dimension", "DimensionValue", "Metric", "PartitionKey", "PreviousValue", "Restated", "RowKey", "RunId", "Stakeholder", "Tier", "Timestamp", "Unit", "Value", "odata.etag" },
             count.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(true, count.GetBoolean("Restated"));
+        Assert.Equal(4.0, count.GetDouble("PreviousValue"));
+        // A row new in this roll is not restated.
+        var added = (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.DailyPartitionKey(second[2]), "dau|miniProgram|wx_new")).Value;
+        Assert.False(added.ContainsKey("Restated"));
+        Assert.False(added.ContainsKey("PreviousValue"));
         Assert.Equal("platform", count.GetString("Stakeholder"));
         Assert.Equal("core", count.GetString("Tier"));
         Assert.Equal("users", count.GetString("Unit"));
