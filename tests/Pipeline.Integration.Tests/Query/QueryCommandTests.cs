@@ -1,0 +1,51 @@
+using Pipeline.Core.Query;
+using Pipeline.Local.Cli;
+
+namespace Pipeline.Integration.Tests.Query;
+
+/// <summary>The CLI's <c>query</c> (its handler, in-process, as the CLI calls it) over the same seeded tables.</summary>
+public sealed class QueryCommandTests(QueryFixture f) : IClassFixture<QueryFixture>
+{
+    private async Task<(int Exit, string Out, string Err)> RunAsync(string format, bool all, params (string, string)[] parameters)
+    {
+        var dict = parameters.ToDictionary(p => p.Item1, p => (IReadOnlyList<string>)[p.Item2], StringComparer.OrdinalIgnoreCase);
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        var exit = await QueryCommand.RunAsync(f.Host.Services, dict, format, all, output, errors, CancellationToken.None);
+        return (exit, output.ToString(), errors.ToString());
+    }
+
+    [Fact]
+    public async Task All_pages_of_csv_concatenate_into_the_one_page_answer()
+    {
+        var (_, whole, _) = await RunAsync("csv", false, ("from", "2026-11-20"), ("to", "2026-11-23"), ("limit", "10000"));
+        var (exit, paged, err) = await RunAsync("csv", true, ("from", "2026-11-20"), ("to", "2026-11-23"), ("limit", "5"));
+
+        Assert.Equal(0, exit);
+        Assert.Equal(whole, paged);
+        Assert.StartsWith(QueryCsv.Header, paged);
+        Assert.Equal(1 + 3 * QueryFixture.RowsOf(QueryFixture.D1).Count, paged.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("Not rolled up yet: 2026-11-23", err);
+    }
+
+    [Fact]
+    public async Task The_table_shows_each_row_and_says_how_to_get_the_next_page()
+    {
+        var (_, table, err) = await RunAsync("table", false, ("date", "2026-11-21"), ("metric", "users.retention_d1"), ("limit", "1"));
+        var lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("DATE", lines[0]);
+        Assert.Contains("users.retention_d1", lines[1]);
+        Assert.Contains("miniProgram=" + QueryFixture.A, lines[1]); // "miniProgram" sorts before "total"
+        Assert.Contains("3/6", lines[1]);
+        Assert.Contains("--continuation ", err);
+    }
+
+    [Fact]
+    public async Task A_refused_query_is_a_cli_error_with_the_apis_message()
+    {
+        var e = await Assert.ThrowsAsync<CliException>(() => RunAsync("table", false, ("date", "2026-11-21"), ("metric", "users.daux")));
+        Assert.Contains("Did you mean users.dau", e.Message);
+        Assert.Contains("unknown_metric", e.Message);
+        await Assert.ThrowsAsync<CliException>(() => RunAsync("xml", false, ("date", "2026-11-21")));
+    }
+}
