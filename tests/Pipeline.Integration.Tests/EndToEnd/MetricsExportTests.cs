@@ -266,3 +266,53 @@ internal static class DuckDb
         return values;
     }
 }
+
+/// <summary><see cref="Pipeline.Storage.Blobs.BlobExportStore"/>'s Parquet export on the shared Azurite, with values a CSV must quote.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class MetricsParquetExportStoreTests(AzuriteFixture azurite) : IDisposable
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+    private readonly string _folder = Directory.CreateTempSubdirectory("pipeline-parquet-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task The_store_writes_overwrites_and_reads_a_days_parquet_export_at_its_hive_path()
+    {
+        var store = new Pipeline.Storage.Blobs.BlobExportStore(azurite.Blobs);
+        var day = AzuriteFixture.UniqueDay();
+        Assert.Null(await store.ReadDailyParquetAsync(day, None));
+        Assert.Equal($"exports/parquet/date={day:yyyy-MM-dd}/metrics.parquet", store.DescribeDailyParquet(day));
+
+        // Out of order, with commas, quotes, a line break, non-ASCII text, empty values, a ratio and tiny and huge numbers.
+        MetricRow[] rows =
+        [
+            new(day, "users.dau", "users", "core", "total", "", 3, null, null, "users"),
+            new(day, "businesses.gmv", "businesses", "core", "miniProgram.currency", "wx,1/CNY", 1e-5, null, null, "minor units"),
+            new(day, "users.channel_share", "users", "supporting", "channel", "say \"hi\"\r\nthere", 1.0 / 3, 1, 3, "ratio"),
+            new(day, "users.dau", "users", "core", "miniProgram.page", "小程序/页面", 1.7976931348623157e308, 0, 0, ""),
+        ];
+        await store.WriteDailyParquetAsync(day, rows[..1], None);
+        await store.WriteDailyParquetAsync(day, rows, None); // a re-roll replaces the file whole
+
+        var bytes = await store.ReadDailyParquetAsync(day, None) ?? throw new Xunit.Sdk.XunitException("not written");
+        var file = Path.Combine(_folder, "metrics.parquet");
+        await File.WriteAllBytesAsync(file, bytes);
+        var expected = DailyCsv.Read(DailyCsv.Write(day, rows)); // what the CSV of these rows reads back as, in its order
+        Assert.Equal(DailyCsv.InExportOrder(rows), expected);
+        Assert.Equal(expected, DuckDb.Rows($"SELECT * FROM read_parquet('{file}', file_row_number = true) ORDER BY file_row_number"));
+
+        // The physical schema: DATE on int32, doubles, only the ratio columns optional; the schema version in the footer.
+        Assert.Equal(
+            ["date INT32 DATE REQUIRED", "stakeholder BYTE_ARRAY UTF8 REQUIRED", "tier BYTE_ARRAY UTF8 REQUIRED", "metric BYTE_ARRAY UTF8 REQUIRED",
+             "dimension BYTE_ARRAY UTF8 REQUIRED", "dimension_value BYTE_ARRAY UTF8 REQUIRED", "value DOUBLE  REQUIRED",
+             "numerator DOUBLE  OPTIONAL", "denominator DOUBLE  OPTIONAL", "unit BYTE_ARRAY UTF8 REQUIRED"],
+            DuckDb.Strings($"SELECT name || ' ' || type || ' ' || coalesce(converted_type, '') || ' ' || repetition_type FROM parquet_schema('{file}') WHERE type IS NOT NULL"));
+        Assert.Equal([$"metrics/1 {day:yyyy-MM-dd}"], DuckDb.Strings(
+            $"SELECT decode(max(value) FILTER (WHERE decode(key) = 'pipeline.schema')) || ' ' || decode(max(value) FILTER (WHERE decode(key) = 'pipeline.date')) FROM parquet_kv_metadata('{file}')"));
+
+        var properties = (await azurite.Blobs.GetBlobContainerClient("exports").GetBlobClient($"parquet/date={day:yyyy-MM-dd}/metrics.parquet").GetPropertiesAsync()).Value;
+        Assert.Equal("application/vnd.apache.parquet", properties.ContentType);
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteDailyParquetAsync(day, [rows[0] with { Date = day.AddDays(1) }], None));
+    }
+}
