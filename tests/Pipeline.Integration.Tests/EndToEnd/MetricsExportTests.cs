@@ -147,6 +147,17 @@ public sealed class MetricsExportTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal([$"{csv[_rolled[0]].Count + csv[_rolled[1]].Count} 2 {newUsers.ToString("0.0", CultureInfo.InvariantCulture)}"], narrowed);
         Assert.Equal(Dataset.ExpectedNewUsers + 1, newUsers); // u3 on the day before, u1 and u2 on the day
         Assert.Equal(["DATE"], DuckDb.Strings($"SELECT DISTINCT typeof(date) FROM read_parquet('{glob}', hive_partitioning = true)"));
+
+        // The filter on date is applied to the folder names: a folder outside the range is never opened (this one, last in the glob's order, is not Parquet; DuckDB reads the first file for the schema).
+        Directory.CreateDirectory(Path.Combine(_folder, "month", "date=2999-12-31"));
+        await File.WriteAllTextAsync(Path.Combine(_folder, "month", "date=2999-12-31", "metrics.parquet"), "not parquet");
+        Assert.Equal(narrowed, DuckDb.Strings(
+            $"""
+            SELECT count(*) || ' ' || count(DISTINCT date) || ' ' || sum(value) FILTER (WHERE metric = 'users.new' AND dimension = 'total')
+            FROM read_parquet('{glob}', hive_partitioning = true)
+            WHERE date BETWEEN DATE '{Iso(_rolled[0])}' AND DATE '{Iso(_data.Day)}'
+            """));
+        Assert.ThrowsAny<Exception>(() => DuckDb.Strings($"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true)"));
     }
 
     [Fact]
