@@ -37,7 +37,7 @@ internal static class ExportCommand
     /// <summary>Exit code of a range export that wrote every day it found but found not every day.</summary>
     public const int ExitSomeDaysMissing = 3;
 
-    private sealed record Options(Option<DateOnly?> Date, Option<DateOnly?> From, Option<DateOnly?> To, Option<ExportFormat> Format, Option<string?> Out);
+    private sealed record Options(Option<DateOnly?> Date, Option<DateOnly?> From, Option<DateOnly?> To, Option<ExportFormat?> Format, Option<string?> Out);
 
     public static Command Create()
     {
@@ -57,17 +57,17 @@ internal static class ExportCommand
         DateOptions.Create("--date", "One reporting day to fetch, to --out FILE or standard output", required: false),
         DateOptions.Create("--from", "First reporting day of a range to fetch into --out DIR", required: false),
         DateOptions.Create("--to", "Last reporting day of the range (at most " + MaxRangeDays.ToString(CultureInfo.InvariantCulture) + " days in all)", required: false),
-        new Option<ExportFormat>("--format")
+        new Option<ExportFormat?>("--format")
         {
             Description = "csv (exports/daily/<date>.csv) or parquet (exports/parquet/date=<date>/metrics.parquet); default csv.",
-            DefaultValueFactory = _ => ExportFormat.Csv,
+            HelpName = "csv|parquet",
             CustomParser = result =>
             {
                 var text = result.Tokens.Single().Value;
                 if (string.Equals(text, "csv", StringComparison.OrdinalIgnoreCase)) return ExportFormat.Csv;
                 if (string.Equals(text, "parquet", StringComparison.OrdinalIgnoreCase)) return ExportFormat.Parquet;
                 result.AddError($"--format must be csv or parquet; got '{text}'.");
-                return ExportFormat.Csv;
+                return null;
             },
         },
         new Option<string?>("--out") { Description = "With --date: the file to write (standard output when omitted; required for parquet). With --from/--to: the folder to write into (default: the current folder)." });
@@ -90,7 +90,7 @@ internal static class ExportCommand
     }
 
     private static ExportRequest Validate(ParseResult parse, Options o) =>
-        Validate(parse.GetValue(o.Date), parse.GetValue(o.From), parse.GetValue(o.To), parse.GetValue(o.Format), parse.GetValue(o.Out));
+        Validate(parse.GetValue(o.Date), parse.GetValue(o.From), parse.GetValue(o.To), parse.GetValue(o.Format) ?? ExportFormat.Csv, parse.GetValue(o.Out));
 
     /// <summary>The rules the parser cannot check alone: which options go together, the range's order and length.</summary>
     internal static ExportRequest Validate(DateOnly? date, DateOnly? from, DateOnly? to, ExportFormat format, string? output)
