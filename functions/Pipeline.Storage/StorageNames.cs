@@ -14,7 +14,7 @@ public static class StorageNames
     public const string EventsContainer = "events";
     /// <summary>Rollup state: <c>shards/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>partials/&lt;day&gt;/&lt;shard&gt;.bin</c>, <c>ledger/&lt;day&gt;/&lt;part&gt;.bin</c>.</summary>
     public const string StateContainer = "state";
-    /// <summary>CSV exports <c>daily/&lt;yyyy-MM-dd&gt;.csv</c>; Parquet copies of the compacted event store <c>events/date=&lt;yyyy-MM-dd&gt;/shard=&lt;shard:D3&gt;.parquet</c>.</summary>
+    /// <summary>CSV exports <c>daily/&lt;yyyy-MM-dd&gt;.csv</c> and their Parquet twins <c>parquet/date=&lt;yyyy-MM-dd&gt;/metrics.parquet</c>; Parquet copies of the compacted event store <c>events/date=&lt;yyyy-MM-dd&gt;/shard=&lt;shard:D3&gt;.parquet</c>.</summary>
     public const string ExportsContainer = "exports";
     /// <summary>Rejected events (<c>&lt;yyyy-MM-dd&gt;/&lt;batchId&gt;.json</c>) and poison-message reasons (<c>poison/…</c>).</summary>
     public const string RejectedContainer = "rejected";

@@ -37,15 +37,7 @@ public static class DailyCsv
 
     public static byte[] Write(DateOnly day, IReadOnlyList<MetricRow> rows)
     {
-        ArgumentNullException.ThrowIfNull(rows);
-        var sorted = rows.ToArray();
-        Array.Sort(sorted, static (a, b) =>
-        {
-            var c = string.CompareOrdinal(a.Metric, b.Metric);
-            if (c != 0) return c;
-            c = string.CompareOrdinal(a.Dimension, b.Dimension);
-            return c != 0 ? c : string.CompareOrdinal(a.DimensionValue, b.DimensionValue);
-        });
+        var sorted = InExportOrder(rows);
 
         using var stream = new MemoryStream(256 + sorted.Length * 96);
         using (var csv = CsvWriter.Create(stream, WriterOptions, leaveOpen: true))
@@ -70,6 +62,25 @@ public static class DailyCsv
             csv.Flush();
         }
         return stream.ToArray();
+    }
+
+    /// <summary>
+    /// The rows in the exports' order (the CSV's and the Parquet file's): by metric, dimension, dimension
+    /// value, ordinal. A day holds one row per (metric, dimension, value), so the order is total and stable
+    /// from one roll-up to the next.
+    /// </summary>
+    public static MetricRow[] InExportOrder(IReadOnlyList<MetricRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var sorted = rows.ToArray();
+        Array.Sort(sorted, static (a, b) =>
+        {
+            var c = string.CompareOrdinal(a.Metric, b.Metric);
+            if (c != 0) return c;
+            c = string.CompareOrdinal(a.Dimension, b.Dimension);
+            return c != 0 ? c : string.CompareOrdinal(a.DimensionValue, b.DimensionValue);
+        });
+        return sorted;
     }
 
     /// <summary>Reads an export back (tools and tests). Throws <see cref="InvalidDataException"/> when the header is not the export's.</summary>

@@ -110,7 +110,12 @@ public interface IMetricsStore
     Task<IReadOnlyList<MetricRow>> ReadDayAsync(DateOnly day, CancellationToken cancellationToken);
 }
 
-/// <summary>The analysts' CSV exports, <c>exports/daily/&lt;yyyy-MM-dd&gt;.csv</c>.</summary>
+/// <summary>
+/// The analysts' daily exports of the metric rows: the CSV <c>exports/daily/&lt;yyyy-MM-dd&gt;.csv</c> and
+/// the Parquet file <c>exports/parquet/date=&lt;yyyy-MM-dd&gt;/metrics.parquet</c> (docs/exports.md). Both
+/// hold the same rows in the same order (<see cref="Export.DailyCsv.InExportOrder"/>); each roll-up of a
+/// day overwrites them.
+/// </summary>
 public interface IExportStore
 {
     Task WriteDailyAsync(DateOnly day, ReadOnlyMemory<byte> csv, CancellationToken cancellationToken);
@@ -120,4 +125,16 @@ public interface IExportStore
 
     /// <summary>The location of a day's export, for people (for example <c>exports/daily/2026-11-23.csv</c>).</summary>
     string DescribeDaily(DateOnly day);
+
+    /// <summary>
+    /// Writes the day's rows as its Parquet export, replacing any earlier one. The rows are encoded by the
+    /// store (Core knows no file format but the CSV), in the exports' order whatever order they come in.
+    /// </summary>
+    Task WriteDailyParquetAsync(DateOnly day, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken);
+
+    /// <summary>The Parquet export of a day, as the file's bytes; null when none was written.</summary>
+    Task<byte[]?> ReadDailyParquetAsync(DateOnly day, CancellationToken cancellationToken);
+
+    /// <summary>The location of a day's Parquet export, for people (for example <c>exports/parquet/date=2026-11-23/metrics.parquet</c>).</summary>
+    string DescribeDailyParquet(DateOnly day);
 }

@@ -52,6 +52,9 @@ internal static class BlobPaths
 
     public static string Export(DateOnly day) => $"daily/{Day(day)}.csv";
 
+    /// <summary>A day's metric rows as Parquet, Hive-partitioned by date: <c>parquet/date=&lt;yyyy-MM-dd&gt;/metrics.parquet</c>.</summary>
+    public static string ParquetExport(DateOnly day) => $"parquet/date={Day(day)}/metrics.parquet";
+
     // Batch ids are GUIDs; refuse anything that could step out of its folder.
     private static string CheckName(string batchId)
     {

@@ -141,12 +141,18 @@ internal sealed class InMemoryPipeline
     public Task<IReadOnlyList<MetricRow>> ReadDayAsync(DateOnly day, CancellationToken cancellationToken) =>
         Task.FromResult(Rows.GetValueOrDefault(day) ?? []);
 
-    // IExportStore: the CSV is written from the same rows; its format has its own tests.
+    // IExportStore: the CSV and the Parquet file are written from the same rows; their formats have their own tests.
     public Task WriteDailyAsync(DateOnly day, ReadOnlyMemory<byte> csv, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task<byte[]?> ReadDailyAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult<byte[]?>(null);
 
     public string DescribeDaily(DateOnly day) => $"exports/daily/{day:yyyy-MM-dd}.csv";
+
+    public Task WriteDailyParquetAsync(DateOnly day, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<byte[]?> ReadDailyParquetAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult<byte[]?>(null);
+
+    public string DescribeDailyParquet(DateOnly day) => $"exports/parquet/date={day:yyyy-MM-dd}/metrics.parquet";
 
     // IIngestReceiptLedger
     public Task RecordAsync(IngestReceipt receipt, DateOnly receiptDay, CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -133,6 +133,16 @@ public sealed class RollupRunnerTests
         }
         public Task<byte[]?> ReadDailyAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult(Files.GetValueOrDefault(day));
         public string DescribeDaily(DateOnly day) => $"exports/daily/{day:yyyy-MM-dd}.csv";
+
+        /// <summary>The rows handed over for each day's Parquet export (the store encodes them; Storage's tests cover the file).</summary>
+        public Dictionary<DateOnly, IReadOnlyList<MetricRow>> ParquetRows { get; } = new();
+        public Task WriteDailyParquetAsync(DateOnly day, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken)
+        {
+            ParquetRows[day] = rows.ToArray();
+            return Task.CompletedTask;
+        }
+        public Task<byte[]?> ReadDailyParquetAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult<byte[]?>(null);
+        public string DescribeDailyParquet(DateOnly day) => $"exports/parquet/date={day:yyyy-MM-dd}/metrics.parquet";
     }
 
     private static double Value(IReadOnlyList<MetricRow> rows, string metric, string dimension = "total", string value = "") =>
@@ -172,6 +182,8 @@ public sealed class RollupRunnerTests
         Assert.Equal(2, Value(f.Metrics.Days[Yesterday], "users.wau"));
         Assert.Equal(0, Value(f.Metrics.Days[Yesterday], "users.dau"));
         Assert.Equal(d2, DailyCsv.Read(f.Exports.Files[D2]));
+        Assert.Equal([D1, D2, Yesterday], f.Exports.ParquetRows.Keys.Order()); // the Parquet export beside every CSV
+        Assert.Equal(d2, f.Exports.ParquetRows[D2]);
 
         var again = await f.Runner.RunDueAsync(CancellationToken.None);
         Assert.Empty(again.DaysRolled); // nothing new, nothing due

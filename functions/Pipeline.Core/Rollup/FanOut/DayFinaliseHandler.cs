@@ -10,7 +10,7 @@ public sealed record DayFinaliseResult(string RunId, DateOnly Day, DayOutcome? O
 /// Finalises one day of a run, once every shard has rolled it and the day before is finalised:
 /// merges the shards' partials with the ledger of the day before (settled part by part: orders by key
 /// hash, buyers by user shard, the registry), saves each part under the day, replaces the day's rows in
-/// both tables (with why the day is rolled, for the restatements of rows it changes), writes the CSV export, clears the day's dirty mark (at the
+/// both tables (with why the day is rolled, for the restatements of rows it changes), writes the CSV and Parquet exports, clears the day's dirty mark (at the
 /// version the run saw), advances the cursor, records the day as finalised and hands on to the
 /// next day (or ends the run).
 /// </summary>
@@ -63,7 +63,9 @@ public sealed class DayFinaliseHandler(
 
         var now = time.GetUtcNow();
         await metrics.ReplaceDayAsync(day, rows, run.RunId, now, RestatementReasons.For(run, day), cancellationToken).ConfigureAwait(false);
+        // Both exports before the dirty mark is cleared: a failure here leaves the day dirty and the message is retried.
         await exports.WriteDailyAsync(day, DailyCsv.Write(day, rows), cancellationToken).ConfigureAwait(false);
+        await exports.WriteDailyParquetAsync(day, rows, cancellationToken).ConfigureAwait(false);
         foreach (var mark in run.Marks)
             if (mark.Day == day) await dirty.ClearAsync(mark, cancellationToken).ConfigureAwait(false);
         await AdvanceCursorAsync(run, day, events, cancellationToken).ConfigureAwait(false);
