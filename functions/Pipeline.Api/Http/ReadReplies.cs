@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.IO.Hashing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Query;
 
 namespace Pipeline.Api.Http;
@@ -47,6 +48,25 @@ public static class ReadReplies
     }
 
     public static HttpReply Error(QueryError error) => HttpReply.Error(error.Status, error.Code, error.Message, error.Parameter);
+
+    /// <summary>
+    /// Runs a read endpoint's handler; storage that cannot be reached (which Storage reports as
+    /// <see cref="StorageUnavailableException"/> at its boundary) is a <c>503 storage_unavailable</c> with
+    /// <c>Retry-After</c>, as on the write path, so clients back off and retry instead of reading a 500.
+    /// </summary>
+    public static async Task<HttpReply> GuardAsync(Func<Task<HttpReply>> handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        try
+        {
+            return await handle().ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException e)
+        {
+            return HttpReply.Error(503, "storage_unavailable", "Storage could not be reached, so nothing could be read; try again after Retry-After seconds.")
+                .WithHeader("Retry-After", ((int)Math.Ceiling(e.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+        }
+    }
 
     // If-None-Match compares weakly (RFC 9110, 13.1.2): the quoted tag, with or without W/.
     private static bool Matches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string tag)

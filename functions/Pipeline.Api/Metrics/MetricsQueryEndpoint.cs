@@ -16,9 +16,14 @@ public sealed class MetricsQueryEndpoint(ReadKeyAuthenticator readers, MetricQue
 {
     public const string Route = "v1/metrics";
 
-    public async Task<HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
+    public Task<HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return ReadReplies.GuardAsync(() => AnswerAsync(request, cancellationToken));
+    }
+
+    private async Task<HttpReply> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
         var (access, denied) = await readers.AuthenticateAsync(request.Headers[ReadKeyAuthenticator.Header].FirstOrDefault(), cancellationToken).ConfigureAwait(false);
         if (denied is not null) return ReadReplies.Error(denied);
 

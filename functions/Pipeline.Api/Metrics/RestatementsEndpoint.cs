@@ -27,9 +27,14 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
     public const int DefaultLimit = 1000;
     public const int MaxLimit = 10000;
 
-    public async Task<Http.HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
+    public Task<Http.HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return Http.ReadReplies.GuardAsync(() => AnswerAsync(request, cancellationToken));
+    }
+
+    private async Task<Http.HttpReply> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
         var (access, denied) = await readers.AuthenticateAsync(request.Headers[ReadKeyAuthenticator.Header].FirstOrDefault(), cancellationToken).ConfigureAwait(false);
         if (denied is not null) return Http.ReadReplies.Error(denied);
         var query = request.Query;

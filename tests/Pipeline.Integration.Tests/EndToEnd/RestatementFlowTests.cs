@@ -86,6 +86,17 @@ public sealed class RestatementFlowTests : IAsyncLifetime
         var dau = records.Single(r => r.GetProperty("metric").GetString() == "users.dau" && r.GetProperty("dimension").GetString() == "total");
         Assert.Equal(Dataset.ExpectedDau, dau.GetProperty("oldValue").GetDouble());
         Assert.Equal(Dataset.ExpectedDau + 1, dau.GetProperty("newValue").GetDouble());
+
+        // The query API marks the restated row, with the value it replaced and the run that changed it; an unchanged row is not marked.
+        using var marked = JsonDocument.Parse(await (await host.GetAsync(reader, $"/api/v1/metrics?date={dayText}&metric=users.dau&dimension=total")).Content.ReadAsStringAsync());
+        var row = Assert.Single(marked.RootElement.GetProperty("rows").EnumerateArray());
+        Assert.True(row.GetProperty("restated").GetBoolean());
+        Assert.Equal(Dataset.ExpectedDau, row.GetProperty("previousValue").GetDouble());
+        Assert.Equal(runs[0].New, row.GetProperty("runId").GetString());
+        var unchangedKey = before.Keys.First(k => !changed.Contains(k) && k.StartsWith("users.", StringComparison.Ordinal) && k.EndsWith("|total|", StringComparison.Ordinal));
+        var metric = unchangedKey[..unchangedKey.IndexOf('|')];
+        using var plain = JsonDocument.Parse(await (await host.GetAsync(reader, $"/api/v1/metrics?date={dayText}&metric={metric}&dimension=total")).Content.ReadAsStringAsync());
+        Assert.False(Assert.Single(plain.RootElement.GetProperty("rows").EnumerateArray()).GetProperty("restated").GetBoolean());
     }
 
     private static string Escape(string dimensionValue) =>
