@@ -37,6 +37,20 @@ public sealed class HttpReply(int status, ReadOnlyMemory<byte> body, string cont
 
     Task IActionResult.ExecuteResultAsync(ActionContext context) => ExecuteAsync(context.HttpContext);
 
+    /// <summary>
+    /// A failure that is not the caller's and not a storage outage (a bug): logged with its exception and a
+    /// correlation id, answered <c>500 internal_error</c> with the same id, so an operator finds the log line
+    /// from what the client reports. Nothing of the exception goes to the client.
+    /// </summary>
+    public static HttpReply InternalError(Microsoft.Extensions.Logging.ILogger logger, Exception exception, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        var correlationId = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? Guid.NewGuid().ToString("N");
+        Microsoft.Extensions.Logging.LoggerExtensions.LogError(logger, exception, "{Operation} failed unexpectedly; correlation id {CorrelationId}", operation, correlationId);
+        return Error(500, "internal_error", $"The request failed unexpectedly; nothing was acknowledged. Quote correlation id {correlationId} to the pipeline's operators.")
+            .WithHeader("X-Correlation-Id", correlationId);
+    }
+
     /// <summary><c>{"error":{"code":"…","message":"…"[,"parameter":"…"]}}</c>, the contract's error shape; <paramref name="parameter"/> names the query parameter at fault.</summary>
     public static HttpReply Error(int status, string code, string message, string? parameter = null)
     {

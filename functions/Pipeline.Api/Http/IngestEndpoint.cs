@@ -12,13 +12,21 @@ public sealed class IngestEndpoint(IngestHandler handler, ILogger<IngestEndpoint
 
     public async Task<HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        var outcome = await handler.HandleAsync(
-            new IngestRequest(
-                request.Headers["X-Api-Key"].FirstOrDefault(),
-                request.ContentType,
-                request.Headers.ContentEncoding.FirstOrDefault(),
-                request.Body),
-            cancellationToken).ConfigureAwait(false);
+        IngestOutcome outcome;
+        try
+        {
+            outcome = await handler.HandleAsync(
+                new IngestRequest(
+                    request.Headers["X-Api-Key"].FirstOrDefault(),
+                    request.ContentType,
+                    request.Headers.ContentEncoding.FirstOrDefault(),
+                    request.Body),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return HttpReply.InternalError(logger, e, "Ingest");
+        }
 
         if (outcome.Status >= 500)
             logger.LogWarning("Ingest {Status} {ErrorCode}: nothing acknowledged (source {Source})", outcome.Status, outcome.ErrorCode, outcome.Source);

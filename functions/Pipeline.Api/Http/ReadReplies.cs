@@ -52,14 +52,19 @@ public static class ReadReplies
     /// <summary>
     /// Runs a read endpoint's handler; storage that cannot be reached (which Storage reports as
     /// <see cref="StorageUnavailableException"/> at its boundary) is a <c>503 storage_unavailable</c> with
-    /// <c>Retry-After</c>, as on the write path, so clients back off and retry instead of reading a 500.
+    /// <c>Retry-After</c>, as on the write path, so clients back off and retry; anything else is a bug:
+    /// logged with a correlation id and answered <c>500</c> (<see cref="HttpReply.InternalError"/>).
     /// </summary>
-    public static async Task<HttpReply> GuardAsync(Func<Task<HttpReply>> handle)
+    public static async Task<HttpReply> GuardAsync(Func<Task<HttpReply>> handle, Microsoft.Extensions.Logging.ILogger logger, string operation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handle);
         try
         {
             return await handle().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not StorageUnavailableException && (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+        {
+            return HttpReply.InternalError(logger, e, operation);
         }
         catch (StorageUnavailableException e)
         {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Pipeline.Api.Http;
 using Pipeline.Core.Query;
 
@@ -12,14 +13,14 @@ namespace Pipeline.Api.Metrics;
 /// tier, dimension, value and mini-program, a page at a time, as JSON or CSV; for a read key
 /// (<c>X-Api-Key: mrk_…</c>), which decides which rows are visible.
 /// </summary>
-public sealed class MetricsQueryEndpoint(ReadKeyAuthenticator readers, MetricQueryService queries)
+public sealed class MetricsQueryEndpoint(ReadKeyAuthenticator readers, MetricQueryService queries, ILogger<MetricsQueryEndpoint> logger)
 {
     public const string Route = "v1/metrics";
 
     public Task<HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return ReadReplies.GuardAsync(() => AnswerAsync(request, cancellationToken));
+        return ReadReplies.GuardAsync(() => AnswerAsync(request, cancellationToken), logger, "Metrics query", cancellationToken);
     }
 
     private async Task<HttpReply> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Pipeline.Core.Ports;
 using Pipeline.Core.Query;
 using Pipeline.Core.Rollup;
@@ -18,7 +19,7 @@ namespace Pipeline.Api.Metrics;
 /// For a read key, like the metrics: the platform's analysts see every restatement, a developer's key only
 /// those of its mini-programs' rows (a page may then hold fewer than <c>limit</c> items; follow the token).
 /// </remarks>
-public sealed partial class RestatementsEndpoint(IRestatementStore restatements, TimeProvider time, ReadKeyAuthenticator readers)
+public sealed partial class RestatementsEndpoint(IRestatementStore restatements, TimeProvider time, ReadKeyAuthenticator readers, ILogger<RestatementsEndpoint> logger)
 {
     public const string Route = "v1/restatements";
 
@@ -30,7 +31,7 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
     public Task<Http.HttpReply> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Http.ReadReplies.GuardAsync(() => AnswerAsync(request, cancellationToken));
+        return Http.ReadReplies.GuardAsync(() => AnswerAsync(request, cancellationToken), logger, "Restatements query", cancellationToken);
     }
 
     private async Task<Http.HttpReply> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -297,8 +297,9 @@ public sealed class IngestHandler
         return new AcceptedTimeRange(earliest, latest);
     }
 
-    private static bool IsStorageFailure(Exception e, CancellationToken ct) =>
-        e is not OperationCanceledException || !ct.IsCancellationRequested;
+    // Only an outage that Storage reports as such may become 503 (clients retry 503 forever); anything
+    // else is a bug and must surface: it propagates to the endpoint, which logs it and answers 500.
+    private static bool IsStorageFailure(Exception e, CancellationToken ct) => e is StorageUnavailableException;
 
     private IngestOutcome RateLimited(string source, string keyId, TimeSpan wait)
     {

@@ -1,3 +1,4 @@
+using Pipeline.Core.Ports;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
@@ -189,7 +190,7 @@ public class IngestHandlerImportTests
     [Fact]
     public async Task Storage_failure_is_503_as_on_the_endpoint()
     {
-        _queue.Throw = new IOException("down");
+        _queue.Throw = new StorageUnavailableException("down");
         var outcome = await _handler.HandleImportAsync(OnlyWx123.Name, Encoding.UTF8.GetBytes(Body(Old("a", 1))), EventTimeRules.Import(null), CancellationToken.None);
 
         Assert.Equal((503, IngestErrorCodes.StorageUnavailable), (outcome.Status, outcome.ErrorCode));

@@ -340,12 +340,25 @@ public class IngestHandlerTests
     }
 
     [Fact]
-    public async Task Any_storage_exception_is_503_with_the_default_retry_after()
+    public async Task A_storage_outage_without_a_hint_is_503_with_the_default_retry_after()
     {
-        _landing.Throw = new IOException("socket closed");
+        _landing.Throw = new StorageUnavailableException("socket closed");
         var outcome = await Post(Body(Event()));
         AssertError(outcome, 503, IngestErrorCodes.StorageUnavailable);
         Assert.Equal(TimeSpan.FromSeconds(30), outcome.RetryAfter);
+    }
+
+    [Fact]
+    public async Task A_bug_is_not_a_storage_outage_it_propagates_and_nothing_is_acknowledged()
+    {
+        // Storage reports outages as StorageUnavailableException at its boundary; anything else is a bug,
+        // which must not be answered 503 (clients would retry it forever) but surface (the endpoint logs it, 500).
+        _landing.Throw = new NullReferenceException("a bug");
+        await Assert.ThrowsAsync<NullReferenceException>(() => Post(Body(Event())));
+        _landing.Throw = null;
+        _queue.Throw = new IOException("not wrapped by Storage");
+        await Assert.ThrowsAsync<IOException>(() => Post(Body(Event())));
+        Assert.Empty(_queue.Messages);
     }
 
     [Fact]
@@ -379,7 +392,8 @@ public class IngestHandlerTests
     [Fact]
     public async Task Timeout_inside_a_store_is_503_but_caller_cancellation_propagates()
     {
-        _landing.Throw = new TaskCanceledException("HTTP timeout");
+        // Storage turns an SDK time-out into StorageUnavailableException (StorageFailures.IsUnavailable).
+        _landing.Throw = new StorageUnavailableException("HTTP timeout", new TaskCanceledException("HTTP timeout"));
         AssertError(await Post(Body(Event())), 503, IngestErrorCodes.StorageUnavailable);
 
         using var cts = new CancellationTokenSource();

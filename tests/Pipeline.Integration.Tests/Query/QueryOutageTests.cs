@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Api.Metrics;
 using Pipeline.Core.Ingest;
 using Pipeline.Core.Query;
@@ -17,8 +18,8 @@ public sealed class QueryOutageTests
         var readers = new ReadKeyAuthenticator(new IngestKeyCache(new TableIngestKeyStore(tables), TimeProvider.System), TimeProvider.System);
         var (key, _) = IngestKeys.Create("outage-reader", DateTimeOffset.UtcNow, ApiKeyKind.Read);
 
-        var metrics = new MetricsQueryEndpoint(readers, new MetricQueryService(new TableMetricsReader(tables)));
-        var restatements = new RestatementsEndpoint(new TableRestatementStore(tables), TimeProvider.System, readers);
+        var metrics = new MetricsQueryEndpoint(readers, new MetricQueryService(new TableMetricsReader(tables)), NullLogger<MetricsQueryEndpoint>.Instance);
+        var restatements = new RestatementsEndpoint(new TableRestatementStore(tables), TimeProvider.System, readers, NullLogger<RestatementsEndpoint>.Instance);
         foreach (var (handle, query) in new (Func<HttpRequest, Task<Pipeline.Api.Http.HttpReply>>, string)[]
         {
             (r => metrics.HandleAsync(r, CancellationToken.None), "?date=2026-11-21"),
