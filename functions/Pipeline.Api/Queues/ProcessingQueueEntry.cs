@@ -13,7 +13,7 @@ public sealed class ProcessingQueueEntry(ProcessHandler handler, ILogger<Process
 
     public async Task HandleAsync(string message, CancellationToken cancellationToken)
     {
-        var claimCheck = ProcessingMessageJson.Parse(message);
+        var claimCheck = Pipeline.Storage.Queues.QueueProcessingQueue.Parse(message);
         var result = await handler.HandleAsync(claimCheck, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Processed batch {BatchId} from {Source}: {Stored} stored, {Duplicates} duplicates, days {Days}",
             result.BatchId, result.Source, result.Stored, result.Duplicates, string.Join(",", result.Days));

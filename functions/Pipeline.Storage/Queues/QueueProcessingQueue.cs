@@ -30,8 +30,24 @@ public sealed class QueueProcessingQueue : IProcessingQueue
                 cancellationToken: ct), cancellationToken);
     }
 
-    /// <summary>Parses a claim-check message body (for the queue handlers of both hosts).</summary>
-    public static ProcessingMessage Parse(BinaryData body) =>
-        JsonSerializer.Deserialize(body.ToMemory().Span, StorageJsonContext.Default.ProcessingMessage)
-        ?? throw new JsonException("The processing message is null.");
+    /// <summary>
+    /// Parses a claim-check message (the queue handlers of both hosts), with the same source-generated
+    /// contract that <see cref="EnqueueAsync"/> writes it with: one contract for producer and consumer.
+    /// Throws <see cref="FormatException"/> naming what is wrong (the host then retries and finally poisons it).
+    /// </summary>
+    public static ProcessingMessage Parse(string body)
+    {
+        ProcessingMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize(body, StorageJsonContext.Default.ProcessingMessage);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"Processing message is not valid JSON: {e.Message}", e);
+        }
+        if (message is null || string.IsNullOrEmpty(message.BatchId) || string.IsNullOrEmpty(message.LandingPath))
+            throw new FormatException("Processing message needs both batchId and landingPath.");
+        return message;
+    }
 }

@@ -29,6 +29,17 @@ public sealed class QueueTests(AzuriteFixture azurite)
         using var document = JsonDocument.Parse(json);
         Assert.Equal(message.BatchId, document.RootElement.GetProperty("batchId").GetString());
         Assert.Equal(message.LandingPath, document.RootElement.GetProperty("landingPath").GetString());
-        Assert.Equal(message, QueueProcessingQueue.Parse(BinaryData.FromString(json)));
+        Assert.Equal(message, QueueProcessingQueue.Parse(json));
+    }
+
+    [Theory]
+    [InlineData("not json", "not valid JSON")]
+    [InlineData("{\"batchId\":\"b1\"}", "needs both batchId and landingPath")]
+    [InlineData("{\"landingPath\":\"landing/x.json\"}", "needs both batchId and landingPath")]
+    [InlineData("null", "needs both batchId and landingPath")]
+    public void A_malformed_claim_check_is_a_format_error_that_names_what_is_wrong(string body, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => QueueProcessingQueue.Parse(body));
+        Assert.Contains(expected, e.Message);
     }
 }
