@@ -14,7 +14,7 @@ namespace Pipeline.Core.Ingest;
 public static class InboundEnvelope
 {
     /// <summary>Longest accepted source name.</summary>
-    public const int MaxSourceLength = IngestLimits.MaxIdentifierLength;
+    public const int MaxSourceLength = SourceNames.MaxLength;
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = IngestLimits.MaxJsonDepth };
 
@@ -97,9 +97,9 @@ public static class InboundEnvelope
             return false;
         }
 
-        if (string.IsNullOrWhiteSpace(foundSource) || foundSource.Length > MaxSourceLength)
+        if (foundSource is null || !SourceNames.IsValid(foundSource))
         {
-            error = $"The inbound message needs a \"source\" of 1 to {MaxSourceLength} characters.";
+            error = $"The inbound message needs a \"source\" that is a source name ({SourceNames.Rule}).";
             return false;
         }
         if (batchStart < 0)

@@ -92,7 +92,7 @@ internal static class ImportCommand
             throw new CliException($"the file '{request.File}' does not exist.");
         if (request.ShowRejected < 0) throw new CliException("--show-rejected must be 0 or more.");
         if (request.Parallelism is < 1 or > 16) throw new CliException("--parallel must be 1 to 16.");
-        if (string.IsNullOrWhiteSpace(request.Source)) throw new CliException("--source is empty.");
+        if (!SourceNames.IsValid(request.Source)) throw new CliException($"--source '{request.Source}' is not a source name ({SourceNames.Rule}); 'keys list' shows the sources.");
     }
 
     /// <summary>The default rejects file of an input: next to it, <c>FILE.rejected.ndjson</c>.</summary>

@@ -159,8 +159,8 @@ internal static class KeysCommand
 
     internal static SourceRegistration ParseSource(string name, string miniPrograms)
     {
-        if (name.Length is 0 or > 64 || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
-            throw new CliException($"--source '{name}' is not a valid source name: use 1 to 64 of lowercase letters, digits and '-'.");
+        if (!SourceNames.IsValid(name))
+            throw new CliException($"--source '{name}' is not a valid source name: use {SourceNames.Rule}.");
         if (miniPrograms.Trim() == "*")
             return new SourceRegistration(name, true, [], DateTimeOffset.UtcNow);
         var ids = miniPrograms.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();

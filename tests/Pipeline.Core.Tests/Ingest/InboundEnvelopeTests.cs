@@ -21,6 +21,7 @@ public class InboundEnvelopeTests
     [InlineData("{\"batch\":{}}", "\"source\"")]
     [InlineData("{\"source\":\"\",\"batch\":{}}", "\"source\"")]
     [InlineData("{\"source\":1,\"batch\":{}}", "\"source\" must be a string")]
+    [InlineData("{\"source\":\"Pay/ments\",\"batch\":{}}", "a source name (1 to 64 of lowercase letters")]
     [InlineData("{\"source\":\"p\"}", "no \"batch\"")]
     [InlineData("{\"source\":\"p\",\"batch\":[]}", "\"batch\" must be a JSON object")]
     [InlineData("{\"source\":\"p\",\"source\":\"q\",\"batch\":{}}", "twice")]
