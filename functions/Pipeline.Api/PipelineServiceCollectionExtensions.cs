@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pipeline.Api.Http;
 using Pipeline.Api.Metrics;
@@ -28,7 +29,7 @@ public static class PipelineServiceCollectionExtensions
     {
         services.AddPipelineStorage(configuration);
         services.AddSingleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System); // once: Storage registers it too, and a host may register its own clock first
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PipelineOptions>>().Value);
         services.AddSingleton(sp => new ReportingCalendar(sp.GetRequiredService<PipelineOptions>().ReportingTimeZone));
         services.AddSingleton(SceneTable.Default);

@@ -28,13 +28,29 @@ public sealed class WiringTests(AzuriteFixture azurite)
         Assert.IsType<ResilientLandingStore>(provider.GetRequiredService<ILandingStore>());
         Assert.IsType<ResilientProcessingQueue>(provider.GetRequiredService<IProcessingQueue>());
         foreach (var port in new[] { typeof(IRejectedEventStore), typeof(IIngestKeyStore), typeof(IEventStore),
-                     typeof(IDirtyDayLedger), typeof(IFoldedDayLedger), typeof(IRollupStateStore), typeof(IMetricsStore), typeof(IExportStore) })
+                     typeof(IDirtyDayLedger), typeof(IFoldedDayLedger), typeof(IRollupStateStore), typeof(IMetricsStore), typeof(IExportStore),
+                     typeof(IMetricsReader), typeof(IRestatementStore) })
             Assert.NotNull(provider.GetRequiredService(port));
         Assert.Same(provider.GetRequiredService<IEventStore>(), provider.GetRequiredService<IEventStore>());
         Assert.Equal(16, provider.GetRequiredService<IOptions<PipelineOptions>>().Value.EventStoreShards);
 
         await provider.GetRequiredService<StorageProvisioner>().EnsureCreatedAsync(CancellationToken.None);
         await provider.GetRequiredService<StorageProvisioner>().EnsureCreatedAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public void The_whole_pipeline_registers_one_clock_and_resolves_every_endpoint()
+    {
+        var services = new ServiceCollection().AddLogging();
+        Pipeline.Api.PipelineServiceCollectionExtensions.AddPipeline(services, Config(
+            ("ConnectionStrings:PipelineStorage", azurite.ConnectionString),
+            ("Pipeline:PseudonymisationKey", new string('k', 32))));
+
+        Assert.Single(services, d => d.ServiceType == typeof(TimeProvider));
+        using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        foreach (var endpoint in new[] { typeof(Pipeline.Api.Http.IngestEndpoint), typeof(Pipeline.Api.Metrics.MetricsQueryEndpoint),
+                     typeof(Pipeline.Api.Metrics.RestatementsEndpoint), typeof(Pipeline.Api.Metrics.CatalogEndpoint), typeof(Pipeline.Api.OpenApi.OpenApiEndpoint) })
+            Assert.NotNull(provider.GetRequiredService(endpoint));
     }
 
     [Fact]
