@@ -52,7 +52,7 @@ public sealed class HttpReply(int status, ReadOnlyMemory<byte> body, string cont
     }
 
     /// <summary><c>{"error":{"code":"…","message":"…"[,"parameter":"…"]}}</c>, the contract's error shape; <paramref name="parameter"/> names the query parameter at fault.</summary>
-    public static HttpReply Error(int status, string code, string message, string? parameter = null)
+    public static HttpReply Error(int status, string code, string message, string? parameter = null, Action<System.Text.Json.Utf8JsonWriter>? extra = null)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
@@ -63,6 +63,7 @@ public sealed class HttpReply(int status, ReadOnlyMemory<byte> body, string cont
             writer.WriteString("message", message);
             if (parameter is not null) writer.WriteString("parameter", parameter);
             writer.WriteEndObject();
+            extra?.Invoke(writer); // members beside "error", such as ingest's "rejected"
             writer.WriteEndObject();
         }
         return new HttpReply(status, buffer.WrittenMemory, Json);

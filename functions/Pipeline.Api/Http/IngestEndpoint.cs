@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Pipeline.Core.Ingest;
@@ -28,15 +27,12 @@ public sealed class IngestEndpoint(IngestHandler handler, ILogger<IngestEndpoint
             return HttpReply.InternalError(logger, e, "Ingest");
         }
 
-        if (outcome.Status >= 500)
-            logger.LogWarning("Ingest {Status} {ErrorCode}: nothing acknowledged (source {Source})", outcome.Status, outcome.ErrorCode, outcome.Source);
+        var reply = IngestReplies.ToReply(outcome);
+        if (outcome.Kind == IngestResultKind.Unavailable)
+            logger.LogWarning(outcome.Failure, "Ingest {Status} {ErrorCode}: nothing acknowledged (source {Source})", reply.Status, outcome.ErrorCode, outcome.Source);
         else
             logger.LogInformation("Ingest {Status} batch {BatchId} source {Source}: {Accepted} accepted, {Rejected} rejected {ErrorCode}",
-                outcome.Status, outcome.BatchId, outcome.Source, outcome.Accepted, outcome.Rejected, outcome.ErrorCode);
-
-        var reply = new HttpReply(outcome.Status, outcome.Body, HttpReply.Json);
-        if (outcome.RetryAfter is { } retryAfter)
-            reply.WithHeader("Retry-After", Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+                reply.Status, outcome.BatchId, outcome.Source, outcome.Accepted, outcome.Rejected, outcome.ErrorCode);
         return reply;
     }
 }

@@ -21,19 +21,22 @@ public sealed class InboundQueueEntry(IngestHandler handler, ILogger<InboundQueu
             throw new FormatException($"Inbound message rejected: {error}");
 
         var outcome = await handler.HandleTrustedAsync(source, body, cancellationToken).ConfigureAwait(false);
-        switch (outcome.Status)
+        switch (outcome.Kind)
         {
-            case 202:
+            case IngestResultKind.Accepted:
                 logger.LogInformation("Inbound batch {BatchId} from {Source}: {Accepted} accepted, {Rejected} rejected", outcome.BatchId, source, outcome.Accepted, outcome.Rejected);
                 return;
-            case 400:
-                // The rejected events are kept with their reasons by the handler; the message itself is done.
-                logger.LogWarning("Inbound message from {Source} rejected whole ({ErrorCode}): {Body}", source, outcome.ErrorCode, Encoding.UTF8.GetString(outcome.Body));
+            case IngestResultKind.Invalid:
+                // Done: the rejected events are kept with their reasons by the handler; retrying cannot make them valid.
+                logger.LogWarning("Inbound message from {Source} rejected whole ({ErrorCode}): {Message}; {Rejected} events rejected one by one",
+                    source, outcome.ErrorCode, outcome.ErrorMessage, outcome.Rejected);
                 return;
-            case >= 500:
-                throw new StorageUnavailableException($"Inbound batch from {source} not stored ({outcome.ErrorCode}); the message will be retried.");
+            case IngestResultKind.Unavailable:
+                // Retry: storage may come back; the queue delivers the message again.
+                throw new StorageUnavailableException($"Inbound batch from {source} not stored ({outcome.ErrorCode}); the message will be retried.", outcome.Failure);
             default:
-                throw new InvalidOperationException($"Inbound message from {source} refused with {outcome.Status} ({outcome.ErrorCode}): {Encoding.UTF8.GetString(outcome.Body)}");
+                // Poison: an unregistered source or an oversized batch will not change by retrying; an operator must look.
+                throw new InvalidOperationException($"Inbound message from {source} refused: {outcome.Kind} ({outcome.ErrorCode}): {outcome.ErrorMessage}");
         }
     }
 }

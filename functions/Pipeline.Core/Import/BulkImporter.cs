@@ -263,7 +263,7 @@ public sealed class BulkImporter(IngestHandler handler)
             for (var attempt = 1; ; attempt++)
             {
                 var outcome = await handler.HandleImportAsync(options.Source, chunk.Body(), options.TimeRules, ct).ConfigureAwait(false);
-                if (outcome.Status != 503 || attempt >= options.MaxAttempts) return outcome;
+                if (outcome.Kind != IngestResultKind.Unavailable || attempt >= options.MaxAttempts) return outcome;
                 var wait = outcome.RetryAfter is { } after && after < options.MaxRetryWait ? after : options.MaxRetryWait;
                 await Task.Delay(wait, ct).ConfigureAwait(false);
             }
@@ -288,7 +288,7 @@ public sealed class BulkImporter(IngestHandler handler)
                 // Read after the import stopped: not sent.
                 NotImported(chunk);
             }
-            else if (outcome is not null && (outcome.Status == 202 || outcome.ErrorCode == IngestErrorCodes.AllRejected))
+            else if (outcome is not null && (outcome.Kind == IngestResultKind.Accepted || outcome.ErrorCode == IngestErrorCodes.AllRejected))
             {
                 _batches++;
                 var rejected = new bool[chunk.Count];
@@ -310,7 +310,7 @@ public sealed class BulkImporter(IngestHandler handler)
                     else if (_ids.Count >= options.MaxTrackedIds) _capped = true;
                 }
             }
-            else if (outcome is not null && outcome.Status == 400)
+            else if (outcome is not null && outcome.Kind == IngestResultKind.Invalid)
             {
                 // The whole batch refused (cannot happen for a body built of checked entries): every event rejected with the reason.
                 _batches++;
@@ -319,15 +319,15 @@ public sealed class BulkImporter(IngestHandler handler)
             }
             else if (outcome is not null)
             {
-                var stop = outcome.Status switch
+                var stop = outcome.Kind switch
                 {
-                    401 => ImportStop.UnknownSource,
-                    503 => ImportStop.StorageUnavailable,
+                    IngestResultKind.Unauthorized => ImportStop.UnknownSource,
+                    IngestResultKind.Unavailable => ImportStop.StorageUnavailable,
                     _ => ImportStop.Refused,
                 };
-                var message = outcome.Status == 503
+                var message = outcome.Kind == IngestResultKind.Unavailable
                     ? $"storage is unavailable ({options.MaxAttempts} tries of the batch from line {chunk.Lines[0]}): {outcome.ErrorMessage}"
-                    : $"ingest refused the batch from line {chunk.Lines[0]} with {outcome.Status} {outcome.ErrorCode}: {outcome.ErrorMessage}";
+                    : $"ingest refused the batch from line {chunk.Lines[0]} ({outcome.ErrorCode}): {outcome.ErrorMessage}";
                 StopWith(stop, message, chunk.Lines[0]);
                 NotImported(chunk);
             }

@@ -75,11 +75,11 @@ public sealed class IngestHandler
         var receivedAt = _time.GetUtcNow();
 
         if (string.IsNullOrWhiteSpace(request.ApiKey))
-            return IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key header is missing.");
+            return IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.Unauthorized, "The X-Api-Key header is missing.");
         if (IngestKeys.KindOf(request.ApiKey) == ApiKeyKind.Read)
-            return IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is a read key (mrk_…), which reads metrics and cannot send events; use the source's ingest key (mpk_…).");
+            return IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.Unauthorized, "The X-Api-Key is a read key (mrk_…), which reads metrics and cannot send events; use the source's ingest key (mpk_…).");
         if (!IngestKeys.TryParse(request.ApiKey, out var keyId, out var secret))
-            return IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is not an ingest key (mpk_<id>_<secret>).");
+            return IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.Unauthorized, "The X-Api-Key is not an ingest key (mpk_<id>_<secret>).");
 
         SourceRegistration? source;
         try
@@ -90,14 +90,14 @@ public sealed class IngestHandler
             // A read key's id and secret under the ingest prefix are still a read key: refused like an unknown one.
             var status = key is null || key.Kind != ApiKeyKind.Ingest ? IngestKeyStatus.WrongSecret : IngestKeys.Check(key, secret, receivedAt);
             if (key is null || status == IngestKeyStatus.WrongSecret)
-                return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
+                return Tag(IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
             if (status == IngestKeyStatus.Revoked)
-                return Tag(IngestOutcome.Error(401, IngestErrorCodes.KeyRevoked, "The X-Api-Key was revoked; ask the pipeline's operators for a new key."), key.Source, keyId, null);
+                return Tag(IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.KeyRevoked, "The X-Api-Key was revoked; ask the pipeline's operators for a new key."), key.Source, keyId, null);
             if (status == IngestKeyStatus.Expired)
-                return Tag(IngestOutcome.Error(401, IngestErrorCodes.KeyExpired, "The X-Api-Key was replaced by a newer key and its overlap period has ended; use the new key."), key.Source, keyId, null);
+                return Tag(IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.KeyExpired, "The X-Api-Key was replaced by a newer key and its overlap period has ended; use the new key."), key.Source, keyId, null);
             source = await _keys.FindSourceAsync(key.Source, ct).ConfigureAwait(false);
             if (source is null)
-                return Tag(IngestOutcome.Error(401, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
+                return Tag(IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
         }
         catch (Exception e) when (IsStorageFailure(e, ct))
         {
@@ -106,12 +106,12 @@ public sealed class IngestHandler
 
         if (!RequestHeaders.IsJsonUtf8(request.ContentType))
         {
-            return Tag(IngestOutcome.Error(415, IngestErrorCodes.UnsupportedMediaType,
+            return Tag(IngestOutcome.Error(IngestResultKind.UnsupportedFormat, IngestErrorCodes.UnsupportedMediaType,
                 $"Content-Type must be application/json (with charset utf-8, if any); got {Quote(request.ContentType)}."), source.Name, keyId, null);
         }
         if (!RequestHeaders.TryParseContentEncoding(request.ContentEncoding, out var gzip))
         {
-            return Tag(IngestOutcome.Error(415, IngestErrorCodes.UnsupportedEncoding,
+            return Tag(IngestOutcome.Error(IngestResultKind.UnsupportedFormat, IngestErrorCodes.UnsupportedEncoding,
                 $"Content-Encoding must be gzip or absent; got {Quote(request.ContentEncoding)}."), source.Name, keyId, null);
         }
 
@@ -124,7 +124,7 @@ public sealed class IngestHandler
         {
             case BodyReadStatus.TooLarge:
                 _limiter.Charge(source.Name, 1);
-                return Tag(IngestOutcome.Error(413, IngestErrorCodes.PayloadTooLarge, read.Error!), source.Name, keyId, null);
+                return Tag(IngestOutcome.Error(IngestResultKind.TooLarge, IngestErrorCodes.PayloadTooLarge, read.Error!), source.Name, keyId, null);
             case BodyReadStatus.InvalidBody:
                 _limiter.Charge(source.Name, 1);
                 return await RejectBatchAsync(source.Name, keyId, NewBatchId(receivedAt), receivedAt,
@@ -169,12 +169,12 @@ public sealed class IngestHandler
         }
         if (registration is null)
         {
-            return Tag(IngestOutcome.Error(401, IngestErrorCodes.UnknownSource, $"The source {Quote(source)} is not registered."),
+            return Tag(IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.UnknownSource, $"The source {Quote(source)} is not registered."),
                 null, keyId, null);
         }
         if (body.Length > IngestLimits.MaxBodyBytes)
         {
-            return Tag(IngestOutcome.Error(413, IngestErrorCodes.PayloadTooLarge, $"The body is larger than {IngestLimits.MaxBodyBytes} bytes."),
+            return Tag(IngestOutcome.Error(IngestResultKind.TooLarge, IngestErrorCodes.PayloadTooLarge, $"The body is larger than {IngestLimits.MaxBodyBytes} bytes."),
                 registration.Name, keyId, null);
         }
         return await AcceptAsync(registration, keyId, body, receivedAt, IngestRateLimiter.Unlimited, timeRules, ct).ConfigureAwait(false);
@@ -209,7 +209,7 @@ public sealed class IngestHandler
             {
                 return Unavailable(e, source.Name, keyId, batchId);
             }
-            return Tag(IngestOutcome.Error(400, code, message, parsed.Rejections), source.Name, keyId, batchId);
+            return Tag(IngestOutcome.Error(IngestResultKind.Invalid, code, message, parsed.Rejections), source.Name, keyId, batchId);
         }
 
         try
@@ -268,7 +268,7 @@ public sealed class IngestHandler
         {
             return Unavailable(e, source, keyId, batchId);
         }
-        return Tag(IngestOutcome.Error(400, code, message), source, keyId, batchId);
+        return Tag(IngestOutcome.Error(IngestResultKind.Invalid, code, message), source, keyId, batchId);
     }
 
     private static RejectedBatch Record(BatchParseResult parsed, string source, string keyId, string batchId, DateTimeOffset receivedAt,
@@ -305,7 +305,7 @@ public sealed class IngestHandler
     {
         var (rate, burst) = _limiter.PerInstance(source);
         var seconds = Math.Max(1, (int)Math.Ceiling(Math.Min(wait.TotalSeconds, int.MaxValue)));
-        var outcome = IngestOutcome.Error(429, IngestErrorCodes.RateLimited, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        var outcome = IngestOutcome.Error(IngestResultKind.RateLimited, IngestErrorCodes.RateLimited, string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"The source is over its rate limit ({rate:0.###} events/s, bursts of {burst:0.###}, on this instance); nothing was accepted. Retry the same batch in {seconds} s."),
             retryAfter: TimeSpan.FromSeconds(seconds));
         return Tag(outcome, source, keyId, null);
@@ -314,7 +314,7 @@ public sealed class IngestHandler
     private static IngestOutcome Unavailable(Exception e, string? source, string? keyId, string? batchId)
     {
         var retryAfter = e is StorageUnavailableException s ? s.RetryAfter : DefaultRetryAfter;
-        var outcome = IngestOutcome.Error(503, IngestErrorCodes.StorageUnavailable,
+        var outcome = IngestOutcome.Error(IngestResultKind.Unavailable, IngestErrorCodes.StorageUnavailable,
             "Storage is unavailable; nothing was accepted. Retry the same batch later.", retryAfter: retryAfter);
         return Tag(outcome, source, keyId, batchId, e);
     }

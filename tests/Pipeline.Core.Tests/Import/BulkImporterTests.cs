@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Pipeline.Core.Events;
 using Pipeline.Core.Import;
 using Pipeline.Core.Ingest;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Tests.Ingest;
 using static Pipeline.Core.Tests.Import.ImportTestData;
 using static Pipeline.Core.Tests.Ingest.IngestTestData;
@@ -191,7 +192,7 @@ public class BulkImporterTests
         var writes = 0;
         _landing.OnWrite = () =>
         {
-            if (Interlocked.Increment(ref writes) > 1) _landing.Throw = new IOException("storage down");
+            if (Interlocked.Increment(ref writes) > 1) _landing.Throw = new StorageUnavailableException("storage down");
         };
 
         var (result, _) = await Import(Ndjson(lines), new ImportOptions
