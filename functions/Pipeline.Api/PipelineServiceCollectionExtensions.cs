@@ -64,6 +64,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<CatalogEndpoint>();
         services.AddSingleton<OpenApiEndpoint>();
         services.AddSingleton<RestatementsEndpoint>();
+        services.AddSingleton<QueueDelivery>();
         services.AddSingleton<ProcessingQueueEntry>();
         services.AddSingleton<InboundQueueEntry>();
         services.AddSingleton<RollupEntry>();

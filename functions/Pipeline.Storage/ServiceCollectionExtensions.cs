@@ -75,6 +75,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IMetricsStore, TableMetricsStore>();
         services.TryAddSingleton<IMetricsReader, TableMetricsReader>();
         services.TryAddSingleton<IExportStore, BlobExportStore>();
+        services.TryAddSingleton<PoisonReasonStore>();
         services.TryAddSingleton<PoisonQueues>();
         return services;
     }

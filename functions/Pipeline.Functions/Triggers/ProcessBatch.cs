@@ -1,3 +1,4 @@
+using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
 using Pipeline.Api.Queues;
 
@@ -7,11 +8,11 @@ namespace Pipeline.Functions.Triggers;
 /// Processing queue: de-duplicate and store one landing batch. A throw leaves the message for
 /// another try; after <c>maxDequeueCount</c> (host.json) the host moves it to the poison queue.
 /// </summary>
-public sealed class ProcessBatch(ProcessingQueueEntry entry)
+public sealed class ProcessBatch(ProcessingQueueEntry entry, QueueDelivery delivery)
 {
     [Function(nameof(ProcessBatch))]
     public Task Run(
-        [QueueTrigger(ProcessingQueueEntry.QueueName, Connection = "PipelineStorage")] string message,
+        [QueueTrigger(ProcessingQueueEntry.QueueName, Connection = "PipelineStorage")] QueueMessage message,
         CancellationToken cancellationToken)
-        => entry.HandleAsync(message, cancellationToken);
+        => delivery.RunAsync(ProcessingQueueEntry.QueueName, message, entry.HandleAsync, cancellationToken);
 }

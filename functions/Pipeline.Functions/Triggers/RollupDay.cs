@@ -1,3 +1,4 @@
+using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
 using Pipeline.Api.Queues;
 
@@ -7,11 +8,11 @@ namespace Pipeline.Functions.Triggers;
 /// Rollup fan-in: finalises one day of a run once every shard has rolled it (rows, CSV, cursor),
 /// then hands on to the next day.
 /// </summary>
-public sealed class RollupDay(RollupDayEntry entry)
+public sealed class RollupDay(RollupDayEntry entry, QueueDelivery delivery)
 {
     [Function(nameof(RollupDay))]
     public Task Run(
-        [QueueTrigger(RollupDayEntry.QueueName, Connection = "PipelineStorage")] string message,
+        [QueueTrigger(RollupDayEntry.QueueName, Connection = "PipelineStorage")] QueueMessage message,
         CancellationToken cancellationToken)
-        => entry.HandleAsync(message, cancellationToken);
+        => delivery.RunAsync(RollupDayEntry.QueueName, message, entry.HandleAsync, cancellationToken);
 }

@@ -60,7 +60,7 @@ public sealed class QueueListener
     private readonly Func<QueueMessage, CancellationToken, Task> _handler;
     private readonly ILogger _logger;
     private readonly QueueListenerOptions _options;
-    private readonly BlobContainerClient? _poisonReasons;
+    private readonly PoisonReasonStore? _poisonReasons;
     private readonly TimeProvider _time;
     private int _inFlight;
 
@@ -70,7 +70,7 @@ public sealed class QueueListener
         ILogger logger,
         QueueListenerOptions? options = null,
         QueueClient? poisonQueue = null,
-        BlobContainerClient? poisonReasons = null,
+        PoisonReasonStore? poisonReasons = null,
         TimeProvider? timeProvider = null)
     {
         _queue = queue ?? throw new ArgumentNullException(nameof(queue));
@@ -81,8 +81,8 @@ public sealed class QueueListener
         if (_options.MaxDequeueCount < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxDequeueCount must be at least 1.");
         // By default the poison queue is in the same account, with the same client options (encoding included).
         _poisonQueue = poisonQueue ?? queue.GetParentQueueServiceClient().GetQueueClient(queue.Name + StorageNames.PoisonSuffix);
-        _poisonReasons = poisonReasons;
         _time = timeProvider ?? TimeProvider.System;
+        _poisonReasons = poisonReasons;
     }
 
     /// <summary>Creates a listener for a queue of the account, with its <c>-poison</c> queue and the <c>rejected</c> container for poison reasons.</summary>
@@ -95,7 +95,7 @@ public sealed class QueueListener
         QueueListenerOptions? options = null) =>
         new(queueService.GetQueueClient(queueName), handler, logger, options,
             queueService.GetQueueClient(queueName + StorageNames.PoisonSuffix),
-            blobService?.GetBlobContainerClient(StorageNames.RejectedContainer));
+            blobService is null ? null : new PoisonReasonStore(blobService, TimeProvider.System));
 
     public string QueueName => _queue.Name;
 
@@ -224,15 +224,8 @@ public sealed class QueueListener
         await DeleteAsync(message, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task WriteReasonAsync(QueueMessage message, string reason, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        var record = new PoisonRecord(_queue.Name, message.MessageId, message.DequeueCount, message.InsertedOn, now, reason, message.Body.ToString());
-        var name = $"poison/{_queue.Name}/{now:yyyy-MM-dd}/{message.MessageId}.json";
-        await _poisonReasons!.GetBlobClient(name).UploadAsync(
-            new BinaryData(JsonSerializer.SerializeToUtf8Bytes(record, StorageJsonContext.Default.PoisonRecord)),
-            overwrite: true, cancellationToken).ConfigureAwait(false);
-    }
+    private Task WriteReasonAsync(QueueMessage message, string reason, CancellationToken cancellationToken) =>
+        _poisonReasons!.RecordAsync(_queue.Name, message.MessageId, message.DequeueCount, message.InsertedOn, reason, message.Body.ToString(), cancellationToken);
 
     private async Task DeleteAsync(QueueMessage message, CancellationToken cancellationToken)
     {
