@@ -80,23 +80,6 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>
-    /// A <see cref="QueueListener"/> for one of the pipeline's queues (for the local runner), with
-    /// its <c>-poison</c> queue and poison reasons in the <c>rejected</c> container.
-    /// </summary>
-    public static QueueListener CreateQueueListener(
-        this IServiceProvider services,
-        string queueName,
-        Func<Azure.Storage.Queues.Models.QueueMessage, CancellationToken, Task> handler,
-        QueueListenerOptions? options = null)
-    {
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger($"{typeof(QueueListener).FullName}[{queueName}]");
-        return QueueListener.Create(
-            services.GetRequiredService<QueueServiceClient>(),
-            services.GetRequiredService<BlobServiceClient>(),
-            queueName, handler, logger, options);
-    }
-
     private static void Copy(PipelineStorageOptions from, PipelineStorageOptions to)
     {
         to.ConnectionString = from.ConnectionString;

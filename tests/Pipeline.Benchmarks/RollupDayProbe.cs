@@ -10,7 +10,7 @@ using Pipeline.Core.Ports;
 using Pipeline.Local.Simulation;
 using Pipeline.Storage;
 using Pipeline.Storage.Blobs;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 using Pipeline.Storage.Tables;
 
 namespace Pipeline.Benchmarks;

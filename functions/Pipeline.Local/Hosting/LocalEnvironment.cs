@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 
 namespace Pipeline.Local.Hosting;
 

@@ -1,3 +1,4 @@
+using Pipeline.Local.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Core.Rollup;

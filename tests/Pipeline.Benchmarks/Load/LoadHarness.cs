@@ -13,7 +13,7 @@ using Pipeline.Core.Ports;
 using Pipeline.Core.Time;
 using Pipeline.Local.Simulation;
 using Pipeline.Storage;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 using Pipeline.Storage.Tables;
 
 namespace Pipeline.Benchmarks.Load;

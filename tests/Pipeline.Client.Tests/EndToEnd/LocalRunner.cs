@@ -10,7 +10,7 @@ using Pipeline.Core.Ports;
 using Pipeline.Core.Rollup;
 using Pipeline.Core.Time;
 using Pipeline.Storage;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 
 namespace Pipeline.Client.Tests.EndToEnd;
 

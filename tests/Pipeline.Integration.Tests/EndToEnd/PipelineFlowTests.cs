@@ -12,7 +12,7 @@ using Pipeline.Core.Ports;
 using Pipeline.Core.Processing;
 using Pipeline.Core.Rollup;
 using Pipeline.Core.Time;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 
 namespace Pipeline.Integration.Tests.EndToEnd;
 

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Pipeline.Core.Ports;
 using Pipeline.Core.Rollup;
 using Pipeline.Local.Hosting;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 
 namespace Pipeline.Integration.Tests.EndToEnd;
 

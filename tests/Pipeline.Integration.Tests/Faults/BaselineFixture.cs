@@ -2,7 +2,7 @@ using Pipeline.Local.Hosting;
 using System.Diagnostics;
 using Pipeline.Core.Rollup;
 using Pipeline.Integration.Tests.EndToEnd;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 
 namespace Pipeline.Integration.Tests.Faults;
 

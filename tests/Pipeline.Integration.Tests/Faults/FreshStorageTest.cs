@@ -1,4 +1,4 @@
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 
 namespace Pipeline.Integration.Tests.Faults;
 

@@ -9,7 +9,7 @@ using Pipeline.Core.Rollup;
 using Pipeline.Core.Sweep;
 using Pipeline.Integration.Tests.EndToEnd;
 using Pipeline.Storage;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 using Pipeline.Storage.Queues;
 using Xunit.Abstractions;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Azure.Data.Tables;
 using Pipeline.Core.Rollup;
 using Pipeline.Storage;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 using Xunit.Abstractions;
 
 namespace Pipeline.Integration.Tests.Faults;

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Azure.Storage.Blobs;
 using Pipeline.Core.Rollup;
 using Pipeline.Storage;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 using Pipeline.Storage.Resilience;
 using Xunit.Abstractions;
 

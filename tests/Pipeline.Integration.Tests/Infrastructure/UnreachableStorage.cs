@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Pipeline.Storage;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 
 namespace Pipeline.Integration.Tests.Infrastructure;
 

@@ -1,7 +1,7 @@
 using Pipeline.Core.Ports;
 using Pipeline.Core.Rollup;
 using Pipeline.Integration.Tests.EndToEnd;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 
 namespace Pipeline.Integration.Tests.Query;
 

@@ -1,3 +1,4 @@
+using Pipeline.Local.Queues;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Integration.Tests.Infrastructure;
 using Pipeline.Storage;

@@ -1,3 +1,4 @@
+using Pipeline.Local.Queues;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Azure.Storage.Queues;

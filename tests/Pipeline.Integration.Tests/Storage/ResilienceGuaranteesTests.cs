@@ -14,7 +14,7 @@ using Pipeline.Integration.Tests.Infrastructure;
 using Pipeline.Integration.Tests.Security;
 using Pipeline.Storage;
 using Pipeline.Storage.Blobs;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 using Pipeline.Storage.Queues;
 using Pipeline.Storage.Resilience;
 using Pipeline.Storage.Tables;

@@ -6,7 +6,7 @@ using Pipeline.Core.Ports;
 using Pipeline.Integration.Tests.Infrastructure;
 using Pipeline.Storage;
 using Pipeline.Storage.Blobs;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 using Pipeline.Storage.Queues;
 using Pipeline.Storage.Resilience;
 using Pipeline.Storage.Tables;

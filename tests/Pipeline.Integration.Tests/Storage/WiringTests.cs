@@ -5,7 +5,7 @@ using Pipeline.Core;
 using Pipeline.Core.Ports;
 using Pipeline.Integration.Tests.Infrastructure;
 using Pipeline.Storage;
-using Pipeline.Storage.Emulator;
+using Pipeline.Local.Emulator;
 using Pipeline.Storage.Resilience;
 
 namespace Pipeline.Integration.Tests.Storage;

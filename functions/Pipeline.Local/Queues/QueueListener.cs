@@ -5,8 +5,10 @@ using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Azure.Storage.Queues.Specialized;
 using Microsoft.Extensions.Logging;
+using Pipeline.Storage;
+using Pipeline.Storage.Queues;
 
-namespace Pipeline.Storage.Queues;
+namespace Pipeline.Local.Queues;
 
 /// <summary>Settings of a <see cref="QueueListener"/>; the defaults are the Functions host's (host.json).</summary>
 public sealed class QueueListenerOptions
@@ -30,15 +32,6 @@ public sealed class QueueListenerOptions
     public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromSeconds(2);
 }
 
-/// <summary>Why a message was moved to a poison queue: the blob <c>rejected/poison/&lt;queue&gt;/&lt;yyyy-MM-dd&gt;/&lt;messageId&gt;.json</c>.</summary>
-public sealed record PoisonRecord(
-    string Queue,
-    string MessageId,
-    long DequeueCount,
-    DateTimeOffset? InsertedOn,
-    DateTimeOffset MovedAt,
-    string Reason,
-    string Body);
 
 /// <summary>
 /// The local runner's queue trigger: polls a queue, hands each message to a handler, deletes it on

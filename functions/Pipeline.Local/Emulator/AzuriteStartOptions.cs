@@ -1,4 +1,6 @@
-namespace Pipeline.Storage.Emulator;
+using Pipeline.Storage;
+
+namespace Pipeline.Local.Emulator;
 
 /// <summary>How <see cref="AzuriteRunner"/> starts Azurite.</summary>
 public sealed class AzuriteStartOptions

@@ -2,8 +2,10 @@ using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Logging;
+using Pipeline.Storage;
+using Pipeline.Storage.Queues;
 
-namespace Pipeline.Storage.Queues;
+namespace Pipeline.Local.Queues;
 
 /// <summary>
 /// Keeps a received message invisible while it is handled: every half visibility timeout it

@@ -4,7 +4,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Pipeline.Storage.Emulator;
+using Pipeline.Storage;
+
+namespace Pipeline.Local.Emulator;
 
 /// <summary>
 /// Starts Azurite (Blob, Queue and Table services) from the repository's pinned npm package in
