@@ -28,7 +28,6 @@ public static class PipelineServiceCollectionExtensions
     public static IServiceCollection AddPipeline(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddPipelineStorage(configuration);
-        services.AddSingleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System); // once: Storage registers it too, and a host may register its own clock first
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PipelineOptions>>().Value);
         services.AddSingleton(sp => new ReportingCalendar(sp.GetRequiredService<PipelineOptions>().ReportingTimeZone));

@@ -36,18 +36,29 @@ public sealed class PipelineOptions : IValidatableObject
     [Range(1, 1000)]
     public int MaxInstances { get; set; } = 1;
 
-    /// <summary>Per-source rate limit of the ingest endpoint (section <c>Pipeline:RateLimit</c>).</summary>
+    /// <summary>Per-source rate limit of the ingest endpoint (section <c>Pipeline:RateLimit</c>); its members are validated too.</summary>
     [Required]
+    [Microsoft.Extensions.Options.ValidateObjectMembers]
     public RateLimitOptions RateLimit { get; set; } = new();
 
-    /// <summary>Validates the nested <see cref="RateLimit"/> section (data annotations do not recurse).</summary>
+    /// <summary>
+    /// What attributes cannot say: the reporting time zone must exist on this machine, and the per-source
+    /// overrides must be in range. Called by the source-generated validator (Pipeline.Storage's
+    /// <c>PipelineOptionsValidator</c>) after the attributes, so every rule of these settings is here or on them.
+    /// </summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        string? zoneProblem = null;
+        try
+        {
+            _ = new Time.ReportingCalendar(ReportingTimeZone);
+        }
+        catch (ArgumentException e)
+        {
+            zoneProblem = $"Pipeline__ReportingTimeZone: {e.Message}";
+        }
+        if (zoneProblem is not null) yield return new ValidationResult(zoneProblem, [nameof(ReportingTimeZone)]);
         if (RateLimit is null) yield break;
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(RateLimit, new ValidationContext(RateLimit), results, validateAllProperties: true);
-        foreach (var r in results)
-            yield return new ValidationResult("Pipeline:RateLimit: " + r.ErrorMessage, r.MemberNames.Select(m => nameof(RateLimit) + "." + m));
         foreach (var problem in RateLimit.Problems())
             yield return new ValidationResult(problem, [nameof(RateLimit)]);
     }

@@ -32,8 +32,8 @@ public static class ServiceCollectionExtensions
 
         services.AddOptions<PipelineOptions>()
             .Bind(configuration.GetSection(PipelineOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
 
         services.AddOptions<PipelineStorageOptions>()
             .Configure(o => Copy(PipelineStorageOptions.FromConfiguration(configuration), o))
