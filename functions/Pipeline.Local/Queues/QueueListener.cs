@@ -5,6 +5,8 @@ using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Azure.Storage.Queues.Specialized;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 using Pipeline.Storage;
 using Pipeline.Storage.Queues;
 
@@ -93,35 +95,54 @@ public sealed class QueueListener
     public string QueueName => _queue.Name;
 
     /// <summary>Polls until cancelled. Storage outages are logged and waited out, never thrown.</summary>
+    /// <remarks>
+    /// Two kinds of waiting: an empty queue is polled less and less often (doubling from
+    /// <see cref="QueueListenerOptions.MinPollingInterval"/> to <see cref="QueueListenerOptions.MaxPollingInterval"/>,
+    /// back to the minimum as soon as a message arrives), as the Functions host's queue trigger does; a
+    /// failing receive is retried by a Polly pipeline (exponential back-off with jitter, capped at the
+    /// maximum interval, for as long as the listener runs), as every other retry of the pipeline is.
+    /// </remarks>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var delay = _options.MinPollingInterval;
+        var receive = new ResiliencePipelineBuilder<int> { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions<int>
+            {
+                ShouldHandle = new PredicateBuilder<int>().Handle<Exception>(e => e is not OperationCanceledException || !cancellationToken.IsCancellationRequested),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = _options.MinPollingInterval,
+                MaxDelay = _options.MaxPollingInterval,
+                OnRetry = args =>
+                {
+                    _logger.LogWarning(args.Outcome.Exception, "Receiving from queue {Queue} failed (attempt {Attempt}); retrying in {Delay}", _queue.Name, args.AttemptNumber + 1, args.RetryDelay);
+                    return default;
+                },
+            })
+            .Build();
+
+        var idle = _options.MinPollingInterval;
         _logger.LogInformation("Listening to queue {Queue}", _queue.Name);
         while (!cancellationToken.IsCancellationRequested)
         {
             int handled;
             try
             {
-                handled = await PollOnceAsync(cancellationToken).ConfigureAwait(false);
+                handled = await receive.ExecuteAsync(static async (self, ct) => await self.PollOnceAsync(ct).ConfigureAwait(false), this, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 break;
             }
-            catch (Exception ex)
-            {
-                _logger.LogWarning(ex, "Receiving from queue {Queue} failed; retrying in {Delay}", _queue.Name, _options.MaxPollingInterval);
-                handled = -1;
-            }
 
             if (handled > 0)
             {
-                delay = _options.MinPollingInterval;
+                idle = _options.MinPollingInterval;
                 continue;
             }
-            // Empty (or failing): back off exponentially up to the maximum.
-            var wait = handled < 0 ? _options.MaxPollingInterval : delay;
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxPollingInterval.Ticks));
+            // Empty: poll less often, up to the maximum.
+            var wait = idle;
+            idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, _options.MaxPollingInterval.Ticks));
             try
             {
                 await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
