@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Pipeline.Api.Dashboard;
 using Pipeline.Api.Http;
 using Pipeline.Api.Metrics;
 using Pipeline.Api.OpenApi;
@@ -63,6 +64,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<CatalogEndpoint>();
         services.AddSingleton<OpenApiEndpoint>();
         services.AddSingleton<RestatementsEndpoint>();
+        services.AddSingleton<DashboardEndpoint>();
         services.AddSingleton<ProcessingQueueEntry>();
         services.AddSingleton<InboundQueueEntry>();
         services.AddSingleton<RollupEntry>();
