@@ -10,9 +10,8 @@ await build({
   minify: true,
   format: 'iife',
   target: ['chrome120', 'safari16', 'firefox120'],
-  outfile: 'dist/app.js',
+  outfile: 'dist/app.js', // styles.css, imported by main.js, becomes dist/app.css
   legalComments: 'linked', // ECharts' Apache licence notice ships beside the bundle
   logLevel: 'warning',
 });
-await build({ entryPoints: ['src/styles.css'], bundle: true, minify: true, outfile: 'dist/app.css', logLevel: 'warning' });
 await copyFile('index.html', 'dist/index.html');
