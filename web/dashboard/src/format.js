@@ -76,5 +76,5 @@ export function chartValue(value, unit, currency) {
 
 export function formatTimestamp(iso, timeZone, locale = LOCALE) {
   if (!iso) return '–';
-  return new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'short' }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale, { timeZone, year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(new Date(iso));
 }

@@ -78,7 +78,19 @@ function freshness(ctx, day, dayRows, missingDays) {
     h('strong', {}, `Figures for ${day}`),
     ` · rolled up ${formatTimestamp(computed, ctx.session.timeZone)} · `,
     restated.length ? h('span', { class: 'restated' }, `${restated.length} rows restated by a re-roll`) : 'not restated',
-    missingDays.length ? h('span', { class: 'missing' }, ` · not rolled up: ${missingDays.join(', ')}`) : null);
+    missingDays.length ? h('span', { class: 'missing', 'data-missing': missingDays.length }, ` · not rolled up: ${spans(missingDays)}`) : null);
+}
+
+/** Days as runs: 2026-11-02…2026-11-24, 2026-11-27 (a month of missing days in one line). */
+function spans(list) {
+  const sorted = [...list].sort();
+  const runs = [];
+  for (const d of sorted) {
+    const last = runs.at(-1);
+    if (last && addDays(last[1], 1) === d) last[1] = d;
+    else runs.push([d, d]);
+  }
+  return runs.map(([a, b]) => (a === b ? a : `${a} to ${b}`)).join(', ');
 }
 
 /** The tiles of one metric: one for its total row, or one per currency for money. */
