@@ -62,7 +62,7 @@ public sealed class DashboardEndpoint(PipelineOptions options)
     /// The file a request path names: what follows the <c>dashboard/</c> segment (<c>index.html</c> when
     /// nothing does), or null for the folder without its trailing slash.
     /// </summary>
-    internal static string? FileName(string path)
+    public static string? FileName(string path)
     {
         const string folder = "/dashboard";
         var at = path.LastIndexOf(folder + "/", StringComparison.OrdinalIgnoreCase);
