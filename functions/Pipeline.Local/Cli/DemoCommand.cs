@@ -28,7 +28,7 @@ internal static class DemoCommand
         var output = new Option<string?>("--out") { Description = "Folder for the CSV exports (default artifacts/demo at the repo root)." };
         var noServe = new Option<bool>("--no-serve") { Description = "End after the scorecard and the exports, instead of serving the dashboard until Ctrl+C." };
         var urls = new Option<string>("--urls") { Description = "Where the demo's pipeline and dashboard listen (default a free port on 127.0.0.1).", DefaultValueFactory = _ => "http://127.0.0.1:0" };
-        var command = new Command("demo", "Start a fresh Azurite and the pipeline, replay five simulated weeks through the HTTP endpoint, process it, roll it up, print a scorecard and write the CSV exports.")
+        var command = new Command("demo", "Start a fresh Azurite and the pipeline, replay five simulated weeks through the HTTP endpoint, process it, roll it up, print a scorecard, write the CSV exports, then serve the dashboard until Ctrl+C (--no-serve: stop there).")
         {
             days, users, seed, output, noServe, urls,
         };
