@@ -52,7 +52,7 @@ async function screenshot(page, name) {
     await page.setViewportSize(viewport);
     await page.waitForTimeout(300); // charts resize on the next frame
     const file = path.join(shots, `dashboard-${name}-${size}.png`);
-    await page.screenshot({ path: file, fullPage: size === 'desktop' ? false : false });
+    await page.screenshot({ path: file });
     if (process.env.DASHBOARD_SCREENSHOTS_TO_DOCS === '1') await copyFile(file, path.join(repoRoot, 'docs', 'images', path.basename(file)));
   }
   await page.setViewportSize(SIZES.desktop);
@@ -185,6 +185,9 @@ test('the search finds a mini-program and opens its analysis page', async () => 
     await page.evaluate((id) => { window.location.hash = `#/mini-program/${id}?range=7`; }, first);
     await page.waitForFunction(() => document.querySelectorAll('.mp-body canvas').length >= 8);
     await screenshot(page, 'mini-program');
+    const full = path.join(shots, 'dashboard-mini-program-full.png');
+    await page.screenshot({ path: full, fullPage: true }); // every section, for review
+    if (process.env.DASHBOARD_SCREENSHOTS_TO_DOCS === '1') await copyFile(full, path.join(repoRoot, 'docs', 'images', path.basename(full)));
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

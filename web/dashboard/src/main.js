@@ -67,7 +67,7 @@ function renderSessionBar() {
   const bar = document.getElementById('session');
   if (!session) { bar.replaceChildren(); return; }
   bar.replaceChildren(
-    h('span', { class: 'who', 'data-kind': session.kind }, session.kind === 'platform' ? 'Platform analyst' : `Developer (${session.miniPrograms.length} mini-programs)`),
+    h('span', { class: 'who', 'data-kind': session.kind }, session.kind === 'platform' ? 'Platform analyst' : `Developer (${session.miniPrograms.length} mini-program${session.miniPrograms.length === 1 ? '' : 's'})`),
     h('button', { type: 'button', class: 'link', onclick: () => { readKey.clear(); session = null; renderSessionBar(); route(); } }, 'Sign out'));
   document.getElementById('foot').replaceChildren(
     h('span', {}, 'Reporting days in ', h('strong', { id: 'time-zone' }, session.timeZone)),

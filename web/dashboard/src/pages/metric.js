@@ -92,7 +92,7 @@ function render(ctx, metric, dimension, mode, range, rows, missingDays) {
   });
   const table = h('table', { class: 'rows', id: 'metric-table' },
     h('caption', {}, `${rows.length} rows${missingDays.length ? ` · not rolled up: ${missingDays.join(', ')}` : ''}`),
-    h('thead', {}, h('tr', {}, ...['date', dimension, 'value', 'numerator', 'denominator', 'computed', 'restated'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('thead', {}, h('tr', {}, ...['date', dimension, 'value', 'numerator', 'denominator', 'computed', 'restated'].map((c, i) => h('th', { scope: 'col', class: i >= 2 && i <= 4 ? 'num' : undefined }, c)))),
     h('tbody', {}, ...rows.map((r) => h('tr', {},
       h('td', {}, r.date), h('td', {}, r.dimensionValue || 'total'),
       h('td', { class: 'num', 'data-value': r.value }, formatValue(r.value, metric.unit, { currency: currencyOf(r) })),

@@ -139,7 +139,7 @@ function pagesTable(id, range, idx) {
   return h('section', { 'aria-labelledby': 'mp-pages' }, h('h2', { id: 'mp-pages' }, `Pages on ${range.to}`),
     list.length === 0 ? state.empty(`No page views on ${range.to}.`) : h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Pages' },
       h('table', { class: 'rows', id: 'pages-table' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'page'), ...PAGE_METRICS.map(([, label]) => h('th', { scope: 'col' }, label)))),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'page'), ...PAGE_METRICS.map(([, label]) => h('th', { scope: 'col', class: 'num' }, label)))),
         h('tbody', {}, ...list.map(([path, v]) => h('tr', {}, h('td', {}, h('code', {}, path)),
           ...PAGE_METRICS.map(([m]) => h('td', { class: 'num' }, formatValue(v[m], m === 'pages.avg_stay_s' ? 's' : 'events')))))))));
 }

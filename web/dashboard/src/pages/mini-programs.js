@@ -29,7 +29,7 @@ export function miniProgramsPage(ctx) {
     if (found.length === 0) return state.empty(search ? `No mini-program active on ${day} has an id containing “${search}”.` : `No mini-program was active on ${day}.`);
     return h('table', { class: 'rows', id: 'mp-table' },
       h('caption', {}, `${found.length} mini-programs active on ${day}${search ? ` matching “${search}”` : ''}, by daily active users`),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'mini-program'), h('th', { scope: 'col' }, 'DAU'), h('th', { scope: 'col' }, 'sessions'))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'mini-program'), h('th', { scope: 'col', class: 'num' }, 'DAU'), h('th', { scope: 'col', class: 'num' }, 'sessions'))),
       h('tbody', {}, ...found.map(([id, v]) => h('tr', {},
         h('td', {}, h('a', { href: `#/mini-program/${encodeURIComponent(id)}`, class: 'mp-link' }, id)),
         h('td', { class: 'num' }, formatValue(v['users.dau'], 'users')),
