@@ -101,6 +101,7 @@ public sealed class DashboardEndpoint(PipelineOptions options)
         ".png" => "image/png",
         ".ico" => "image/x-icon",
         ".map" => HttpReply.Json,
+        ".txt" => "text/plain; charset=utf-8", // the bundled libraries' licence notices
         _ => "application/octet-stream",
     };
 }

@@ -109,6 +109,9 @@ test('the date picker changes the range and the data requested, also from the ke
     assert.equal(await page.getAttribute('button[data-range="7"]', 'aria-pressed'), 'true');
     await page.waitForSelector('.north-star .chart canvas');
     await screenshot(page, 'scorecard'); // the demo replays a week: 7 days fill the charts
+    const full = path.join(shots, 'dashboard-scorecard-full.png');
+    await page.screenshot({ path: full, fullPage: true });
+    if (process.env.DASHBOARD_SCREENSHOTS_TO_DOCS === '1') await copyFile(full, path.join(repoRoot, 'docs', 'images', path.basename(full)));
 
     queries.length = 0;
     await page.click('button[data-range="custom"]');

@@ -15,15 +15,20 @@ export function tile({ name, metric, unit, rowsByDate, range, currency, level, h
   h('span', { class: 'tile-value', 'data-value': row?.value, 'data-unit': unit, 'data-currency': currency }, formatValue(row?.value, unit, { currency })),
   level && level !== 'ok' ? h('span', { class: 'badge' }, level) : null,
   row && row.numerator !== undefined ? h('span', { class: 'parts' }, `${num(row.numerator)} / ${num(row.denominator)}`) : null,
-  changes(rowsByDate, range.to),
+  changes(rowsByDate, range.to, lowerIsBetter(metric)),
   sparkline(values, `${name} from ${range.from} to ${range.to} (${unitLabel(unit, currency)})`));
 }
 
-export function changes(rowsByDate, day) {
+/** Metrics where a fall is good news: the guardrails, load times and errors (their changes are coloured the other way). */
+export function lowerIsBetter(metric) {
+  return metric.startsWith('risk.') || metric.startsWith('developers.load_time') || metric === 'developers.error_rate';
+}
+
+export function changes(rowsByDate, day, inverse = false) {
   const now = rowsByDate?.get(day)?.value;
   const dod = formatChange(now, rowsByDate?.get(addDays(day, -1))?.value);
   const wow = formatChange(now, rowsByDate?.get(addDays(day, -7))?.value);
-  const sign = (t) => (t && t.startsWith('+') ? 'up' : t && /^[-−]/.test(t) ? 'down' : 'flat');
+  const sign = (t) => (t && t.startsWith('+') ? 'up' : t && /^[-−]/.test(t) ? 'down' : 'flat') + (inverse ? ' inverse' : '');
   return h('span', { class: 'changes' },
     h('span', { class: 'change ' + sign(dod), 'data-change': 'day' }, dod ? `${dod} vs day before` : 'no day before'),
     h('span', { class: 'change ' + sign(wow), 'data-change': 'week' }, wow ? `${wow} vs last week` : 'no week before'));
