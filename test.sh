@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project: builds everything (the Functions app where its packages
-# restore), runs the unit, integration (Azurite) and infrastructure tests, and ends with one
+# restore), runs the unit, integration (Azurite), infrastructure and browser (dashboard) tests, and ends with one
 # line "N passed, M failed". Exit code 0 only when everything built and passed.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -70,6 +70,29 @@ f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -1); f=${f:-0}
 if [ "$code" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 echo "$p passed, $f failed"
 if [ "$f" -ne 0 ]; then grep -E "^ *not ok" "$tap" || tail -20 "$tap"; status=1; fi
+passed=$((passed + p)); failed=$((failed + f))
+
+# The dashboard in a real browser: Debian's Chromium (installed by ensure-chromium.sh when missing), driven
+# by playwright-core from the suite's lock file, against the built runner's demo. Counted like the SDK's suite.
+echo "== Pipeline.Browser.Tests (node --test, headless Chromium)"
+tap="$results/browser.tap"
+browser="tests/Pipeline.Browser.Tests"
+if ! dotnet build functions/Pipeline.Local/Pipeline.Local.csproj -c Release -nologo -v q >"$results/local-build.log" 2>&1; then
+  echo "error: Pipeline.Local failed to build:"; grep -E "error" "$results/local-build.log" | sort -u | head -30
+  p=0; f=1
+elif ! (cd "$browser" && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; } && ./ensure-chromium.sh) >"$results/browser-setup.log" 2>&1; then
+  echo "error: the browser tests could not be set up:"; tail -20 "$results/browser-setup.log"
+  p=0; f=1
+else
+  (cd "$browser" && node --test --test-concurrency=1 --test-reporter=tap test/*.test.js) >"$tap" 2>&1
+  code=$?
+  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -1); p=${p:-0}
+  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -1); f=${f:-0}
+  if [ "$code" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  if [ "$f" -ne 0 ]; then grep -E "^ *not ok" "$tap" || tail -20 "$tap"; fi
+fi
+echo "$p passed, $f failed"
+[ "$f" -eq 0 ] || status=1
 passed=$((passed + p)); failed=$((failed + f))
 
 [ "$passed" -gt 0 ] || status=1

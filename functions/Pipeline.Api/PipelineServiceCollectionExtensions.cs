@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Pipeline.Api.Dashboard;
 using Pipeline.Api.Http;
 using Pipeline.Api.Metrics;
 using Pipeline.Api.OpenApi;
@@ -64,6 +65,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<OpenApiEndpoint>();
         services.AddSingleton<RestatementsEndpoint>();
         services.AddSingleton<QueueDelivery>();
+        services.AddSingleton<DashboardEndpoint>();
         services.AddSingleton<ProcessingQueueEntry>();
         services.AddSingleton<InboundQueueEntry>();
         services.AddSingleton<RollupEntry>();

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pipeline.Api;
+using Pipeline.Api.Dashboard;
 using Pipeline.Api.Http;
 using Pipeline.Api.Metrics;
 using Pipeline.Api.OpenApi;
@@ -47,6 +48,9 @@ internal static class LocalPipelineHost
         api.MapGet("/" + CatalogEndpoint.Route, (HttpRequest request, CatalogEndpoint endpoint) => endpoint.Handle(request));
         api.MapGet("/" + OpenApiEndpoint.Route, (HttpRequest request, OpenApiEndpoint endpoint) => endpoint.Handle(request));
         api.MapGet("/" + RestatementsEndpoint.Route, (HttpRequest request, RestatementsEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
+        // The dashboard at /dashboard/ (as at /api/dashboard/ in Azure); the root sends people there.
+        app.MapGet("/", () => Results.Redirect("/dashboard/"));
+        app.MapGet("/dashboard/{**path}", (HttpRequest request, DashboardEndpoint endpoint) => endpoint.Handle(request));
         app.MapGet("/healthz", () => Results.Text("ok"));
         return app;
     }

@@ -136,7 +136,7 @@ public sealed class FunctionTriggerTests
     /// <summary>
     /// The app's HTTP API: function, method, and who may call it. All anonymous at the host: ingest checks its
     /// ingest key, the read endpoints their read key (which decides what the caller sees; a function key would
-    /// see everything), and the catalog and the OpenAPI document are public.
+    /// see everything), and the catalog, the OpenAPI document and the dashboard's page (which holds no data) are public.
     /// </summary>
     private static readonly Dictionary<string, (string Method, AuthorizationLevel Level, Type Endpoint)> HttpApi = new()
     {
@@ -145,6 +145,7 @@ public sealed class FunctionTriggerTests
         [nameof(Pipeline.Functions.Triggers.QueryRestatements)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Metrics.RestatementsEndpoint)),
         [nameof(Pipeline.Functions.Triggers.QueryCatalog)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Metrics.CatalogEndpoint)),
         [nameof(Pipeline.Functions.Triggers.QueryOpenApi)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.OpenApi.OpenApiEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.Dashboard)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Dashboard.DashboardEndpoint)),
     };
 
     [Fact]
