@@ -131,11 +131,11 @@ public class IngestRateLimiterTests
         Assert.Contains(Validate(options), m => m.Contains("Sources:x:EventsPerSecond", StringComparison.Ordinal));
     }
 
+    // The validator the hosts run at start-up (source-generated: attributes, nested members, IValidatableObject).
     private static List<string> Validate(PipelineOptions options)
     {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
-        return results.Select(r => r.ErrorMessage + " " + string.Join(",", r.MemberNames)).ToList();
+        var result = new Pipeline.Storage.PipelineOptionsValidator().Validate(null, options);
+        return result.Failed ? result.Failures!.ToList() : [];
     }
 }
 
