@@ -2,10 +2,10 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Pipeline.Api;
+using Pipeline.Hosting;
 
 // The Functions host of the pipeline: every trigger in Triggers/ hands over to the same
-// entry points the local runner uses (Pipeline.Api), registered here.
+// entry points the local runner uses (Pipeline.Hosting), registered here.
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services

@@ -1,4 +1,4 @@
-// Bundles the dashboard into dist/ (index.html, app.js, app.css), which Pipeline.Api embeds.
+// Bundles the dashboard into dist/ (index.html, app.js, app.css), which Pipeline.Hosting embeds.
 // One self-contained script, no CDN: the page must work where the app runs, with no network but its own.
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';

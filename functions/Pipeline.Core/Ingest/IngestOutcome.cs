@@ -36,7 +36,7 @@ public enum IngestResultKind
 /// The answer to an ingest request: its <see cref="Kind"/>, the contract's error code and message when
 /// it is not accepted, the events rejected one by one, <c>Retry-After</c> when set, and what a host
 /// should log. How it is written on the wire (status, JSON body) is the endpoint's business
-/// (<c>Pipeline.Api.Http.IngestReplies</c>): Core knows nothing of HTTP.
+/// (<c>Pipeline.Hosting.Endpoints.Http.IngestReplies</c>): Core knows nothing of HTTP.
 /// </summary>
 public sealed class IngestOutcome
 {

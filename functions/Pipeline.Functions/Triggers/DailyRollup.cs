@@ -1,5 +1,5 @@
 using Microsoft.Azure.Functions.Worker;
-using Pipeline.Api.Queues;
+using Pipeline.Hosting.Entries;
 
 namespace Pipeline.Functions.Triggers;
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Pipeline.Api.Dashboard;
+using Pipeline.Hosting.Endpoints.Dashboard;
 
 namespace Pipeline.Functions.Triggers;
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Pipeline.Api.Http;
+using Pipeline.Hosting.Endpoints.Http;
 
 namespace Pipeline.Functions.Triggers;
 

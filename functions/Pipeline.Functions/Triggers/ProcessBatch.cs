@@ -1,6 +1,6 @@
 using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
-using Pipeline.Api.Queues;
+using Pipeline.Hosting.Entries;
 
 namespace Pipeline.Functions.Triggers;
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Pipeline.Api.Metrics;
+using Pipeline.Hosting.Endpoints.Metrics;
 
 namespace Pipeline.Functions.Triggers;
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Pipeline.Api.OpenApi;
+using Pipeline.Hosting.Endpoints.OpenApi;
 
 namespace Pipeline.Functions.Triggers;
 

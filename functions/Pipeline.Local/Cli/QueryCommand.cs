@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Api.Metrics;
+using Pipeline.Hosting.Endpoints.Metrics;
 using Pipeline.Core.Export;
 using Pipeline.Core.Query;
 using Pipeline.Local.Hosting;

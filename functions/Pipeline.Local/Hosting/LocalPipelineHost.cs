@@ -6,11 +6,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Pipeline.Api;
-using Pipeline.Api.Dashboard;
-using Pipeline.Api.Http;
-using Pipeline.Api.Metrics;
-using Pipeline.Api.OpenApi;
+using Pipeline.Hosting;
+using Pipeline.Hosting.Endpoints.Dashboard;
+using Pipeline.Hosting.Endpoints.Http;
+using Pipeline.Hosting.Endpoints.Metrics;
+using Pipeline.Hosting.Endpoints.OpenApi;
 using Pipeline.Storage;
 
 namespace Pipeline.Local.Hosting;

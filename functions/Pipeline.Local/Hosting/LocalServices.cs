@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Pipeline.Api;
+using Pipeline.Hosting;
 using Pipeline.Storage;
 
 namespace Pipeline.Local.Hosting;

@@ -2,7 +2,7 @@ using Pipeline.Local.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Pipeline.Api.Queues;
+using Pipeline.Hosting.Entries;
 using Pipeline.Storage;
 using Pipeline.Storage.Queues;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using Pipeline.Api;
-using Pipeline.Api.Queues;
+using Pipeline.Hosting;
+using Pipeline.Hosting.Entries;
 
 namespace Pipeline.Local.Hosting;
 

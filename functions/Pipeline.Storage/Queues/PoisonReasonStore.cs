@@ -7,7 +7,7 @@ namespace Pipeline.Storage.Queues;
 /// Why a message went to a poison queue: one JSON <see cref="PoisonRecord"/> per message at
 /// <c>rejected/poison/&lt;queue&gt;/&lt;yyyy-MM-dd&gt;/&lt;messageId&gt;.json</c>, which <c>poison list</c> shows beside the
 /// message. Written the same way by both hosts: the local listener when it moves a message, the Functions
-/// triggers on a message's last delivery before the host moves it (<c>Pipeline.Api.Queues.QueueDelivery</c>).
+/// triggers on a message's last delivery before the host moves it (<c>Pipeline.Hosting.Entries.QueueDelivery</c>).
 /// </summary>
 public sealed class PoisonReasonStore(BlobServiceClient blobService, TimeProvider time)
 {

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Api;
+using Pipeline.Hosting;
 using Pipeline.Core.Ingest;
 using Pipeline.Core.Ports;
 using Pipeline.Core.Rollup;

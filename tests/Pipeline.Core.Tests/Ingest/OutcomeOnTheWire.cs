@@ -1,4 +1,4 @@
-using Pipeline.Api.Http;
+using Pipeline.Hosting.Endpoints.Http;
 using Pipeline.Core.Ingest;
 
 namespace Pipeline.Core.Tests.Ingest;

@@ -13,7 +13,7 @@ public sealed class DeployedAssemblyTests
         var deployed = new[]
         {
             typeof(Pipeline.Functions.Triggers.ProcessBatch).Assembly,
-            typeof(Pipeline.Api.PipelineServiceCollectionExtensions).Assembly,
+            typeof(Pipeline.Hosting.PipelineServiceCollectionExtensions).Assembly,
             typeof(Pipeline.Storage.StorageNames).Assembly,
             typeof(Pipeline.Core.PipelineOptions).Assembly,
         };

@@ -3,15 +3,15 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Extensions.Abstractions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Api;
-using Pipeline.Api.Queues;
+using Pipeline.Hosting;
+using Pipeline.Hosting.Entries;
 using Pipeline.Storage;
 
 namespace Pipeline.Integration.Tests.Configuration;
 
 /// <summary>
 /// The Functions app's triggers bind to the handlers they call: names, queues, connections,
-/// schedules and routes agree with the entry classes of Pipeline.Api and with
+/// schedules and routes agree with the entry classes of Pipeline.Hosting and with
 /// <see cref="StorageNames"/>, and every trigger class can be built from the services
 /// <c>Program.cs</c> registers (<see cref="PipelineServiceCollectionExtensions.AddPipeline"/>).
 /// Reflection over the Pipeline.Functions assembly only: no Functions host, no storage, no network.
@@ -140,12 +140,12 @@ public sealed class FunctionTriggerTests
     /// </summary>
     private static readonly Dictionary<string, (string Method, AuthorizationLevel Level, Type Endpoint)> HttpApi = new()
     {
-        [nameof(Pipeline.Functions.Triggers.IngestEvents)] = ("post", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Http.IngestEndpoint)),
-        [nameof(Pipeline.Functions.Triggers.QueryMetrics)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Metrics.MetricsQueryEndpoint)),
-        [nameof(Pipeline.Functions.Triggers.QueryRestatements)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Metrics.RestatementsEndpoint)),
-        [nameof(Pipeline.Functions.Triggers.QueryCatalog)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Metrics.CatalogEndpoint)),
-        [nameof(Pipeline.Functions.Triggers.QueryOpenApi)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.OpenApi.OpenApiEndpoint)),
-        [nameof(Pipeline.Functions.Triggers.Dashboard)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Api.Dashboard.DashboardEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.IngestEvents)] = ("post", AuthorizationLevel.Anonymous, typeof(Pipeline.Hosting.Endpoints.Http.IngestEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.QueryMetrics)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Hosting.Endpoints.Metrics.MetricsQueryEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.QueryRestatements)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Hosting.Endpoints.Metrics.RestatementsEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.QueryCatalog)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Hosting.Endpoints.Metrics.CatalogEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.QueryOpenApi)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Hosting.Endpoints.OpenApi.OpenApiEndpoint)),
+        [nameof(Pipeline.Functions.Triggers.Dashboard)] = ("get", AuthorizationLevel.Anonymous, typeof(Pipeline.Hosting.Endpoints.Dashboard.DashboardEndpoint)),
     };
 
     [Fact]

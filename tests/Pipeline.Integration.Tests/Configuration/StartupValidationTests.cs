@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Pipeline.Api;
+using Pipeline.Hosting;
 using Pipeline.Core;
 
 namespace Pipeline.Integration.Tests.Configuration;

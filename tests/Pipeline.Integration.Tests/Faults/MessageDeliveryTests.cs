@@ -4,7 +4,7 @@ using System.Text.Json;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues.Models;
-using Pipeline.Api.Queues;
+using Pipeline.Hosting.Entries;
 using Pipeline.Core.Rollup;
 using Pipeline.Core.Sweep;
 using Pipeline.Integration.Tests.EndToEnd;

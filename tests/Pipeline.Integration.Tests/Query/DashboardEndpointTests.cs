@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Pipeline.Api.Dashboard;
+using Pipeline.Hosting.Endpoints.Dashboard;
 
 namespace Pipeline.Integration.Tests.Query;
 

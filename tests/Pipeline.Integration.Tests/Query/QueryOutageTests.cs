@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.Api.Metrics;
+using Pipeline.Hosting.Endpoints.Metrics;
 using Pipeline.Core.Ingest;
 using Pipeline.Core.Query;
 using Pipeline.Integration.Tests.Infrastructure;
@@ -20,7 +20,7 @@ public sealed class QueryOutageTests
 
         var metrics = new MetricsQueryEndpoint(readers, new MetricQueryService(new TableMetricsReader(tables)), NullLogger<MetricsQueryEndpoint>.Instance);
         var restatements = new RestatementsEndpoint(new TableRestatementStore(tables), TimeProvider.System, readers, NullLogger<RestatementsEndpoint>.Instance);
-        foreach (var (handle, query) in new (Func<HttpRequest, Task<Pipeline.Api.Http.HttpReply>>, string)[]
+        foreach (var (handle, query) in new (Func<HttpRequest, Task<Pipeline.Hosting.Endpoints.Http.HttpReply>>, string)[]
         {
             (r => metrics.HandleAsync(r, CancellationToken.None), "?date=2026-11-21"),
             (r => restatements.HandleAsync(r, CancellationToken.None), "?since=" + Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"))),

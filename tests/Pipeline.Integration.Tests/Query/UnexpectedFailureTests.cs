@@ -1,8 +1,8 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Pipeline.Api.Http;
-using Pipeline.Api.Metrics;
+using Pipeline.Hosting.Endpoints.Http;
+using Pipeline.Hosting.Endpoints.Metrics;
 using Pipeline.Core;
 using Pipeline.Core.Ingest;
 using Pipeline.Core.Ports;

@@ -1,6 +1,6 @@
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.Api.Queues;
+using Pipeline.Hosting.Entries;
 using Pipeline.Integration.Tests.Infrastructure;
 using Pipeline.Storage;
 using Pipeline.Storage.Queues;

@@ -5,7 +5,7 @@ using System.Text;
 using Azure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.Api.Http;
+using Pipeline.Hosting.Endpoints.Http;
 using Pipeline.Core;
 using Pipeline.Core.Events;
 using Pipeline.Core.Ingest;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
-using Pipeline.Api.Metrics;
+using Pipeline.Hosting.Endpoints.Metrics;
 using Pipeline.Core.Ports;
 using Pipeline.Core.Query;
 using Pipeline.Core.Ingest;

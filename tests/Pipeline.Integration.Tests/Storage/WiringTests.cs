@@ -42,14 +42,14 @@ public sealed class WiringTests(AzuriteFixture azurite)
     public void The_whole_pipeline_registers_one_clock_and_resolves_every_endpoint()
     {
         var services = new ServiceCollection().AddLogging();
-        Pipeline.Api.PipelineServiceCollectionExtensions.AddPipeline(services, Config(
+        Pipeline.Hosting.PipelineServiceCollectionExtensions.AddPipeline(services, Config(
             ("ConnectionStrings:PipelineStorage", azurite.ConnectionString),
             ("Pipeline:PseudonymisationKey", new string('k', 32))));
 
         Assert.Single(services, d => d.ServiceType == typeof(TimeProvider));
         using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        foreach (var endpoint in new[] { typeof(Pipeline.Api.Http.IngestEndpoint), typeof(Pipeline.Api.Metrics.MetricsQueryEndpoint),
-                     typeof(Pipeline.Api.Metrics.RestatementsEndpoint), typeof(Pipeline.Api.Metrics.CatalogEndpoint), typeof(Pipeline.Api.OpenApi.OpenApiEndpoint) })
+        foreach (var endpoint in new[] { typeof(Pipeline.Hosting.Endpoints.Http.IngestEndpoint), typeof(Pipeline.Hosting.Endpoints.Metrics.MetricsQueryEndpoint),
+                     typeof(Pipeline.Hosting.Endpoints.Metrics.RestatementsEndpoint), typeof(Pipeline.Hosting.Endpoints.Metrics.CatalogEndpoint), typeof(Pipeline.Hosting.Endpoints.OpenApi.OpenApiEndpoint) })
             Assert.NotNull(provider.GetRequiredService(endpoint));
     }
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
-namespace Pipeline.Api.Http;
+namespace Pipeline.Hosting.Endpoints.Http;
 
 /// <summary>
 /// A finished HTTP answer (status, headers, body) that both hosts can return: the local

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Pipeline.Core.Processing;
 
-namespace Pipeline.Api.Queues;
+namespace Pipeline.Hosting.Entries;
 
 /// <summary>
 /// Entry point of the processing queue for both hosts. A failure is rethrown so the host leaves

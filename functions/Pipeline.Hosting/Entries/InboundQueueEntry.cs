@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Core.Ingest;
 using Pipeline.Core.Ports;
 
-namespace Pipeline.Api.Queues;
+namespace Pipeline.Hosting.Entries;
 
 /// <summary>
 /// Entry point of the inbound queue, where trusted back ends put

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
-using Pipeline.Api.Http;
+using Pipeline.Hosting.Endpoints.Http;
 
-namespace Pipeline.Api.OpenApi;
+namespace Pipeline.Hosting.Endpoints.OpenApi;
 
 /// <summary>
 /// <c>GET /api/v1/openapi.json</c>: the OpenAPI 3.0 document of the write and read endpoints. Written by
@@ -19,8 +19,8 @@ public sealed class OpenApiEndpoint
 
     private static byte[] Load()
     {
-        using var stream = typeof(OpenApiEndpoint).Assembly.GetManifestResourceStream("Pipeline.Api.OpenApi.openapi.json")
-            ?? throw new InvalidOperationException("The OpenAPI document is not embedded in Pipeline.Api.");
+        using var stream = typeof(OpenApiEndpoint).Assembly.GetManifestResourceStream("Pipeline.Hosting.Endpoints.OpenApi.openapi.json")
+            ?? throw new InvalidOperationException("The OpenAPI document is not embedded in Pipeline.Hosting.");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Pipeline.Core.Events;
 using Pipeline.Core.Ingest;
 
-namespace Pipeline.Api.Http;
+namespace Pipeline.Hosting.Endpoints.Http;
 
 /// <summary>
 /// The one place an ingest outcome becomes HTTP (docs/ingest-contract.md, "Answers"): its status, and

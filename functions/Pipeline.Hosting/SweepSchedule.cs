@@ -1,4 +1,4 @@
-namespace Pipeline.Api;
+namespace Pipeline.Hosting;
 
 /// <summary>
 /// The landing sweeper's schedule: a flat app setting <c>SweepSchedule</c> (NCRONTAB with seconds,

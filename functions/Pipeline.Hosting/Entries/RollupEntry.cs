@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Pipeline.Core.Rollup;
 
-namespace Pipeline.Api.Queues;
+namespace Pipeline.Hosting.Entries;
 
 /// <summary>
 /// Entry point of the daily rollup (timer in Azure, scheduler locally): plans the run and fans it

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Core.Rollup;
 using Pipeline.Storage.Queues;
 
-namespace Pipeline.Api.Queues;
+namespace Pipeline.Hosting.Entries;
 
 /// <summary>
 /// Entry point of the <c>rollup-days</c> queue for both hosts: finalises one day of a run. A failure

@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Pipeline.Api.Http;
+using Pipeline.Hosting.Endpoints.Http;
 using Pipeline.Core.Catalog;
 
-namespace Pipeline.Api.Metrics;
+namespace Pipeline.Hosting.Endpoints.Metrics;
 
 /// <summary>
 /// <c>GET /api/v1/catalog</c>: the metric dictionary (id, stakeholder, tier, unit, kind, dimensions,

@@ -2,11 +2,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Pipeline.Api.Dashboard;
-using Pipeline.Api.Http;
-using Pipeline.Api.Metrics;
-using Pipeline.Api.OpenApi;
-using Pipeline.Api.Queues;
+using Pipeline.Hosting.Endpoints.Dashboard;
+using Pipeline.Hosting.Endpoints.Http;
+using Pipeline.Hosting.Endpoints.Metrics;
+using Pipeline.Hosting.Endpoints.OpenApi;
+using Pipeline.Hosting.Entries;
 using Pipeline.Core;
 using Pipeline.Core.Ingest;
 using Pipeline.Core.Ports;
@@ -18,7 +18,7 @@ using Pipeline.Core.Sweep;
 using Pipeline.Core.Time;
 using Pipeline.Storage;
 
-namespace Pipeline.Api;
+namespace Pipeline.Hosting;
 
 public static class PipelineServiceCollectionExtensions
 {

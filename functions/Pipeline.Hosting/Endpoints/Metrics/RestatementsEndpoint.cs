@@ -8,7 +8,7 @@ using Pipeline.Core.Ports;
 using Pipeline.Core.Query;
 using Pipeline.Core.Rollup;
 
-namespace Pipeline.Api.Metrics;
+namespace Pipeline.Hosting.Endpoints.Metrics;
 
 /// <summary>
 /// <c>GET /api/v1/restatements?since=TIMESTAMP[&amp;day=YYYY-MM-DD][&amp;limit=N][&amp;continuation=TOKEN]</c>:

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Pipeline.Api.Metrics;
+namespace Pipeline.Hosting.Endpoints.Metrics;
 
 /// <summary>The query string as the host-neutral parsers in Core take it: name → values, names compared ignoring case.</summary>
 internal static class ReadRequests

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Pipeline.Core.Ingest;
 
-namespace Pipeline.Api.Http;
+namespace Pipeline.Hosting.Endpoints.Http;
 
 /// <summary><c>POST /api/v1/events</c>: hands the request to <see cref="IngestHandler"/> and maps its outcome to HTTP.</summary>
 public sealed class IngestEndpoint(IngestHandler handler, ILogger<IngestEndpoint> logger)

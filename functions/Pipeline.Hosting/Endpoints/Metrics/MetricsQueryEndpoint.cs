@@ -3,10 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Pipeline.Api.Http;
+using Pipeline.Hosting.Endpoints.Http;
 using Pipeline.Core.Query;
 
-namespace Pipeline.Api.Metrics;
+namespace Pipeline.Hosting.Endpoints.Metrics;
 
 /// <summary>
 /// <c>GET /api/v1/metrics</c> (docs/query.md): the rows of a date range, filtered by metric, stakeholder,

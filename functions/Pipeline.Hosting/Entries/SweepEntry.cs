@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Pipeline.Core.Sweep;
 
-namespace Pipeline.Api.Queues;
+namespace Pipeline.Hosting.Entries;
 
 /// <summary>
 /// Entry point of the landing sweeper (timer in Azure, scheduler locally): re-enqueues lost claim

@@ -6,7 +6,7 @@ using Microsoft.Net.Http.Headers;
 using Pipeline.Core.Ports;
 using Pipeline.Core.Query;
 
-namespace Pipeline.Api.Http;
+namespace Pipeline.Hosting.Endpoints.Http;
 
 /// <summary>
 /// What every read endpoint does to a finished <c>200</c> answer: an <c>ETag</c> (a hash of the

@@ -1,4 +1,4 @@
-namespace Pipeline.Api;
+namespace Pipeline.Hosting;
 
 /// <summary>
 /// The daily rollup's schedule: a flat app setting <c>RollupSchedule</c> (NCRONTAB with seconds,

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Core.Rollup;
 using Pipeline.Storage.Queues;
 
-namespace Pipeline.Api.Queues;
+namespace Pipeline.Hosting.Entries;
 
 /// <summary>
 /// Entry point of the <c>rollup-shards</c> queue for both hosts: rolls one user shard over a run's

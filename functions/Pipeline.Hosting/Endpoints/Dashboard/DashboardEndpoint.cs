@@ -2,10 +2,10 @@ using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Pipeline.Api.Http;
+using Pipeline.Hosting.Endpoints.Http;
 using Pipeline.Core;
 
-namespace Pipeline.Api.Dashboard;
+namespace Pipeline.Hosting.Endpoints.Dashboard;
 
 /// <summary>
 /// <c>GET /dashboard/{path}</c> (in Azure <c>/api/dashboard/{path}</c>): the web dashboard, a static page
@@ -19,8 +19,8 @@ public sealed class DashboardEndpoint(PipelineOptions options)
 {
     public const string Route = "dashboard/{*path}";
 
-    /// <summary>Prefix of the embedded files' manifest names (see Pipeline.Api.csproj).</summary>
-    internal const string ResourcePrefix = "Pipeline.Api.Dashboard/";
+    /// <summary>Prefix of the embedded files' manifest names (see Pipeline.Hosting.csproj).</summary>
+    internal const string ResourcePrefix = "Pipeline.Hosting.Endpoints.Dashboard/";
 
     /// <summary>
     /// Inline styles are allowed because ECharts positions its tooltips and colours their markers with style

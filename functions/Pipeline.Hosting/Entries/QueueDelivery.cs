@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Storage;
 using Pipeline.Storage.Queues;
 
-namespace Pipeline.Api.Queues;
+namespace Pipeline.Hosting.Entries;
 
 /// <summary>
 /// What the Functions app's queue triggers do around an entry: a failure on a message's last delivery
