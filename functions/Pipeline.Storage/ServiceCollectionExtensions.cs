@@ -46,7 +46,14 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<PipelineStorageOptions>>().Value.CreateTableServiceClient());
         services.TryAddSingleton<StorageProvisioner>();
 
-        services.TryAddSingleton(new DurableWriteResilienceOptions());
+        services.AddOptions<DurableWriteResilienceOptions>()
+            .Bind(configuration.GetSection(DurableWriteResilienceOptions.Section))
+            .Validate(o => o.Timeout > TimeSpan.Zero && o.SamplingDuration > TimeSpan.Zero && o.BreakDuration >= TimeSpan.FromMilliseconds(500),
+                "Pipeline:Resilience: Timeout and SamplingDuration must be positive time spans, and BreakDuration at least 00:00:00.500 (the circuit breaker's minimum).")
+            .Validate(o => o.FailureRatio is > 0 and <= 1 && o.MinimumThroughput >= 2,
+                "Pipeline:Resilience: FailureRatio must be above 0 and at most 1, and MinimumThroughput at least 2 (the circuit breaker's minimum).")
+            .ValidateOnStart();
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<DurableWriteResilienceOptions>>().Value);
         services.TryAddSingleton(sp => new DurableWriteResilience(
             sp.GetRequiredService<DurableWriteResilienceOptions>(),
             sp.GetRequiredService<TimeProvider>(),

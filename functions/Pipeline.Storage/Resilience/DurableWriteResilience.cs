@@ -8,8 +8,15 @@ using Polly.Timeout;
 namespace Pipeline.Storage.Resilience;
 
 /// <summary>Settings of <see cref="DurableWriteResilience"/>.</summary>
+/// <remarks>
+/// Bound from configuration section <c>Pipeline:Resilience</c> (app settings <c>Pipeline__Resilience__Timeout</c>,
+/// <c>__FailureRatio</c>, <c>__MinimumThroughput</c>, <c>__SamplingDuration</c>, <c>__BreakDuration</c>) and
+/// validated at start-up; the defaults suit production. Tests set them the same way, on the real host.
+/// </remarks>
 public sealed class DurableWriteResilienceOptions
 {
+    public const string Section = "Pipeline:Resilience";
+
     /// <summary>Longest time one durable write (a landing blob, an enqueue) may take before ingest gives up with <c>503</c>.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -71,6 +71,21 @@ public sealed class StartupValidationTests
         Assert.Equal(2, jobs.Count);
     }
 
+    [Fact]
+    public void The_durable_write_resilience_is_read_from_settings_and_checked()
+    {
+        using (var services = Build(new() { ["Pipeline:Resilience:BreakDuration"] = "00:00:02", ["Pipeline:Resilience:MinimumThroughput"] = "4" }))
+        {
+            var options = services.GetRequiredService<Pipeline.Storage.Resilience.DurableWriteResilienceOptions>();
+            Assert.Equal((TimeSpan.FromSeconds(2), 4, TimeSpan.FromSeconds(10)), (options.BreakDuration, options.MinimumThroughput, options.Timeout));
+        }
+
+        using var bad = Build(new() { ["Pipeline:Resilience:BreakDuration"] = "00:00:00.100" });
+        var error = Assert.Throws<OptionsValidationException>(() => bad.GetRequiredService<IOptions<Pipeline.Storage.Resilience.DurableWriteResilienceOptions>>().Value);
+        Assert.Contains("Pipeline:Resilience", error.Message);
+        Assert.Contains("BreakDuration", error.Message);
+    }
+
     private static ServiceProvider Build(Dictionary<string, string?> settings)
     {
         var values = new Dictionary<string, string?>

@@ -1,23 +1,16 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Pipeline.Hosting;
-using Pipeline.Hosting.Endpoints.Http;
 using Pipeline.Local.Hosting;
-using Pipeline.Storage;
 using Pipeline.Storage.Resilience;
 
 namespace Pipeline.Integration.Tests.Faults;
 
 /// <summary>
-/// The local runner's ingest endpoint and queue listeners in-process, as <c>LocalPipelineHost</c>
-/// builds them, but with the durable-write circuit breaker's timings given by the test (the default
-/// 15 s break would make an outage test wait that long after storage is back).
+/// The local runner's real host (<see cref="LocalPipelineHost"/>: its endpoints, queue listeners and schedules),
+/// in-process, configured like <c>serve</c> by settings only: the durable-write circuit breaker's timings come
+/// from <c>Pipeline:Resilience</c> (the default 15 s break would make an outage test wait that long after storage
+/// is back), and the schedules are far away (<see cref="RunnerProcess.Settings"/>).
 /// </summary>
 internal sealed class FaultHost : IAsyncDisposable
 {
@@ -33,20 +26,19 @@ internal sealed class FaultHost : IAsyncDisposable
 
     public static async Task<FaultHost> StartAsync(string connectionString, DurableWriteResilienceOptions resilience)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        var settings = RunnerProcess.Settings(connectionString).ToDictionary(kv => kv.Key.Replace("__", ":", StringComparison.Ordinal), kv => kv.Value);
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(resilience); // before AddPipeline, whose registration is TryAdd
-        builder.Services.AddPipeline(builder.Configuration);
-        builder.Services.AddHostedService<QueueWorkers>();
-        var app = builder.Build();
-        app.MapPost("/api/" + IngestEndpoint.Route, (HttpRequest request, IngestEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(request, ct));
-        await app.Services.GetRequiredService<StorageProvisioner>().EnsureCreatedAsync(CancellationToken.None);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new FaultHost(app, new Uri(address));
+        var settings = RunnerProcess.Settings(connectionString);
+        settings["Pipeline__Resilience__Timeout"] = resilience.Timeout.ToString("c");
+        settings["Pipeline__Resilience__FailureRatio"] = resilience.FailureRatio.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Pipeline__Resilience__MinimumThroughput"] = resilience.MinimumThroughput.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Pipeline__Resilience__SamplingDuration"] = resilience.SamplingDuration.ToString("c");
+        settings["Pipeline__Resilience__BreakDuration"] = resilience.BreakDuration.ToString("c");
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.ToDictionary(kv => kv.Key.Replace("__", ":", StringComparison.Ordinal), kv => kv.Value))
+            .Build();
+
+        var app = LocalPipelineHost.Build(configuration, "http://127.0.0.1:0", background: true, LogLevel.Warning);
+        await LocalPipelineHost.StartAsync(app, CancellationToken.None);
+        return new FaultHost(app, new Uri(LocalPipelineHost.ListeningAddress(app)));
     }
 
     public async ValueTask DisposeAsync()
