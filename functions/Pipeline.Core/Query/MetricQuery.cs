@@ -6,7 +6,7 @@ namespace Pipeline.Core.Query;
 /// </summary>
 /// <param name="From">First day (inclusive).</param>
 /// <param name="To">Last day (inclusive); at most <see cref="MetricQueryLimits.MaxDays"/> days after <paramref name="From"/>.</param>
-/// <param name="Metrics">Exact metric ids and prefixes (a prefix ends with <c>.</c>, from <c>users.*</c>); null for every metric.</param>
+/// <param name="Metrics">Exact metric ids, and prefixes ending with <c>*</c> (<c>users.*</c>); null for every metric.</param>
 /// <param name="Stakeholder">Only this stakeholder's metrics.</param>
 /// <param name="Tier">Only this tier.</param>
 /// <param name="Dimension">Only rows of this dimension.</param>

@@ -103,7 +103,7 @@ public static class MetricQueryParser
                     if (prefix.Length == 0 || !MetricCatalog.All.Any(m => m.Id.StartsWith(prefix, StringComparison.Ordinal)))
                         return Refuse(QueryError.BadRequest("unknown_metric", "metric",
                             $"No metric of the catalog starts with '{prefix}'.{NameSuggestions.DidYouMean(prefix.TrimEnd('.'), MetricCatalog.All.Select(m => m.Stakeholder + ".*"))} See GET /api/v1/catalog."), format);
-                    metrics.Add(prefix);
+                    metrics.Add(prefix + "*"); // kept as a prefix, even when it is also a whole id (users.retention_d1* takes d14 too)
                 }
                 else if (MetricCatalog.TryGet(item, out _)) metrics.Add(item);
                 else
@@ -170,7 +170,7 @@ public static class MetricQueryParser
     /// <summary>The catalog's metrics that the metric, stakeholder and tier filters keep.</summary>
     public static IEnumerable<MetricDefinition> MetricsIn(IReadOnlyList<string>? metrics, string? stakeholder, string? tier) =>
         MetricCatalog.All.Where(m =>
-            (metrics is null || metrics.Any(p => p == m.Id || (p.Length < m.Id.Length && m.Id.StartsWith(p, StringComparison.Ordinal) && !MetricCatalog.TryGet(p, out _))))
+            (metrics is null || metrics.Any(p => p.EndsWith('*') ? m.Id.StartsWith(p[..^1], StringComparison.Ordinal) : p == m.Id))
             && (stakeholder is null || m.Stakeholder == stakeholder)
             && (tier is null || m.Tier == tier));
 

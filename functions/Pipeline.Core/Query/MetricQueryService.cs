@@ -81,9 +81,13 @@ public sealed class MetricQueryService(IMetricsReader reader)
     {
         var sorted = rows.Where(r => keep(r.Row)).Select(r => (Position: RowPosition.Of(r.Row), r)).ToList();
         sorted.Sort((a, b) => a.Position.CompareTo(b.Position));
+        RowPosition? previous = collected.Count > 0 ? RowPosition.Of(collected[^1].Row) : null;
         foreach (var (position, row) in sorted)
         {
             if (query.After is { } after && position.CompareTo(after) <= 0) continue;
+            // A row can be stored twice for a moment (a re-roll that stopped while moving it to its bucket partition): once.
+            if (previous is not null && position.CompareTo(previous) == 0) continue;
+            previous = position;
             collected.Add(row);
             if (collected.Count > query.Limit) return;
         }
@@ -105,7 +109,7 @@ public sealed class MetricQueryService(IMetricsReader reader)
     internal static string? MetricPrefix(MetricQuery query)
     {
         if (query.Metrics is { Count: 1 } single)
-            return Catalog.MetricCatalog.TryGet(single[0], out _) ? single[0] + "|" : single[0];
+            return single[0].EndsWith('*') ? single[0][..^1] : single[0] + "|"; // a prefix as it is; a whole id up to its separator
         if (query.Metrics is null && query.Stakeholder is { } stakeholder) return stakeholder + ".";
         return null;
     }

@@ -33,7 +33,9 @@ public sealed class TableMetricsReader(TableServiceClient tableService) : IMetri
         {
             (true, true) => TableClient.CreateQueryFilter($"PartitionKey ge {dayKey} and PartitionKey lt {MetricRowKeys.PartitionRangeEnd(day)}"),
             (true, false) => TableClient.CreateQueryFilter($"PartitionKey eq {dayKey}"),
-            _ => TableClient.CreateQueryFilter($"PartitionKey gt {dayKey + "|"} and PartitionKey lt {MetricRowKeys.PartitionRangeEnd(day)}"),
+            // Per-mini-program rows: the whole day's range, not only its buckets, since a day rolled before the
+            // buckets existed keeps them in the day's own partition until it is re-rolled (the caller filters by dimension).
+            _ => TableClient.CreateQueryFilter($"PartitionKey ge {dayKey} and PartitionKey lt {MetricRowKeys.PartitionRangeEnd(day)}"),
         };
         var filter = selection.MetricPrefix is { } prefix
             ? partitions + " and " + TableClient.CreateQueryFilter($"RowKey ge {prefix} and RowKey lt {PrefixEnd(prefix)}")

@@ -91,8 +91,10 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
             await foreach (var e in _daily.QueryAsync<TableEntity>(DayFilter(day), select: ValueColumns, cancellationToken: ct).ConfigureAwait(false))
             {
                 oldDaily.Add(e);
+                if (!byKey.TryGetValue(e.RowKey, out var row) || ToRow(day, e) != row) continue;
                 // Unchanged only in the same partition (rows written before the buckets were in the day's partition).
-                if (byKey.TryGetValue(e.RowKey, out var row) && ToRow(day, e) == row && dailyEntities[e.RowKey].PartitionKey == e.PartitionKey) unchanged.Add(e.RowKey);
+                if (dailyEntities[e.RowKey].PartitionKey == e.PartitionKey) unchanged.Add(e.RowKey);
+                else KeepComputed(e, dailyEntities[e.RowKey], programOf.TryGetValue(e.RowKey, out var p) ? programEntities[p] : null);
             }
 
             var programPartitions = new HashSet<string>(StringComparer.Ordinal);
@@ -199,6 +201,19 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
     /// <summary>Every partition of the day in <c>DailyMetrics</c>: the ecosystem partition and its 64 buckets (one key range).</summary>
     private static string DayFilter(DateOnly day) =>
         TableClient.CreateQueryFilter($"PartitionKey ge {MetricRowKeys.PartitionKey(day)} and PartitionKey lt {MetricRowKeys.PartitionRangeEnd(day)}");
+
+    /// <summary>
+    /// A row moved to its bucket partition with the same value is not recomputed: it keeps when and by which
+    /// run it was last computed differently (the query API's computedAt and runId promise that).
+    /// </summary>
+    private static void KeepComputed(TableEntity old, TableEntity daily, TableEntity? program)
+    {
+        foreach (var target in program is null ? [daily] : new[] { daily, program })
+        {
+            if (old.GetDateTimeOffset("ComputedAt") is { } at) target["ComputedAt"] = at;
+            if (old.GetString("RunId") is { } run) target["RunId"] = run;
+        }
+    }
 
     private static TableEntity ToEntity(string partitionKey, string rowKey, MetricRow row, string runId, DateTimeOffset computedAt)
     {

@@ -18,10 +18,24 @@ public sealed class MetricQueryParserTests
         Assert.Null(parsed.Error);
         var q = parsed.Query!;
         Assert.Equal((new DateOnly(2026, 11, 1), new DateOnly(2026, 11, 30)), (q.From, q.To));
-        Assert.Equal(["users.", "users.dau", "users.new"], q.Metrics);
+        Assert.Equal(["users.*", "users.dau", "users.new"], q.Metrics);
         Assert.Equal(("core", "users", "miniProgram", "wx1", "wx1", 50), (q.Tier, q.Stakeholder, q.Dimension, q.Value, q.MiniProgram, q.Limit));
         Assert.Equal(QueryFormat.Csv, parsed.Format);
         Assert.Equal(30, q.Days().Count());
+    }
+
+    [Fact]
+    public void A_star_makes_a_prefix_even_of_a_whole_id_and_a_whole_id_is_only_itself()
+    {
+        var prefix = Parse(("date", "2026-11-02"), ("metric", "users.retention_d1*")).Query!;
+        var ids = MetricQueryParser.MetricsIn(prefix.Metrics, null, null).Select(m => m.Id).ToList();
+        Assert.Contains("users.retention_d1", ids);
+        Assert.Contains("users.retention_d14", ids);
+        Assert.Equal("users.retention_d1", MetricQueryService.MetricPrefix(prefix));
+
+        var exact = Parse(("date", "2026-11-02"), ("metric", "users.retention_d1")).Query!;
+        Assert.Equal(["users.retention_d1"], MetricQueryParser.MetricsIn(exact.Metrics, null, null).Select(m => m.Id));
+        Assert.Equal("users.retention_d1|", MetricQueryService.MetricPrefix(exact));
     }
 
     [Fact]

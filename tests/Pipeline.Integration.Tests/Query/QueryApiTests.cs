@@ -223,6 +223,18 @@ public sealed class QueryApiTests(QueryFixture f) : IClassFixture<QueryFixture>
             Assert.Equal(HttpStatusCode.OK, (await f.Host.Http.SendAsync(other)).StatusCode); // other rows, other tag
         }
 
+        // A page's 304 repeats its paging headers (they are part of the tag).
+        var paged = await f.Host.GetAsync(f.Analyst, "/api/v1/metrics?from=2026-11-20&to=2026-11-23&limit=5&format=csv");
+        using (var again = new HttpRequestMessage(HttpMethod.Get, "/api/v1/metrics?from=2026-11-20&to=2026-11-23&limit=5&format=csv"))
+        {
+            again.Headers.Add("X-Api-Key", f.Analyst);
+            again.Headers.IfNoneMatch.Add(paged.Headers.ETag!);
+            var notModified = await f.Host.Http.SendAsync(again);
+            Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+            Assert.Equal(paged.Headers.GetValues("X-Continuation").Single(), notModified.Headers.GetValues("X-Continuation").Single());
+            Assert.Equal("2026-11-23", notModified.Headers.GetValues("X-Missing-Days").Single());
+        }
+
         using var gzipped = new HttpRequestMessage(HttpMethod.Get, "/api/v1/metrics?from=2026-11-20&to=2026-11-22");
         gzipped.Headers.Add("X-Api-Key", f.Analyst);
         gzipped.Headers.AcceptEncoding.ParseAdd("gzip");

@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Pipeline.Core.Ports;
 using Pipeline.Core.Rollup;
 using Pipeline.Integration.Tests.Infrastructure;
 using Pipeline.Storage;
@@ -124,10 +125,22 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
         var day = AzuriteFixture.UniqueDay();
         var dayKey = MetricRowKeys.PartitionKey(day);
         var rows = Enumerable.Range(0, 200).Select(i => Row(day, "dau", "miniProgram", $"wx_{i:D3}", i)).Append(Row(day, "dau", "all", "", 500)).ToList();
-        // A row as an earlier release wrote it: every row of the day in the day's own partition.
-        await daily.UpsertEntityAsync(new TableEntity(dayKey, "dau|miniProgram|wx_007") { ["Metric"] = "dau", ["Dimension"] = "miniProgram", ["DimensionValue"] = "wx_007", ["Value"] = 7.0 });
+        // A row as an earlier release wrote it: every row of the day in the day's own partition, computed by an earlier run.
+        var earlier = ComputedAt.AddDays(-3);
+        await daily.UpsertEntityAsync(new TableEntity(dayKey, "dau|miniProgram|wx_007")
+        {
+            ["Metric"] = "dau", ["Stakeholder"] = "platform", ["Tier"] = "core", ["Dimension"] = "miniProgram", ["DimensionValue"] = "wx_007",
+            ["Value"] = 7.0, ["Unit"] = "users", ["ComputedAt"] = earlier, ["RunId"] = "run-old",
+        });
+        // Before the re-roll, the query side reads it where it is (a day rolled before the buckets existed).
+        var reader = new TableMetricsReader(azurite.Tables);
+        Assert.Single(await reader.ReadDayAsync(day, new MetricRowSelection(false, true, null), None));
 
         await store.ReplaceDayAsync(day, rows, "run", ComputedAt, None);
+
+        // Moved with the same value: it keeps when and by which run it was computed.
+        var moved = (await daily.GetEntityAsync<TableEntity>($"{dayKey}|{MetricRowKeys.Bucket("wx_007"):D2}", "dau|miniProgram|wx_007")).Value;
+        Assert.Equal(("run-old", earlier), (moved.GetString("RunId"), moved.GetDateTimeOffset("ComputedAt")));
 
         var partitions = new Dictionary<string, int>();
         await foreach (var e in daily.QueryAsync<TableEntity>(DayRange(day), select: ["PartitionKey", "RowKey"]))

@@ -28,8 +28,11 @@ public sealed class HttpReply(int status, ReadOnlyMemory<byte> body, string cont
     {
         var response = httpContext.Response;
         response.StatusCode = Status;
-        response.ContentType = ContentType;
-        response.ContentLength = Body.Length;
+        if (Status != 304) // a 304 describes the stored 200; it has no body of its own
+        {
+            response.ContentType = ContentType;
+            response.ContentLength = Body.Length;
+        }
         foreach (var (name, value) in Headers)
             response.Headers[name] = value;
         await response.Body.WriteAsync(Body, httpContext.RequestAborted).ConfigureAwait(false);

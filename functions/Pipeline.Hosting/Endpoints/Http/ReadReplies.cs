@@ -26,13 +26,20 @@ public static class ReadReplies
         ArgumentNullException.ThrowIfNull(reply);
         if (reply.Status != 200) return reply;
 
-        var tag = "\"" + XxHash128.HashToUInt128(reply.Body.Span).ToString("x32", CultureInfo.InvariantCulture) + "\"";
+        // The body and what travels beside it in headers (a CSV page's continuation and missing days): a 304 must
+        // never stand for an answer whose paging changed while its body did not.
+        var hash = new XxHash128();
+        hash.Append(reply.Body.Span);
+        foreach (var name in new[] { "X-Continuation", "X-Missing-Days" })
+            hash.Append(System.Text.Encoding.UTF8.GetBytes("\n" + name + ":" + (reply.Headers.TryGetValue(name, out var v) ? v : "")));
+        var tag = "\"" + hash.GetCurrentHashAsUInt128().ToString("x32", CultureInfo.InvariantCulture) + "\"";
         var etag = "W/" + tag;
         var vary = "Accept-Encoding, X-Api-Key";
         if (Matches(request.Headers.IfNoneMatch, tag))
         {
-            return new HttpReply(304, ReadOnlyMemory<byte>.Empty, reply.ContentType)
-                .WithHeader("ETag", etag).WithHeader("Vary", vary).WithHeader("Cache-Control", cacheControl);
+            var notModified = new HttpReply(304, ReadOnlyMemory<byte>.Empty, reply.ContentType);
+            foreach (var (name, value) in reply.Headers) notModified.WithHeader(name, value);
+            return notModified.WithHeader("ETag", etag).WithHeader("Vary", vary).WithHeader("Cache-Control", cacheControl);
         }
 
         var answer = reply;
@@ -69,7 +76,7 @@ public static class ReadReplies
         catch (StorageUnavailableException e)
         {
             return HttpReply.Error(503, "storage_unavailable", "Storage could not be reached, so nothing could be read; try again after Retry-After seconds.")
-                .WithHeader("Retry-After", ((int)Math.Ceiling(e.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+                .WithHeader("Retry-After", Math.Max(1, (int)Math.Ceiling(e.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
         }
     }
 
