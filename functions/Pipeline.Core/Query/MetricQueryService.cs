@@ -20,6 +20,9 @@ public sealed class MetricQueryService(IMetricsReader reader)
 {
     private const int ProgramReadParallelism = 8;
 
+    /// <summary>Days of a mini-program's partition read at once: a page needs few, a 92-day series no more than 14 reads per partition.</summary>
+    private const int ProgramReadDays = 7;
+
     public async Task<(QueryPage? Page, QueryError? Error)> RunAsync(MetricQuery query, ReadAccess access, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -49,14 +52,19 @@ public sealed class MetricQueryService(IMetricsReader reader)
 
         if (query.MiniProgram is not null || !access.AllMiniPrograms)
         {
+            // A week of each partition at a time, in date order, so a page stops reading once it is full.
             var programs = query.MiniProgram is { } one ? [one] : access.MiniPrograms.Order(StringComparer.Ordinal).ToList();
-            var rows = new List<StoredMetricRow>();
-            await Parallel.ForEachAsync(programs, new ParallelOptions { MaxDegreeOfParallelism = ProgramReadParallelism, CancellationToken = ct }, async (program, token) =>
+            for (var from = start; from <= query.To && collected.Count <= query.Limit; from = from.AddDays(ProgramReadDays))
             {
-                var read = await reader.ReadProgramAsync(program, start, query.To, prefix, token).ConfigureAwait(false);
-                lock (rows) rows.AddRange(read);
-            }).ConfigureAwait(false);
-            Append(collected, rows.Where(r => rolled.Contains(r.Row.Date)), keep, query);
+                var to = from.AddDays(ProgramReadDays - 1) < query.To ? from.AddDays(ProgramReadDays - 1) : query.To;
+                var rows = new List<StoredMetricRow>();
+                await Parallel.ForEachAsync(programs, new ParallelOptions { MaxDegreeOfParallelism = ProgramReadParallelism, CancellationToken = ct }, async (program, token) =>
+                {
+                    var read = await reader.ReadProgramAsync(program, from, to, prefix, token).ConfigureAwait(false);
+                    lock (rows) rows.AddRange(read);
+                }).ConfigureAwait(false);
+                Append(collected, rows.Where(r => rolled.Contains(r.Row.Date)), keep, query);
+            }
         }
         else
         {

@@ -128,6 +128,25 @@ public sealed class QueryApiTests(QueryFixture f) : IClassFixture<QueryFixture>
     }
 
     [Fact]
+    public async Task A_developers_pages_return_every_row_of_its_mini_programs_once_in_order()
+    {
+        var all = RowsOf((await GetAsync("/api/v1/metrics?from=2026-11-20&to=2026-11-23&limit=10000", f.DeveloperA)).Body);
+        var paged = new List<(string, string, string, string, double)>();
+        string? token = null;
+        do
+        {
+            var (status, body, _) = await GetAsync("/api/v1/metrics?from=2026-11-20&to=2026-11-23&limit=2" + (token is null ? "" : "&continuation=" + Uri.EscapeDataString(token)), f.DeveloperA);
+            Assert.Equal(HttpStatusCode.OK, status);
+            paged.AddRange(RowsOf(body));
+            token = body.GetProperty("continuation").GetString();
+        }
+        while (token is not null && paged.Count < 1000);
+
+        Assert.Equal(15, all.Count);
+        Assert.Equal(all, paged);
+    }
+
+    [Fact]
     public async Task A_token_from_another_query_is_refused()
     {
         var (_, body, _) = await GetAsync("/api/v1/metrics?date=2026-11-21&limit=2");
