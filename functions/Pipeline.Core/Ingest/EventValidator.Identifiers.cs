@@ -1,11 +1,3 @@
-using System.Buffers;
-using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
-using Pipeline.Core.Events;
-using Pipeline.Core.Ports;
-
 namespace Pipeline.Core.Ingest;
 
 /// <summary>The contract's identifier rules as the validator applies them, and how values are quoted in messages.</summary>

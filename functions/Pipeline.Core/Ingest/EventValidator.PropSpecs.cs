@@ -1,10 +1,6 @@
-using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Pipeline.Core.Events;
-using Pipeline.Core.Ports;
 
 namespace Pipeline.Core.Ingest;
 

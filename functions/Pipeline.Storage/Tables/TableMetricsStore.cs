@@ -234,17 +234,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         return entity;
     }
 
-    private static MetricRow ToRow(DateOnly day, TableEntity e) => new(
-        day,
-        e.GetString("Metric") ?? "",
-        e.GetString("Stakeholder") ?? "",
-        e.GetString("Tier") ?? "",
-        e.GetString("Dimension") ?? "",
-        e.GetString("DimensionValue") ?? "",
-        e.GetDouble("Value") ?? 0,
-        e.GetDouble("Numerator"),
-        e.GetDouble("Denominator"),
-        e.GetString("Unit") ?? "");
+    private static MetricRow ToRow(DateOnly day, TableEntity e) => MetricEntities.ToRow(day, e);
 
     // A malformed old row (say a currency value without '/') must not block replacing the day.
     private static bool TryProgramPartition(MetricRow row, out string partition)

@@ -34,16 +34,7 @@ public sealed class UnexpectedFailureTests
         public Task<IReadOnlyList<IngestKeyRecord>> ListKeysAsync(CancellationToken cancellationToken) => throw Bug();
     }
 
-    private sealed class CapturingLogger<T> : ILogger<T>
-    {
-        public List<(LogLevel Level, string Message, Exception? Exception)> Entries { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Add((logLevel, formatter(state, exception), exception));
-    }
-
-    private static void AssertInternalError<T>(HttpReply reply, CapturingLogger<T> logger)
+    private static void AssertInternalError<T>(HttpReply reply, ListLogger<T> logger)
     {
         Assert.Equal(500, reply.Status);
         var body = Encoding.UTF8.GetString(reply.Body.Span);
@@ -76,11 +67,11 @@ public sealed class UnexpectedFailureTests
         var readers = new ReadKeyAuthenticator(new IngestKeyCache(new BuggyKeyStore(), TimeProvider.System), TimeProvider.System);
         var (key, _) = IngestKeys.Create("reader", DateTimeOffset.UtcNow, ApiKeyKind.Read);
 
-        var metricsLog = new CapturingLogger<MetricsQueryEndpoint>();
+        var metricsLog = new ListLogger<MetricsQueryEndpoint>();
         var metrics = new MetricsQueryEndpoint(readers, new MetricQueryService(new TableMetricsReader(tables)), metricsLog);
         AssertInternalError(await metrics.HandleAsync(Request(key, "?date=2026-11-21"), CancellationToken.None), metricsLog);
 
-        var restatementsLog = new CapturingLogger<RestatementsEndpoint>();
+        var restatementsLog = new ListLogger<RestatementsEndpoint>();
         var restatements = new RestatementsEndpoint(new TableRestatementStore(tables), TimeProvider.System, readers, restatementsLog);
         AssertInternalError(await restatements.HandleAsync(Request(key, "?since=2026-11-30"), CancellationToken.None), restatementsLog);
     }
@@ -92,7 +83,7 @@ public sealed class UnexpectedFailureTests
         var handler = new IngestHandler(new BuggyKeyStore(), new BlobLandingStore(storage.CreateBlobServiceClient()),
             new QueueProcessingQueue(storage.CreateQueueServiceClient()), new BlobRejectedEventStore(storage.CreateBlobServiceClient()),
             new TableIngestReceiptLedger(storage.CreateTableServiceClient()), new PipelineOptions { PseudonymisationKey = new string('k', 32) }, TimeProvider.System);
-        var log = new CapturingLogger<IngestEndpoint>();
+        var log = new ListLogger<IngestEndpoint>();
         var (key, _) = IngestKeys.Create("sdk", DateTimeOffset.UtcNow);
 
         var reply = await new IngestEndpoint(handler, log).HandleAsync(Request(key, "", """{"events":[]}"""), CancellationToken.None);

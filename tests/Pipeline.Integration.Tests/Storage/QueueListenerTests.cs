@@ -48,17 +48,17 @@ public sealed class QueueListenerTests(AzuriteFixture azurite)
     {
         // The queue does not exist yet: every receive fails (404) and is retried, with a warning each time.
         var name = AzuriteFixture.Unique("q-late-");
-        var warnings = new ConcurrentBag<string>();
+        var log = new ListLogger<QueueListener>();
         var seen = new ConcurrentBag<string>();
         var listener = QueueListener.Create(azurite.Queues, azurite.Blobs, name, (m, _) =>
         {
             seen.Add(m.Body.ToString());
             return Task.CompletedTask;
-        }, new WarningLogger(warnings), Fast);
+        }, log, Fast);
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var run = listener.RunAsync(cts.Token);
-        while (warnings.Count < 2) await Task.Delay(20, cts.Token);
+        while (log.Entries.Count(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning) < 2) await Task.Delay(20, cts.Token);
         var queue = await CreateQueueAsync(name);
         await queue.SendMessageAsync("after the outage");
         while (seen.IsEmpty) await Task.Delay(20, cts.Token);
@@ -66,17 +66,7 @@ public sealed class QueueListenerTests(AzuriteFixture azurite)
         await run; // ends quietly: a listener never throws an outage at its host
 
         Assert.Equal(["after the outage"], seen);
-        Assert.All(warnings, w => Assert.Contains($"Receiving from queue {name} failed", w));
-    }
-
-    private sealed class WarningLogger(ConcurrentBag<string> warnings) : Microsoft.Extensions.Logging.ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel == Microsoft.Extensions.Logging.LogLevel.Warning) warnings.Add(formatter(state, exception));
-        }
+        Assert.All(log.Entries.Where(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning), w => Assert.Contains($"Receiving from queue {name} failed", w.Message));
     }
 
     [Fact]
