@@ -154,6 +154,30 @@ public sealed class MetricsStoreTests(AzuriteFixture azurite)
         Assert.Empty(await store.ReadDayAsync(day.AddDays(1), None));
     }
 
+    [Fact]
+    public async Task A_row_left_in_both_layouts_by_an_interrupted_move_is_answered_once()
+    {
+        var store = new TableMetricsStore(azurite.Tables);
+        var daily = azurite.Tables.GetTableClient(StorageNames.DailyMetricsTable);
+        var day = AzuriteFixture.UniqueDay();
+        var rows = new[] { Row(day, "northstar.engaged_users", "total", "", 3), Row(day, "users.dau", "miniProgram", "wx_twice", 2) };
+        await store.ReplaceDayAsync(day, rows, "run", ComputedAt, None);
+        // As a re-roll stopped between writing the bucket row and deleting the old one leaves it.
+        await daily.UpsertEntityAsync(new TableEntity(MetricRowKeys.PartitionKey(day), "users.dau|miniProgram|wx_twice")
+        {
+            ["Metric"] = "users.dau", ["Stakeholder"] = "platform", ["Tier"] = "core", ["Dimension"] = "miniProgram", ["DimensionValue"] = "wx_twice",
+            ["Value"] = 2.0, ["Unit"] = "users",
+        });
+        Assert.Equal(2, (await new TableMetricsReader(azurite.Tables).ReadDayAsync(day, MetricRowSelection.All, None)).Count(r => r.Row.DimensionValue == "wx_twice"));
+
+        var query = new Pipeline.Core.Query.MetricQuery(day, day, ["users.dau"], null, null, null, null, null, 100, null);
+        var (page, error) = await new Pipeline.Core.Query.MetricQueryService(new TableMetricsReader(azurite.Tables))
+            .RunAsync(query, Pipeline.Core.Query.ReadAccess.Platform("test"), None);
+
+        Assert.Null(error);
+        Assert.Single(page!.Rows, r => r.Row.DimensionValue == "wx_twice");
+    }
+
     private static string DayRange(DateOnly day) =>
         TableClient.CreateQueryFilter($"PartitionKey ge {MetricRowKeys.PartitionKey(day)} and PartitionKey lt {MetricRowKeys.PartitionRangeEnd(day)}");
 
