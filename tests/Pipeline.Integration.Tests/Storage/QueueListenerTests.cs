@@ -76,15 +76,23 @@ public sealed class QueueListenerTests(AzuriteFixture azurite)
         var queue = await CreateQueueAsync(name);
         await queue.SendMessageAsync("slow");
 
-        // Two listeners on the queue (two instances); the handler takes four visibility timeouts.
+        // Two listeners on the queue (two instances); the handler takes more than three visibility timeouts.
+        // The timeout is 2 s (renewed every second), not the 1 s of the other tests: a renewal on a
+        // loaded 2-core machine can take longer than half a second, and the queue's timeouts are whole seconds.
+        var slowOptions = new QueueListenerOptions
+        {
+            VisibilityTimeout = TimeSpan.FromSeconds(2),
+            MinPollingInterval = Fast.MinPollingInterval,
+            MaxPollingInterval = Fast.MaxPollingInterval,
+        };
         var deliveries = 0;
         async Task Slow(Azure.Storage.Queues.Models.QueueMessage _, CancellationToken ct)
         {
             Interlocked.Increment(ref deliveries);
-            await Task.Delay(TimeSpan.FromSeconds(4), ct);
+            await Task.Delay(TimeSpan.FromSeconds(7), ct);
         }
-        var first = QueueListener.Create(azurite.Queues, azurite.Blobs, name, Slow, NullLogger.Instance, Fast);
-        var second = QueueListener.Create(azurite.Queues, azurite.Blobs, name, Slow, NullLogger.Instance, Fast);
+        var first = QueueListener.Create(azurite.Queues, azurite.Blobs, name, Slow, NullLogger.Instance, slowOptions);
+        var second = QueueListener.Create(azurite.Queues, azurite.Blobs, name, Slow, NullLogger.Instance, slowOptions);
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var runs = new[] { first.RunAsync(cts.Token), second.RunAsync(cts.Token) };
