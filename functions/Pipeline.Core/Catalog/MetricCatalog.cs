@@ -5,7 +5,7 @@ using static Pipeline.Core.Catalog.Dimensions;
 namespace Pipeline.Core.Catalog;
 
 /// <summary>
-/// Every metric of metrics.md (catalog version 1), with its exact dimensions.
+/// Every metric of metrics.md (catalog version 2), with its exact dimensions.
 /// </summary>
 /// <remarks>
 /// Tiers: the spec names the North Star and calls the risk factors guardrails but does not say
@@ -28,10 +28,13 @@ public static class MetricCatalog
     private static MetricDefinition M(string id, string tier, string unit, MetricKind kind, string[] dims, string meaning) => new(id, tier, unit, kind, dims, meaning);
 
     /// <summary>The version of the metric catalog this build computes (served by <c>GET /api/v1/catalog</c>).</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The retention grid of metrics.md (WeChat's): N of <c>users.retention_dN</c>.</summary>
     public static IReadOnlyList<int> RetentionDays { get; } = [1, 2, 3, 4, 5, 6, 7, 14, 30];
+
+    /// <summary>N of the weekly retention rows <c>users.retention_wN</c> and <c>users.active_retention_wN</c> (written on Sundays).</summary>
+    public static IReadOnlyList<int> RetentionWeeks { get; } = [1, 2, 3, 4];
 
     /// <summary>Every metric of the catalog, in the spec's order.</summary>
     public static IReadOnlyList<MetricDefinition> All { get; } = Build();
@@ -50,8 +53,16 @@ public static class MetricCatalog
         foreach (var n in RetentionDays)
         {
             var tier = n is 1 or 7 or 30 ? Core : Sup;
-            retention.Add(M($"users.retention_d{n}", tier, "ratio", MetricKind.Ratio, TM, $"users new on D-{n} who are active on D / users new on D-{n}"));
+            retention.Add(M($"users.retention_d{n}", tier, "ratio", MetricKind.Ratio, [Total, MiniProgram, Channel], $"users new on D-{n} who are active on D / users new on D-{n} (channel: by acquisition channel)"));
         }
+        foreach (var n in RetentionDays)
+            retention.Add(M($"users.active_retention_d{n}", Sup, "ratio", MetricKind.Ratio, TM, $"users active on D-{n} who are active on D / users active on D-{n}"));
+        foreach (var n in RetentionWeeks)
+            retention.Add(M($"users.retention_w{n}", Sup, "ratio", MetricKind.Ratio, TM, $"Sundays: users new in the natural week ending D-{7 * n} who are active in the week ending D / users new in that week"));
+        foreach (var n in RetentionWeeks)
+            retention.Add(M($"users.active_retention_w{n}", Sup, "ratio", MetricKind.Ratio, TM, $"Sundays: users active in the natural week ending D-{7 * n} who are active in the week ending D / users active in that week"));
+        retention.Add(M("users.retention_m1", Sup, "ratio", MetricKind.Ratio, TM, "a month's last day: users new in the previous natural month who are active in D's month / users new in the previous month"));
+        retention.Add(M("users.active_retention_m1", Sup, "ratio", MetricKind.Ratio, TM, "a month's last day: users active in the previous natural month who are active in D's month / users active in the previous month"));
 
         return
         [
@@ -66,8 +77,9 @@ public static class MetricCatalog
             M("users.cumulative", Sup, "users", MetricKind.Count, TM, "distinct users with a session on D or before"),
             M("users.returning_90d", Sup, "users", MetricKind.Count, T, "users active on D whose latest session before D is on D-91 or earlier"),
             M("users.churned_90d", Sup, "users", MetricKind.Count, T, "users whose latest session on or before D is on D-90"),
-            M("users.new", Core, "users", MetricKind.Count, TM, "users whose earliest session_start is on D"),
-            M("users.sessions", Sup, "sessions", MetricKind.Count, [Total, MiniProgram, Channel, Source, Platform], "sessions on D"),
+            M("users.new", Core, "users", MetricKind.Count, [Total, MiniProgram, Channel], "users whose earliest session_start is on D (channel: by acquisition channel)"),
+            M("users.sessions", Sup, "sessions", MetricKind.Count, [Total, MiniProgram, Channel, Source, Platform, MiniProgramChannel, MiniProgramSource, MiniProgramPlatform], "sessions on D"),
+            M("users.referred_sessions", Sup, "sessions", MetricKind.Count, [Total, MiniProgramReferrer], "sessions on D whose earliest session_start carries a referrerMiniProgramId"),
             M("users.sessions_per_user", Sup, "sessions_per_user", MetricKind.Ratio, TM, "sessions / dau"),
             M("users.page_views", Sup, "events", MetricKind.Count, TM, "page_view events on D"),
             M("users.visit_depth", Sup, "page_views_per_session", MetricKind.Ratio, TM, "page_views / sessions"),
@@ -81,8 +93,8 @@ public static class MetricCatalog
             M("users.share_rate", Sup, "ratio", MetricKind.Ratio, TM, "sharers / dau"),
             M("users.share_opens_per_share", Sup, "sessions_per_share", MetricKind.Ratio, TM, "sessions on D with entry channel share / shares on D"),
             M("users.viral_new_users", Sup, "users", MetricKind.Count, TM, "users new on D whose earliest session_start came from a share"),
-            M("users.sessions_by_duration", Sup, "sessions", MetricKind.Count, [DurationBucket], "session_end events on D by stay-time bucket"),
-            M("users.sessions_by_depth", Sup, "sessions", MetricKind.Count, [DepthBucket], "sessions on D with page views, by visit-depth bucket"),
+            M("users.sessions_by_duration", Sup, "sessions", MetricKind.Count, [DurationBucket, MiniProgramDurationBucket], "session_end events on D by stay-time bucket"),
+            M("users.sessions_by_depth", Sup, "sessions", MetricKind.Count, [DepthBucket, MiniProgramDepthBucket], "sessions on D with page views, by visit-depth bucket"),
 
             M("developers.active_mini_programs", Core, "mini_programs", MetricKind.Count, T, "distinct mini-programs with a session on D"),
             M("developers.new_mini_programs", Sup, "mini_programs", MetricKind.Count, T, "mini-programs whose earliest mini_program_published is on D"),
@@ -126,6 +138,10 @@ public static class MetricCatalog
             M("pages.entries", Sup, "sessions", MetricKind.Count, Page, "sessions on D whose earliest page_view on D is of the page"),
             M("pages.exits", Sup, "sessions", MetricKind.Count, Page, "sessions on D whose latest page_view on D is of the page"),
             M("pages.shares", Sup, "events", MetricKind.Count, Page, "share events on D whose page is the page"),
+            M("pages.sharers", Sup, "users", MetricKind.Count, Page, "distinct users with a share on D whose page is the page"),
+
+            M("custom.events", Sup, "events", MetricKind.Count, [Total, Event, MiniProgramEvent], "custom.<name> events on D (total: all custom events; names past the cap as (other))"),
+            M("custom.users", Sup, "users", MetricKind.Count, [Event, MiniProgramEvent], "distinct users with a custom.<name> event on D (names past the cap as (other))"),
         ];
     }
 

@@ -37,6 +37,14 @@ public static class Dimensions
     public const string MiniProgramPage = "miniProgram.page";
     public const string DurationBucket = "durationBucket";
     public const string DepthBucket = "depthBucket";
+    public const string MiniProgramChannel = "miniProgram.channel";
+    public const string MiniProgramSource = "miniProgram.source";
+    public const string MiniProgramPlatform = "miniProgram.platform";
+    public const string MiniProgramDurationBucket = "miniProgram.durationBucket";
+    public const string MiniProgramDepthBucket = "miniProgram.depthBucket";
+    public const string Event = "event";
+    public const string MiniProgramEvent = "miniProgram.event";
+    public const string MiniProgramReferrer = "miniProgram.referrer";
 }
 
 /// <summary>One metric of the catalog (metrics.md).</summary>
@@ -54,7 +62,7 @@ public sealed record MetricDefinition(
     IReadOnlyList<string> Dimensions,
     string Meaning)
 {
-    /// <summary>The id's prefix: <c>northstar</c>, <c>users</c>, <c>developers</c>, <c>businesses</c>, <c>platform</c>, <c>risk</c> or <c>pages</c>.</summary>
+    /// <summary>The id's prefix: <c>northstar</c>, <c>users</c>, <c>developers</c>, <c>businesses</c>, <c>platform</c>, <c>risk</c>, <c>pages</c> or <c>custom</c>.</summary>
     public string Stakeholder { get; } = Id[..Id.IndexOf('.')];
 
     public bool HasDimension(string dimension)

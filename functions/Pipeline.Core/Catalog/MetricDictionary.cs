@@ -19,6 +19,7 @@ public static class MetricDictionary
         ("platform", "Platform"),
         ("risk", "Risk factors (guardrails)"),
         ("pages", "Pages"),
+        ("custom", "Custom events"),
     ];
 
     public static string Render()

@@ -32,7 +32,7 @@ public sealed class MetricQueryService(IMetricsReader reader)
             return (null, new QueryError(403, "forbidden_mini_program", $"This read key does not cover miniProgram '{asked}'.", "miniProgram"));
         if (!access.AllMiniPrograms && query.Dimension is { } d && !d.StartsWith("miniProgram", StringComparison.Ordinal))
             return (null, new QueryError(403, "forbidden_dimension",
-                $"A developer's read key sees its mini-programs' rows (dimensions miniProgram, miniProgram.page, miniProgram.currency), not the ecosystem's '{d}' rows.", "dimension"));
+                $"A developer's read key sees its mini-programs' rows (dimensions miniProgram and miniProgram.*), not the ecosystem's '{d}' rows.", "dimension"));
         if (!access.AllMiniPrograms && query.MiniProgram is null && access.MiniPrograms.Count > MetricQueryLimits.MaxProgramsWithoutFilter)
             return (null, QueryError.BadRequest("mini_program_required", "miniProgram",
                 $"This read key covers {access.MiniPrograms.Count} mini-programs; name one with 'miniProgram' (at most {MetricQueryLimits.MaxProgramsWithoutFilter} are read together)."));

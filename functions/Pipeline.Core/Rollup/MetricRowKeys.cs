@@ -44,12 +44,17 @@ public static class MetricRowKeys
     /// <summary>Rows that also go to <c>ProgramDailyMetrics</c>: those whose dimension starts with <c>miniProgram</c>.</summary>
     public static bool IsProgramRow(MetricRow row) => row.Dimension.StartsWith("miniProgram", StringComparison.Ordinal);
 
-    /// <summary>The mini-program a program row belongs to: the dimension value up to its first <c>/</c> (currency) or page path.</summary>
+    /// <summary>
+    /// The mini-program a program row belongs to: the whole value (<c>miniProgram</c>), the id before the
+    /// page path (<c>miniProgram.page</c>), or the value up to its first <c>/</c> (every other
+    /// <c>miniProgram.*</c> dimension is <c>&lt;miniProgramId&gt;/&lt;value&gt;</c>, and ids have no <c>/</c>).
+    /// </summary>
     public static string ProgramPartitionKey(MetricRow row) => row.Dimension switch
     {
         "miniProgram" => Escape(row.DimensionValue),
-        "miniProgram.currency" => Escape(row.DimensionValue[..row.DimensionValue.LastIndexOf('/')]),
-        _ => Escape(ProgramOfPageValue(row.DimensionValue)),
+        "miniProgram.page" => Escape(ProgramOfPageValue(row.DimensionValue)),
+        _ when row.DimensionValue.IndexOf('/') is var slash and > 0 => Escape(row.DimensionValue[..slash]),
+        _ => throw new ArgumentException($"'{row.DimensionValue}' is not a value of dimension {row.Dimension}: <miniProgramId>/<value> expected.", nameof(row)),
     };
 
     // A miniProgram.page value is <miniProgramId><page>; ids are [A-Za-z0-9_-], so the id ends
