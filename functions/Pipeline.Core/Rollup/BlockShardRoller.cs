@@ -27,7 +27,12 @@ namespace Pipeline.Core.Rollup;
 internal sealed class BlockShardRoller
 {
     // ---- typed counter slots: (metric or internal quantity, dimension) ----
-    private enum Dim : byte { Total, MiniProgram, Page, Currency, Channel, Source, Platform, DurationBucket, DepthBucket }
+    private enum Dim : byte
+    {
+        Total, MiniProgram, Page, Currency, Channel, Source, Platform, DurationBucket, DepthBucket,
+        // (mini-program, value) pairs, indexed by their PairDimension: <miniProgramId>/<value>.
+        MiniProgramChannel, MiniProgramSource, MiniProgramPlatform, MiniProgramDuration, MiniProgramDepth, MiniProgramReferrer,
+    }
 
     private static readonly (string Metric, Dim Dim)[] Slots =
     [
@@ -54,6 +59,10 @@ internal sealed class BlockShardRoller
         (ShardDayRoller.ProgramPairs, Dim.Total), ("users.dau", Dim.MiniProgram), ("users.new", Dim.MiniProgram), ("users.viral_new_users", Dim.MiniProgram),
         ("users.sharers", Dim.Total), ("users.sharers", Dim.MiniProgram),
         ("northstar.engaged_users", Dim.Total), ("northstar.engaged_users", Dim.MiniProgram),
+        ("users.sessions", Dim.MiniProgramChannel), ("users.sessions", Dim.MiniProgramSource), ("users.sessions", Dim.MiniProgramPlatform),
+        ("users.sessions_by_duration", Dim.MiniProgramDuration), ("users.sessions_by_depth", Dim.MiniProgramDepth),
+        ("users.referred_sessions", Dim.Total), ("users.referred_sessions", Dim.MiniProgramReferrer),
+        ("pages.sharers", Dim.Page), ("users.new", Dim.Channel),
     ];
 
     /// <summary>Indexes into <see cref="Slots"/> (T: total, M: per mini-program, P: per page, C: per currency).</summary>
@@ -72,6 +81,10 @@ internal sealed class BlockShardRoller
         TErrorSessions, MErrorSessions, TCrashSessions, MCrashSessions,
         TDau, TReturning, TNew, TViral, TProgramPairs, MDau, MNew, MViral,
         TSharers, MSharers, TEngaged, MEngaged,
+        ProgramChannelSessions, ProgramSourceSessions, ProgramPlatformSessions,
+        ProgramSessionsByDuration, ProgramSessionsByDepth,
+        TReferredSessions, ReferrerSessions,
+        PSharers, ChannelNew,
         Count,
     }
 
@@ -128,6 +141,35 @@ internal sealed class BlockShardRoller
     private readonly Dictionary<string, int> _pageByValue = new(StringComparer.Ordinal); // concatenated page value -> page index
     private readonly List<string> _pages = [];
     private readonly LongIntMap _pageVisitors = new(4096);                  // (user id, page index)
+    private readonly LongIntMap _pageSharers = new(256);                    // (user id, page index)
+    private CustomEventTally _custom = new();
+
+    /// <summary>The (mini-program index, value index) pairs of one <c>miniProgram.*</c> dimension, densely numbered.</summary>
+    private sealed class PairDimension
+    {
+        private readonly LongIntMap _index = new(256);
+        public readonly List<long> Pairs = [];
+
+        public int IndexOf(int program, int value)
+        {
+            var key = ((long)program << 32) | (uint)value;
+            var index = _index.GetOrAdd(key, Pairs.Count, out var added);
+            if (added) Pairs.Add(key);
+            return index;
+        }
+
+        public (int Program, int Value) At(int index) => ((int)(Pairs[index] >> 32), (int)Pairs[index]);
+
+        public void Reset()
+        {
+            _index.Reset();
+            Pairs.Clear();
+        }
+    }
+
+    // Values: channel, source and platform indexes of Finish; duration and depth bucket indexes; referrer string ids.
+    private readonly PairDimension _programChannels = new(), _programSources = new(), _programPlatforms = new(),
+        _programDurations = new(), _programDepths = new(), _programReferrers = new();
     private readonly LongIntMap _userChannels = new(1024), _userPlatforms = new(1024); // (user id, channel or platform index), in Finish
 
     private struct Pair
@@ -155,6 +197,7 @@ internal sealed class BlockShardRoller
         public IdBytes.Ref FirstId, LastId;
         public int FirstPage, LastPage;
         public int Channel; // channel index, for new sessions
+        public int Referrer; // string id of referrerMiniProgramId on the earliest start; -1: none
     }
 
     private readonly record struct SessionIds(int User, int Program, int SessionId);
@@ -248,6 +291,10 @@ internal sealed class BlockShardRoller
         _pageByValue.Clear();
         _pages.Clear();
         _pageVisitors.Reset();
+        _pageSharers.Reset();
+        _custom = new CustomEventTally();
+        _programChannels.Reset(); _programSources.Reset(); _programPlatforms.Reset();
+        _programDurations.Reset(); _programDepths.Reset(); _programReferrers.Reset();
         _userChannels.Reset();
         _userPlatforms.Reset();
         _pairIndex.Reset();
@@ -411,6 +458,7 @@ internal sealed class BlockShardRoller
                     _ids.Store(ref s.StartId, e.EventIdUtf8);
                     s.Scene = e.Scene; // 0 when absent, as `Scene ?? 0`
                     s.Platform = e.Platform;
+                    s.Referrer = e.ReferrerMiniProgramId < 0 ? -1 : Id(e.ReferrerMiniProgramId, payload);
                 }
                 if (e.HasLoadMs)
                 {
@@ -429,7 +477,9 @@ internal sealed class BlockShardRoller
                 Add(Slot.MSessionEnds, mp, 1);
                 AddTotal(Slot.TDurationMs, d);
                 Add(Slot.MDurationMs, mp, d);
-                Add(Slot.SessionsByDuration, (int)Math.Clamp(d / 1000, 0, 101), 1);
+                var bucket = (int)Math.Clamp(d / 1000, 0, 101); // seconds, as WeChatBuckets.DurationBucket reads them
+                Add(Slot.SessionsByDuration, bucket, 1);
+                Add(Slot.ProgramSessionsByDuration, _programDurations.IndexOf(mp, bucket), 1);
                 ref var info = ref _info[user];
                 info.DurationMs += d;
                 ListUser(ref info, user);
@@ -476,7 +526,12 @@ internal sealed class BlockShardRoller
                 ListUser(ref info, user);
                 var pi = PairIndex(user, mp);
                 _pairs[pi].Sharer = true;
-                if (e.Page >= 0) Add(Slot.PShares, PageIndex(mp, Id(e.Page, payload)), 1);
+                if (e.Page >= 0)
+                {
+                    var page = PageIndex(mp, Id(e.Page, payload));
+                    Add(Slot.PShares, page, 1);
+                    if (_pageSharers.Add(((long)user << 32) | (uint)page)) Add(Slot.PSharers, page, 1);
+                }
                 break;
             }
             case EventType.OrderPaid:
@@ -540,7 +595,9 @@ internal sealed class BlockShardRoller
             case EventType.PermissionDenied:
                 AddTotal(Slot.TPermissionDenials, 1);
                 break;
-            // Custom events feed no metric.
+            case EventType.Custom:
+                _custom.Add(_strings.Get(Id(e.UserKey, payload)), _strings.Get(Id(e.MiniProgramId, payload)), _strings.Get(Id(e.CustomName, payload)));
+                break;
         }
     }
 
@@ -597,6 +654,14 @@ internal sealed class BlockShardRoller
             Add(Slot.ChannelSessions, scene.Channel, 1);
             Add(Slot.SourceSessions, scene.Source, 1);
             Add(Slot.PlatformSessions, platformIndex, 1);
+            Add(Slot.ProgramChannelSessions, _programChannels.IndexOf(mp, scene.Channel), 1);
+            Add(Slot.ProgramSourceSessions, _programSources.IndexOf(mp, scene.Source), 1);
+            Add(Slot.ProgramPlatformSessions, _programPlatforms.IndexOf(mp, platformIndex), 1);
+            if (s.Referrer >= 0)
+            {
+                AddTotal(Slot.TReferredSessions, 1);
+                Add(Slot.ReferrerSessions, _programReferrers.IndexOf(mp, s.Referrer), 1);
+            }
             if (channel == "share")
             {
                 AddTotal(Slot.TShareSessions, 1);
@@ -627,6 +692,7 @@ internal sealed class BlockShardRoller
                 if (s.PageViews > 0)
                 {
                     Add(Slot.SessionsByDepth, Math.Min(s.PageViews, 11), 1);
+                    Add(Slot.ProgramSessionsByDepth, _programDepths.IndexOf(mp, Math.Min(s.PageViews, 11)), 1);
                     Add(Slot.PEntries, s.FirstPage, 1);
                     Add(Slot.PExits, s.LastPage, 1);
                 }
@@ -650,14 +716,16 @@ internal sealed class BlockShardRoller
             if (previous.Users.TryGetValue(userKey, out var known))
             {
                 if (known.LastActiveDay <= day - 91) AddTotal(Slot.TReturning, 1);
-                delta.Users.Add(new(userKey, known with { LastActiveDay = day }));
+                delta.Users.Add(new(userKey, known.ActiveOn(day)));
             }
             else
             {
                 AddTotal(Slot.TNew, 1);
-                var firstChannel = channels[_sessions[_info[u].FirstSession - 1].Channel];
+                var firstChannelIndex = _sessions[_info[u].FirstSession - 1].Channel;
+                Add(Slot.ChannelNew, firstChannelIndex, 1);
+                var firstChannel = channels[firstChannelIndex];
                 if (firstChannel == "share") AddTotal(Slot.TViral, 1);
-                delta.Users.Add(new(userKey, new UserWindow(day, firstChannel, day)));
+                delta.Users.Add(new(userKey, UserWindow.New(day, firstChannel)));
             }
         }
         foreach (var pi in activePairs)
@@ -667,13 +735,13 @@ internal sealed class BlockShardRoller
             Add(Slot.MDau, pair.Program, 1);
             var up = new UserProgramKey(_strings.Get(pair.User), _strings.Get(_programs[pair.Program]));
             if (previous.UserPrograms.TryGetValue(up, out var known))
-                delta.UserPrograms.Add(new(up, known with { LastActiveDay = day }));
+                delta.UserPrograms.Add(new(up, known.ActiveOn(day)));
             else
             {
                 Add(Slot.MNew, pair.Program, 1);
                 var firstChannel = channels[_sessions[pair.FirstSession - 1].Channel];
                 if (firstChannel == "share") Add(Slot.MViral, pair.Program, 1);
-                delta.UserPrograms.Add(new(up, new UserWindow(day, firstChannel, day)));
+                delta.UserPrograms.Add(new(up, UserWindow.New(day, firstChannel)));
             }
         }
 
@@ -725,6 +793,7 @@ internal sealed class BlockShardRoller
     private void WriteCounters(List<string> channels, List<string> sources)
     {
         var agg = _partial.Aggregate;
+        _custom.WriteCounters(agg);
         if (_loadTotal.Count > 0)
         {
             agg.AddSamples(RollupEngine.LoadSamples, ShardDayRoller.Total, "", _loadTotal);
@@ -751,10 +820,22 @@ internal sealed class BlockShardRoller
                     Dim.Platform => (ShardDayRoller.Platform, WireNames.PlatformName((Platform)i)),
                     Dim.DurationBucket => (ShardDayRoller.DurationBucket, WeChatBuckets.DurationBucket(i * 1000L)),
                     Dim.DepthBucket => (ShardDayRoller.DepthBucket, WeChatBuckets.DepthBucket(i)),
+                    Dim.MiniProgramChannel => PairValue(ShardDayRoller.MiniProgramChannel, _programChannels, i, v => channels[v]),
+                    Dim.MiniProgramSource => PairValue(ShardDayRoller.MiniProgramSource, _programSources, i, v => sources[v]),
+                    Dim.MiniProgramPlatform => PairValue(ShardDayRoller.MiniProgramPlatform, _programPlatforms, i, v => WireNames.PlatformName((Platform)v)),
+                    Dim.MiniProgramDuration => PairValue(ShardDayRoller.MiniProgramDurationBucket, _programDurations, i, v => WeChatBuckets.DurationBucket(v * 1000L)),
+                    Dim.MiniProgramDepth => PairValue(ShardDayRoller.MiniProgramDepthBucket, _programDepths, i, v => WeChatBuckets.DepthBucket(v)),
+                    Dim.MiniProgramReferrer => PairValue(ShardDayRoller.MiniProgramReferrer, _programReferrers, i, v => _strings.Get(v)),
                     _ => throw new InvalidOperationException(),
                 };
                 agg.Add(metric, dimension, value, values[i]);
             }
         }
+    }
+
+    private (string Dimension, string Value) PairValue(string dimension, PairDimension pairs, int index, Func<int, string> valueOf)
+    {
+        var (program, value) = pairs.At(index);
+        return (dimension, ShardDayRoller.Per(_strings.Get(_programs[program]), valueOf(value)));
     }
 }

@@ -316,7 +316,23 @@ internal sealed class DayFinaliser(double commissionRate)
         TotalAndPrograms("users.time_per_user_s", DurationMs, "users.dau", 1 / 1000.0);
         TotalAndPrograms("users.mini_programs_per_user", ProgramPairs, "users.dau");
         for (var i = 0; i < MetricCatalog.RetentionDays.Count; i++)
-            TotalAndPrograms($"users.retention_d{MetricCatalog.RetentionDays[i]}", WindowCounts.RetentionActive(i), WindowCounts.RetentionNew(i));
+        {
+            var n = MetricCatalog.RetentionDays[i];
+            var retention = $"users.retention_d{n}";
+            TotalAndPrograms(retention, WindowCounts.RetentionActive(i), WindowCounts.RetentionNew(i));
+            foreach (var (channel, cohort) in Values(WindowCounts.RetentionNew(i), Channel))
+                rows.Ratio(MetricCatalog.Get(retention), Channel, channel, agg.Get(WindowCounts.RetentionActive(i), Channel, channel), cohort);
+            TotalAndPrograms($"users.active_retention_d{n}", WindowCounts.ActiveRetentionKept(i), WindowCounts.ActiveRetentionBase(i));
+        }
+        // Weekly and monthly: their counters are 0 (no row) except on Sundays and on a month's last day.
+        for (var i = 0; i < MetricCatalog.RetentionWeeks.Count; i++)
+        {
+            var n = MetricCatalog.RetentionWeeks[i];
+            TotalAndPrograms($"users.retention_w{n}", WindowCounts.WeeklyKept(i), WindowCounts.WeeklyNew(i));
+            TotalAndPrograms($"users.active_retention_w{n}", WindowCounts.WeeklyActiveKept(i), WindowCounts.WeeklyActiveBase(i));
+        }
+        TotalAndPrograms("users.retention_m1", WindowCounts.MonthlyKept, WindowCounts.MonthlyNew);
+        TotalAndPrograms("users.active_retention_m1", WindowCounts.MonthlyActiveKept, WindowCounts.MonthlyActiveBase);
         TotalAndPrograms("users.share_rate", "users.sharers", "users.dau");
         TotalAndPrograms("users.share_opens_per_share", ShareSessions, "users.shares");
         TotalAndPrograms("developers.error_rate", ErrorSessions, "users.sessions");
@@ -344,6 +360,8 @@ internal sealed class DayFinaliser(double commissionRate)
         long top10 = 0;
         for (var i = 0; i < programSessions.Count && i < 10; i++) top10 += programSessions[i].Value;
         rows.Ratio(MetricCatalog.Get("risk.top10_session_share"), Total, "", top10, allSessions);
+
+        CustomEventTally.WriteRows(Values, rows.Add);
 
         // Pages: mean stay.
         var avgStay = MetricCatalog.Get("pages.avg_stay_s");

@@ -52,7 +52,10 @@ internal static class ShardDayRoller
 
     internal const string Total = "total", MiniProgram = "miniProgram", Channel = "channel", Source = "source", Platform = "platform",
         Currency = "currency", MiniProgramCurrency = "miniProgram.currency", MiniProgramPage = "miniProgram.page",
-        DurationBucket = "durationBucket", DepthBucket = "depthBucket";
+        DurationBucket = "durationBucket", DepthBucket = "depthBucket",
+        MiniProgramChannel = "miniProgram.channel", MiniProgramSource = "miniProgram.source", MiniProgramPlatform = "miniProgram.platform",
+        MiniProgramDurationBucket = "miniProgram.durationBucket", MiniProgramDepthBucket = "miniProgram.depthBucket",
+        MiniProgramReferrer = "miniProgram.referrer";
 
     // Internal quantities (not metrics) that ratios are finalised from.
     internal const string SessionEnds = "_session_ends", DurationMs = "_duration_ms", ProgramPairs = "_program_pairs",
@@ -60,12 +63,13 @@ internal static class ShardDayRoller
         CrashSessions = "_crash_sessions", Complaints = "_complaints", PermissionDenials = "_permission_denials",
         StayMs = "_stay_ms", StayCount = "_stay_count", OrdersByCurrency = "_orders_by_currency", MoneyCurrency = "_money_currency";
 
-    private sealed class SessionStart(long timeMs, string eventId, int scene, Platform platform)
+    private sealed class SessionStart(long timeMs, string eventId, int scene, Platform platform, string? referrer)
     {
         public long TimeMs = timeMs;
         public string EventId = eventId;
         public int Scene = scene;
         public Platform Platform = platform;
+        public string? Referrer = referrer;
     }
 
     private sealed class SessionActivity
@@ -99,6 +103,8 @@ internal static class ShardDayRoller
         var sharers = new HashSet<string>(StringComparer.Ordinal);
         var programSharers = new HashSet<UserProgramKey>();
         var pageVisitors = new HashSet<(string User, string Page)>();
+        var pageSharers = new HashSet<(string User, string Page)>();
+        var custom = new CustomEventTally();
 
         for (var i = 0; i < events.Count; i++)
         {
@@ -111,10 +117,10 @@ internal static class ShardDayRoller
                 {
                     var key = new SessionKey(user, mp, e.SessionId ?? "");
                     ref var s = ref CollectionsMarshal.GetValueRefOrAddDefault(starts, key, out var exists);
-                    if (!exists) s = new SessionStart(e.TimeMs, e.EventId, e.Scene ?? 0, e.Platform);
+                    if (!exists) s = new SessionStart(e.TimeMs, e.EventId, e.Scene ?? 0, e.Platform, e.ReferrerMiniProgramId);
                     else if (OrderCandidate.Earlier(e.TimeMs, e.EventId, s!.TimeMs, s.EventId))
                     {
-                        s.TimeMs = e.TimeMs; s.EventId = e.EventId; s.Scene = e.Scene ?? 0; s.Platform = e.Platform;
+                        s.TimeMs = e.TimeMs; s.EventId = e.EventId; s.Scene = e.Scene ?? 0; s.Platform = e.Platform; s.Referrer = e.ReferrerMiniProgramId;
                     }
                     if (e.LoadMs is { } load)
                     {
@@ -130,7 +136,9 @@ internal static class ShardDayRoller
                     agg.Add(SessionEnds, MiniProgram, mp, 1);
                     agg.AddTotal(DurationMs, d);
                     agg.Add(DurationMs, MiniProgram, mp, d);
-                    agg.Add("users.sessions_by_duration", DurationBucket, WeChatBuckets.DurationBucket(d), 1);
+                    var bucket = WeChatBuckets.DurationBucket(d);
+                    agg.Add("users.sessions_by_duration", DurationBucket, bucket, 1);
+                    agg.Add("users.sessions_by_duration", MiniProgramDurationBucket, Per(mp, bucket), 1);
                     CollectionsMarshal.GetValueRefOrAddDefault(durationByUser, user, out _) += d;
                     CollectionsMarshal.GetValueRefOrAddDefault(durationByUserProgram, new UserProgramKey(user, mp), out _) += d;
                     break;
@@ -164,7 +172,12 @@ internal static class ShardDayRoller
                     agg.Add("users.shares", MiniProgram, mp, 1);
                     sharers.Add(user);
                     programSharers.Add(new UserProgramKey(user, mp));
-                    if (e.Page is not null) agg.Add("pages.shares", MiniProgramPage, string.Concat(mp, e.Page), 1);
+                    if (e.Page is not null)
+                    {
+                        var page = string.Concat(mp, e.Page);
+                        agg.Add("pages.shares", MiniProgramPage, page, 1);
+                        if (pageSharers.Add((user, page))) agg.Add("pages.sharers", MiniProgramPage, page, 1);
+                    }
                     break;
                 case EventType.OrderPaid:
                     if (e.MerchantId is null || e.OrderId is null || e.Currency is null || e.Amount is null) break;
@@ -208,9 +221,12 @@ internal static class ShardDayRoller
                 case EventType.PermissionDenied:
                     agg.AddTotal(PermissionDenials, 1);
                     break;
-                // Custom events feed no metric.
+                case EventType.Custom:
+                    custom.Add(user, mp, e.CustomName ?? "");
+                    break;
             }
         }
+        custom.WriteCounters(agg);
 
         // Sessions on D: those whose earliest session_start in history (up to D) is on D.
         var sessionRetentionStart = day - WindowState.SessionRetentionDays + 1;
@@ -233,6 +249,14 @@ internal static class ShardDayRoller
             agg.Add("users.sessions", Channel, channel, 1);
             agg.Add("users.sessions", Source, source, 1);
             agg.Add("users.sessions", Platform, platform, 1);
+            agg.Add("users.sessions", MiniProgramChannel, Per(key.MiniProgramId, channel), 1);
+            agg.Add("users.sessions", MiniProgramSource, Per(key.MiniProgramId, source), 1);
+            agg.Add("users.sessions", MiniProgramPlatform, Per(key.MiniProgramId, platform), 1);
+            if (s.Referrer is { } referrer)
+            {
+                agg.AddTotal("users.referred_sessions", 1);
+                agg.Add("users.referred_sessions", MiniProgramReferrer, Per(key.MiniProgramId, referrer), 1);
+            }
             if (channel == "share")
             {
                 agg.AddTotal(ShareSessions, 1);
@@ -249,7 +273,9 @@ internal static class ShardDayRoller
             {
                 if (a.PageViews > 0)
                 {
-                    agg.Add("users.sessions_by_depth", DepthBucket, WeChatBuckets.DepthBucket(a.PageViews), 1);
+                    var depth = WeChatBuckets.DepthBucket(a.PageViews);
+                    agg.Add("users.sessions_by_depth", DepthBucket, depth, 1);
+                    agg.Add("users.sessions_by_depth", MiniProgramDepthBucket, Per(key.MiniProgramId, depth), 1);
                     agg.Add("pages.entries", MiniProgramPage, a.FirstPage, 1);
                     agg.Add("pages.exits", MiniProgramPage, a.LastPage, 1);
                 }
@@ -272,13 +298,14 @@ internal static class ShardDayRoller
             if (previous.Users.TryGetValue(user, out var known))
             {
                 if (known.LastActiveDay <= day - 91) agg.AddTotal("users.returning_90d", 1);
-                delta.Users.Add(new(user, known with { LastActiveDay = day }));
+                delta.Users.Add(new(user, known.ActiveOn(day)));
             }
             else
             {
                 agg.AddTotal("users.new", 1);
+                agg.Add("users.new", Channel, first.Channel, 1);
                 if (first.Channel == "share") agg.AddTotal("users.viral_new_users", 1);
-                delta.Users.Add(new(user, new UserWindow(day, first.Channel, day)));
+                delta.Users.Add(new(user, UserWindow.New(day, first.Channel)));
             }
         }
         foreach (var (up, first) in activePrograms)
@@ -286,12 +313,12 @@ internal static class ShardDayRoller
             agg.AddTotal(ProgramPairs, 1);
             agg.Add("users.dau", MiniProgram, up.MiniProgramId, 1);
             if (previous.UserPrograms.TryGetValue(up, out var known))
-                delta.UserPrograms.Add(new(up, known with { LastActiveDay = day }));
+                delta.UserPrograms.Add(new(up, known.ActiveOn(day)));
             else
             {
                 agg.Add("users.new", MiniProgram, up.MiniProgramId, 1);
                 if (first.Channel == "share") agg.Add("users.viral_new_users", MiniProgram, up.MiniProgramId, 1);
-                delta.UserPrograms.Add(new(up, new UserWindow(day, first.Channel, day)));
+                delta.UserPrograms.Add(new(up, UserWindow.New(day, first.Channel)));
             }
         }
 
@@ -330,6 +357,9 @@ internal static class ShardDayRoller
 
         return (partial, delta);
     }
+
+    /// <summary>A value of a <c>miniProgram.*</c> dimension: <c>&lt;miniProgramId&gt;/&lt;value&gt;</c>.</summary>
+    internal static string Per(string miniProgramId, string value) => string.Concat(miniProgramId, "/", value);
 
     internal static void PruneSessions(WindowState state, int d)
     {

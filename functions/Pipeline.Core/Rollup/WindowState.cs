@@ -10,17 +10,54 @@ public readonly record struct SessionKey(string UserKey, string MiniProgramId, s
 public readonly record struct OrderKey(string MerchantId, string OrderId);
 
 /// <summary>
-/// First-seen and last-active days of a user (overall or in one mini-program).
-/// Days are <see cref="DateOnly.DayNumber"/>s.
+/// First-seen and last-active days of a user (overall or in one mini-program), and which of the
+/// 64 days ending with the last active day they were active on. Days are <see cref="DateOnly.DayNumber"/>s.
 /// </summary>
 /// <param name="FirstDay">Day of the user's earliest <c>session_start</c> (in that mini-program).</param>
-/// <param name="FirstChannel">Entry channel of that earliest <c>session_start</c> (viral new users).</param>
+/// <param name="FirstChannel">Entry channel of that earliest <c>session_start</c>: the acquisition channel (new users by channel, viral new users).</param>
 /// <param name="LastActiveDay">Latest day with a session (in that mini-program), as of the state's day.</param>
+/// <param name="ActiveDays">Bit k set: active on <c>LastActiveDay - k</c> (bit 0 is always set). Anchored at the
+/// last active day, so the state never has to be aged day by day.</param>
 /// <remarks>
-/// No per-day activity bitmap is needed: because the state as of D holds only history up to D,
-/// "active somewhere in [D-k, D]" is exactly <c>LastActiveDay &gt;= D-k</c>.
+/// Because the state as of D holds only history up to D, "active somewhere in [D-k, D]" is exactly
+/// <c>LastActiveDay &gt;= D-k</c>. The bitmap answers the windows that do not end on D (active
+/// retention: active on D-N; weekly and monthly retention: active in an earlier natural week or
+/// month); 64 days cover the longest, the previous natural month seen from a month's last day
+/// (at most 61 days back).
 /// </remarks>
-public readonly record struct UserWindow(int FirstDay, string FirstChannel, int LastActiveDay);
+public readonly record struct UserWindow(int FirstDay, string FirstChannel, int LastActiveDay, ulong ActiveDays = 1)
+{
+    /// <summary>Days back from the last active day that <see cref="ActiveDays"/> remembers.</summary>
+    public const int ActivityHistoryDays = 64;
+
+    /// <summary>A user first seen on <paramref name="day"/> through <paramref name="channel"/>.</summary>
+    public static UserWindow New(int day, string channel) => new(day, channel, day, 1);
+
+    /// <summary>The same user, active again on <paramref name="day"/> (a later day than <see cref="LastActiveDay"/>).</summary>
+    public UserWindow ActiveOn(int day)
+    {
+        var shift = day - LastActiveDay;
+        if (shift <= 0) return this; // already known active on that day (a state is never rolled backwards)
+        var kept = shift >= ActivityHistoryDays ? 0UL : ActiveDays << shift;
+        return this with { LastActiveDay = day, ActiveDays = kept | 1UL };
+    }
+
+    /// <summary>Whether the user was active on at least one day of [<paramref name="from"/>, <paramref name="to"/>]
+    /// (days older than <see cref="ActivityHistoryDays"/> before the last active day are not remembered).</summary>
+    public bool WasActiveBetween(int from, int to)
+    {
+        if (to > LastActiveDay) to = LastActiveDay;
+        if (from > to) return false;
+        var kLow = LastActiveDay - to;                                     // most recent day of the range
+        var kHigh = Math.Min(LastActiveDay - from, ActivityHistoryDays - 1); // oldest day remembered
+        if (kLow > kHigh) return false;
+        var width = kHigh - kLow + 1;
+        var mask = width >= 64 ? ulong.MaxValue : ((1UL << width) - 1) << kLow;
+        return (ActiveDays & mask) != 0;
+    }
+
+    public bool WasActiveOn(int day) => WasActiveBetween(day, day);
+}
 
 /// <summary>What is kept of a session: its day and the facts of its earliest <c>session_start</c>.</summary>
 /// <param name="Day">Day of the earliest <c>session_start</c>: the day the session is on.</param>

@@ -9,7 +9,7 @@ namespace Pipeline.Core.Rollup;
 /// </summary>
 /// <remarks>
 /// Layout: magic <c>PRWS</c>, a version byte (<see cref="Version"/>), a flag byte (1 when the state
-/// has a day) and that day as little-endian int32; then six sections (users, user-programs,
+/// has a day) and that day as little-endian int32; then six sections (users and user-programs, each with its 64-day activity bitmap as a varint since version 2;
 /// sessions, orders, buyers, programs), each a varint count of entries. Days are written as
 /// zig-zag varints of their distance back from the state's day (mostly one byte); times as zig-zag
 /// varints. Strings are interned per document: varint 0 followed by a length-prefixed UTF-8 string
@@ -19,7 +19,10 @@ namespace Pipeline.Core.Rollup;
 /// </remarks>
 public static class WindowStateCodec
 {
-    public const byte Version = 1;
+    public const byte Version = 2;
+
+    /// <summary>Version 1, before the activity bitmap: read with only the last active day known.</summary>
+    private const byte VersionWithoutActivity = 1;
     private static ReadOnlySpan<byte> Magic => "PRWS"u8;
 
     public static byte[] Encode(WindowState state)
@@ -40,7 +43,7 @@ public static class WindowStateCodec
         foreach (var u in users)
         {
             var e = state.Users[u];
-            w.Str(u); w.Day(baseDay, e.FirstDay); w.Str(e.FirstChannel); w.Day(baseDay, e.LastActiveDay);
+            w.Str(u); w.Day(baseDay, e.FirstDay); w.Str(e.FirstChannel); w.Day(baseDay, e.LastActiveDay); w.VarUInt(e.ActiveDays);
         }
 
         var ups = state.UserPrograms.Keys.ToArray();
@@ -49,7 +52,7 @@ public static class WindowStateCodec
         foreach (var k in ups)
         {
             var e = state.UserPrograms[k];
-            w.Str(k.UserKey); w.Str(k.MiniProgramId); w.Day(baseDay, e.FirstDay); w.Str(e.FirstChannel); w.Day(baseDay, e.LastActiveDay);
+            w.Str(k.UserKey); w.Str(k.MiniProgramId); w.Day(baseDay, e.FirstDay); w.Str(e.FirstChannel); w.Day(baseDay, e.LastActiveDay); w.VarUInt(e.ActiveDays);
         }
 
         var sessions = state.Sessions.Keys.ToArray();
@@ -96,8 +99,11 @@ public static class WindowStateCodec
     {
         if (data.Length < 10 || !data[..4].SequenceEqual(Magic))
             throw new InvalidDataException("Not a rollup window state (magic PRWS missing).");
-        if (data[4] != Version)
-            throw new InvalidDataException($"Rollup window state version {data[4]} is not supported (this build reads version {Version}).");
+        if (data[4] is not (Version or VersionWithoutActivity))
+            throw new InvalidDataException($"Rollup window state version {data[4]} is not supported (this build reads versions {VersionWithoutActivity} and {Version}).");
+        // A version-1 state knows only each user's last active day: the bitmap starts with that day alone,
+        // so active retention over days before the upgrade reads low until a re-roll rebuilds the state.
+        var withActivity = data[4] == Version;
         var state = new WindowState();
         var baseDay = BinaryPrimitives.ReadInt32LittleEndian(data.Slice(6, 4));
         if (data[5] == 1) state.AsOfDay = baseDay;
@@ -109,7 +115,7 @@ public static class WindowStateCodec
         for (var i = 0; i < n; i++)
         {
             var u = r.Str();
-            state.Users.Add(u, new UserWindow(r.Day(baseDay), r.Str(), r.Day(baseDay)));
+            state.Users.Add(u, new UserWindow(r.Day(baseDay), r.Str(), r.Day(baseDay), withActivity ? r.VarUInt() : 1UL));
         }
 
         n = r.Count();
@@ -117,7 +123,7 @@ public static class WindowStateCodec
         for (var i = 0; i < n; i++)
         {
             var k = new UserProgramKey(r.Str(), r.Str());
-            state.UserPrograms.Add(k, new UserWindow(r.Day(baseDay), r.Str(), r.Day(baseDay)));
+            state.UserPrograms.Add(k, new UserWindow(r.Day(baseDay), r.Str(), r.Day(baseDay), withActivity ? r.VarUInt() : 1UL));
         }
 
         n = r.Count();
