@@ -1,5 +1,45 @@
 // Types of mini-program-metrics-sdk (ingest contract version 1).
 
+/**
+ * What the tracker captures without code in the app. Every switch is on unless set to false;
+ * `autoCapture: false` turns them all off.
+ */
+export interface AutoCaptureOptions {
+  /** session_start.loadMs of the launch: the runtime's appLaunch performance entry, or tracker creation to the launch page's onReady (the page wrapped with tracker.page()). The launch's session_start waits for it (see maxLoadWaitMs). */
+  loadTime?: boolean;
+  /** session_start.referrerMiniProgramId from the launch (or show) options' referrerInfo.appId. */
+  referrer?: boolean;
+  /** session_start.utm_* from the launch (or show) options' query (at most 8, values cut to 1024 characters); nothing else of the query. */
+  launchQuery?: boolean;
+  /** session_start.chatType from the launch (or show) options, when opened from a chat. */
+  chatType?: boolean;
+  /** error events (kind js_error) from wx.onError and wx.onUnhandledRejection. */
+  errors?: boolean;
+  /** error events (kind network) from requests made with tracker.request that fail or get an HTTP status >= 400. */
+  networkErrors?: boolean;
+}
+
+/** The options of wx.request (the SDK passes them through as they are). */
+export interface RequestOptions {
+  url: string;
+  method?: string;
+  data?: unknown;
+  header?: Record<string, string>;
+  timeout?: number;
+  dataType?: string;
+  responseType?: string;
+  success?: (res: { statusCode: number; data: any; header: Record<string, string>; errMsg?: string; [key: string]: any }) => void;
+  fail?: (err: { errMsg: string; errno?: number; [key: string]: any }) => void;
+  complete?: (res: any) => void;
+  [key: string]: unknown;
+}
+
+/** What wx.request returns. */
+export interface RequestTask {
+  abort(): void;
+  [key: string]: any;
+}
+
 export interface TrackerOptions {
   /** Base address of the pipeline, for example https://metrics.example.com; events go to {endpoint}/api/v1/events. Add it to the mini-program's request domain list. */
   endpoint: string;
@@ -29,6 +69,12 @@ export interface TrackerOptions {
   requestTimeoutMs?: number;
   /** Prefix of the storage keys (outbox, session, anonymousId). Default 'mpmetrics:'. */
   storagePrefix?: string;
+  /** What is captured automatically; all on by default. */
+  autoCapture?: AutoCaptureOptions | boolean;
+  /** Longest wait for the launch's cold-start time before its session_start (and what follows it) is sent without loadMs. Default 30 000. */
+  maxLoadWaitMs?: number;
+  /** Most error events captured automatically in one session (errors tracked with track() are not counted). Default 20. */
+  maxErrorsPerSession?: number;
   /** Where warnings go. Default console. */
   logger?: { warn(message: string): void; error(message: string): void };
   /** For tests and other runtimes: the wx object, the clock, timers and randomness. */
@@ -67,6 +113,8 @@ export declare class Tracker {
   start(): void;
   setUserId(userId: string | null): void;
   track(type: string, props?: Record<string, unknown>, fields?: EventFields): string | null;
+  /** wx.request, tracking an error (kind network) when it fails or is answered with a status >= 400. */
+  request(options: RequestOptions): RequestTask;
   page<T extends object>(pageOptions?: T): T;
   flush(): Promise<void>;
   stats(): TrackerStats;

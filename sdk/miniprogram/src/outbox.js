@@ -17,6 +17,12 @@ const { MAX_EVENT_AGE_MS, utf8Length, retryAfterMs } = require('./wire');
  *   restart, with the same eventIds: the pipeline counts each once.
  * - Answers that cannot get better are not retried: per-event rejections (in a 202 or a 400)
  *   are logged and counted as rejected; 401, 403, 415 and other 4xx drop the batch.
+ * - One event can be held (add(event, true), then release()): it and everything after it wait,
+ *   stored, until it is released, possibly with props added; what was queued before it goes on
+ *   as usual. The tracker holds the launch's session_start while the cold-start time is
+ *   measured, so that it can still carry loadMs and yet be the first event of its session on the
+ *   wire. The hold lives in memory only: after a restart the stored events, the held one
+ *   included, go out in order as they are.
  */
 class Outbox {
   /**
@@ -49,11 +55,20 @@ class Outbox {
     this.splitLimit = 0;
     /** @type {Promise<void> | null} */
     this.draining = null;
+    /** @type {string | null} eventId of the held event */
+    this.heldId = null;
   }
 
-  /** Adds an event (an object of the wire shape) and schedules a send. */
-  add(event) {
+  /**
+   * Adds an event (an object of the wire shape) and schedules a send.
+   * @param {any} event
+   * @param {boolean} [hold] hold it: neither it nor any later event is sent until release(). Set
+   * here, before anything is scheduled, because adding an event can start a send at once (a full
+   * batch), which would take it along.
+   */
+  add(event, hold) {
     this.events.push(event);
+    if (hold) this.heldId = event.eventId;
     while (this.events.length > this.o.maxStoredEvents) {
       const dropped = this.events.shift();
       this.counters.dropped++;
@@ -77,12 +92,40 @@ class Outbox {
     return { ...this.counters, queued: this.events.length };
   }
 
+  /**
+   * Releases the held event, first adding `props` to its props (it was never sent, so its eventId
+   * has not been seen by the pipeline yet and changing it is safe), and lets the waiting events go.
+   * @param {Record<string, any> | null} [props]
+   */
+  release(props) {
+    if (this.heldId === null) return;
+    const held = this.events[this.heldIndex()];
+    this.heldId = null;
+    if (held && props) {
+      held.props = { ...held.props, ...props };
+      this.save();
+    }
+    this.schedule();
+  }
+
+  /** Index of the held event, or -1 (nothing held, or it was dropped because the outbox overflowed). */
+  heldIndex() {
+    return this.heldId === null ? -1 : this.events.findIndex((e) => e.eventId === this.heldId);
+  }
+
+  /** How many events, from the front, may be sent now: all of them, or those before the held one. */
+  sendable() {
+    const held = this.heldIndex();
+    return held >= 0 ? held : this.events.length;
+  }
+
   // ---- scheduling
 
   schedule() {
-    if (this.draining || this.events.length === 0) return;
+    const sendable = this.sendable();
+    if (this.draining || sendable === 0) return;
     if (this.timer !== null && this.timerIsBackoff) return;
-    if (this.events.length >= this.o.maxBatchEvents) {
+    if (sendable >= this.o.maxBatchEvents) {
       this.clearTimer();
       this.drain();
       return;
@@ -109,7 +152,7 @@ class Outbox {
   drain() {
     if (this.draining) return this.draining;
     const run = (async () => {
-      while (this.events.length > 0) {
+      while (this.sendable() > 0) {
         const outcome = await this.sendOne();
         if (outcome === 'retry') return;
       }
@@ -135,7 +178,7 @@ class Outbox {
     const limit = this.splitLimit || this.o.maxBatchEvents;
     const batch = [];
     let bytes = 0;
-    for (const e of this.events) {
+    for (const e of this.events.slice(0, this.sendable())) {
       const size = utf8Length(JSON.stringify(e)) + 1;
       if (batch.length >= limit || (batch.length > 0 && bytes + size > this.o.maxBatchBytes)) break;
       batch.push(e);

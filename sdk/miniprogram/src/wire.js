@@ -15,6 +15,12 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_EVENT_BYTES = 32 * 1024;
 /** Events older than this are rejected by the pipeline (timestamp_out_of_range): not worth sending. */
 const MAX_EVENT_AGE_MS = 30 * 24 * 3600 * 1000;
+/**
+ * Longest string value in `props`, in UTF-16 code units (JavaScript's `length`, as the pipeline
+ * counts). A longer unknown prop gets the whole event rejected; only `error.message` is cut by the
+ * pipeline instead, so the SDK cuts every string it adds on its own to this length.
+ */
+const MAX_PROP_STRING = 1024;
 
 const CUSTOM_TYPE = /^custom\.[a-z0-9_]{1,64}$/;
 const MINI_PROGRAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -59,6 +65,16 @@ function utf8Length(s) {
 }
 
 /**
+ * The first `max` UTF-16 code units of a string, never ending in half of a surrogate pair (the
+ * pipeline cuts error messages the same way). @param {string} s @param {number} max
+ */
+function truncate(s, max) {
+  if (s.length <= max) return s;
+  const code = s.charCodeAt(max - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
+/**
  * Milliseconds a Retry-After header asks for (seconds or an HTTP date), or null.
  * @param {Record<string, string> | undefined} headers @param {number} nowMs
  */
@@ -73,6 +89,6 @@ function retryAfterMs(headers, nowMs) {
 }
 
 module.exports = {
-  BUILT_IN_TYPES, MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_EVENT_AGE_MS, MINI_PROGRAM_ID,
-  isKnownType, needsSession, platformName, utf8Length, retryAfterMs,
+  BUILT_IN_TYPES, MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_EVENT_AGE_MS, MAX_PROP_STRING,
+  MINI_PROGRAM_ID, isKnownType, needsSession, platformName, utf8Length, truncate, retryAfterMs,
 };

@@ -2,9 +2,16 @@
 //   node test/e2e.mjs <endpoint> <ingest key> <miniProgramId>
 // Two users on two simulated devices go through sessions, pages, a share, a trip to the
 // background longer than the session timeout, an offline start whose events persist across a
-// restart, and an answer lost after it reached the pipeline (the batch is sent again). The wx
-// fake's request is real HTTP (fetch); the lifecycle runs on a fake clock that starts a few
-// minutes in the past. Prints what it did as JSON; the .NET test checks the rolled-up metrics.
+// restart, and an answer lost after it reached the pipeline (the batch is sent again). What the
+// SDK captures by itself is on the wire too: a launch the runtime measured (session_start.loadMs
+// with utm_ parameters and the chat type), a script error and a failed app request (error
+// events), so the pipeline's validator sees those props. The wx fake's requests to the pipeline
+// are real HTTP (fetch); the lifecycle runs on a fake clock that starts a few minutes in the
+// past. Prints what it did as JSON; the .NET test checks the rolled-up metrics.
+//
+// Not a unit test: `npm test` runs test/*.test.js only. A bare `node --test` runs every file
+// under test/, this one too: run that way, without arguments, it reports one skipped test
+// instead of failing on its usage line.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -12,10 +19,6 @@ const { createTracker } = require('../src/index.js');
 const { FakeClock, createFakeWx, pageInstance, listLogger } = require('./fake-wx.js');
 
 const [endpoint, apiKey, miniProgramId] = process.argv.slice(2);
-if (!endpoint || !apiKey || !miniProgramId) {
-  console.error('usage: node test/e2e.mjs <endpoint> <ingest key> <miniProgramId>');
-  process.exit(2);
-}
 
 const SECOND = 1000;
 const clock = new FakeClock(Date.now() - 5 * 60 * SECOND);
@@ -25,8 +28,8 @@ async function http(options) {
   return { statusCode: response.status, data: await response.text(), header: Object.fromEntries(response.headers) };
 }
 
-function device({ storage, transport, launch }) {
-  const wx = createFakeWx({ clock, storage, launch, transport });
+function device({ storage, transport, launch, performance }) {
+  const wx = createFakeWx({ clock, storage, launch, transport, performance });
   const logger = listLogger();
   const tracker = createTracker({
     endpoint, apiKey, miniProgramId, wx, logger,
@@ -55,56 +58,82 @@ async function view(tracker, route, seconds, extra = {}) {
   return page;
 }
 
-// Device A: the first answer is lost after the pipeline accepted the batch.
-let lost = 0;
-const a = device({
-  launch: { scene: 1011 },
-  transport: async (options) => {
-    const answer = await http(options);
-    return lost++ === 0 ? { fail: 'request:fail socket closed after the answer' } : answer;
-  },
-});
-const index = await view(a.tracker, 'pages/index/index', 8);
-index.onHide();
-const detail = await view(a.tracker, 'pages/detail/detail', 5, { onShareAppMessage: () => ({ title: 'look' }) });
-detail.onShareAppMessage({ from: 'button' });
-detail.onUnload();
-index.onShow();
-await clock.advance(2 * SECOND);
-a.wx.hide();
-index.onHide();
-await clock.advance(40 * SECOND); // longer than the session timeout: the next show is a new session
-a.wx.show({ scene: 1007 });
-index.onShow();
-await clock.advance(3 * SECOND);
-index.onHide();
-a.wx.hide();
-await drain(a.tracker);
+async function main() {
+  // Device A: the first answer is lost after the pipeline accepted the batch.
+  let lost = 0;
+  const a = device({
+    launch: { scene: 1011, query: { utm_source: 'e2e', utm_campaign: 'sdk_test', id: '7' }, chatType: 3 },
+    transport: async (options) => {
+      const answer = await http(options);
+      return lost++ === 0 ? { fail: 'request:fail socket closed after the answer' } : answer;
+    },
+  });
+  // The runtime reports the launch: the held session_start gets loadMs and goes out first.
+  a.wx.performance.record({ entryType: 'navigation', name: 'appLaunch', path: 'pages/index/index', startTime: clock.now() - 900, duration: 912.4 });
+  a.wx.appRespond = () => ({ statusCode: 502, data: 'bad gateway' });
+  const index = await view(a.tracker, 'pages/index/index', 8);
+  a.wx.throwError("TypeError: Cannot read properties of undefined (reading 'price')\n    at e2e (pages/index/index.js:1:1)");
+  a.tracker.request({ url: 'https://api.example.test/coupons?token=not-sent', method: 'GET' }); // answered 502: an error of kind network
+  index.onHide();
+  const detail = await view(a.tracker, 'pages/detail/detail', 5, { onShareAppMessage: () => ({ title: 'look' }) });
+  detail.onShareAppMessage({ from: 'button' });
+  detail.onUnload();
+  index.onShow();
+  await clock.advance(2 * SECOND);
+  a.wx.hide();
+  index.onHide();
+  await clock.advance(40 * SECOND); // longer than the session timeout: the next show is a new session
+  a.wx.show({ scene: 1007 });
+  index.onShow();
+  await clock.advance(3 * SECOND);
+  index.onHide();
+  a.wx.hide();
+  await drain(a.tracker);
 
-// Device B: starts offline; its events wait in storage, the app is killed, and the next launch sends them.
-const storageB = new Map();
-const offline = device({ storage: storageB, launch: { scene: 1001 }, transport: async () => ({ fail: 'request:fail offline' }) });
-(await view(offline.tracker, 'pages/index/index', 4)).onHide();
-offline.wx.hide();
-await offline.tracker.flush();
-const stranded = offline.tracker.stats().queued;
-const b = device({ storage: storageB, launch: { scene: 1089 }, transport: http });
-(await view(b.tracker, 'pages/index/index', 6)).onHide();
-b.wx.hide();
-await drain(b.tracker);
+  // Device B: starts offline; its events wait in storage, the app is killed, and the next launch
+  // sends them. An old base library (no wx.getPerformance): loadMs runs to the first page's onReady.
+  const storageB = new Map();
+  const offline = device({ storage: storageB, launch: { scene: 1001 }, performance: false, transport: async () => ({ fail: 'request:fail offline' }) });
+  (await view(offline.tracker, 'pages/index/index', 4)).onHide();
+  offline.wx.hide();
+  await offline.tracker.flush();
+  const stranded = offline.tracker.stats().queued;
+  const b = device({ storage: storageB, launch: { scene: 1089 }, performance: false, transport: http });
+  const first = pageInstance(b.tracker.page({}), 'pages/index/index');
+  first.onShow();
+  await clock.advance(700);
+  first.onReady(); // first render done 0.7 s after the tracker was created: loadMs 700
+  await clock.advance(6 * SECOND);
+  first.onHide();
+  b.wx.hide();
+  await drain(b.tracker);
 
-const events = [...a.wx.requests, ...b.wx.requests].flatMap((r) => r.body.events);
-const unique = new Map(events.map((e) => [e.eventId, e]));
-const count = (type) => [...unique.values()].filter((e) => e.type === type).length;
-console.log(JSON.stringify({
-  users: new Set([...unique.values()].map((e) => e.userId)).size,
-  sessions: count('session_start'),
-  sessionEnds: count('session_end'),
-  pageViews: count('page_view'),
-  shares: count('share'),
-  strandedOffline: stranded,
-  requests: a.wx.requests.length + b.wx.requests.length,
-  statsA: a.tracker.stats(),
-  statsB: b.tracker.stats(),
-  warnings: [...a.logger.lines, ...b.logger.lines].filter(([level]) => level === 'error').map(([, m]) => m),
-}));
+  const events = [...a.wx.requests, ...b.wx.requests].flatMap((r) => r.body.events);
+  const unique = new Map(events.map((e) => [e.eventId, e]));
+  const count = (type) => [...unique.values()].filter((e) => e.type === type).length;
+  console.log(JSON.stringify({
+    users: new Set([...unique.values()].map((e) => e.userId)).size,
+    sessions: count('session_start'),
+    sessionEnds: count('session_end'),
+    pageViews: count('page_view'),
+    shares: count('share'),
+    errors: count('error'),
+    loadMs: [...unique.values()].filter((e) => e.type === 'session_start' && e.props.loadMs !== undefined).map((e) => e.props.loadMs),
+    strandedOffline: stranded,
+    requests: a.wx.requests.length + b.wx.requests.length,
+    statsA: a.tracker.stats(),
+    statsB: b.tracker.stats(),
+    rejected: a.tracker.stats().rejected + b.tracker.stats().rejected,
+    warnings: [...a.logger.lines, ...b.logger.lines].filter(([level]) => level === 'error').map(([, m]) => m),
+  }));
+}
+
+if (endpoint && apiKey && miniProgramId) {
+  await main();
+} else if (process.env.NODE_TEST_CONTEXT) {
+  const { test } = await import('node:test');
+  test('e2e.mjs runs against a running pipeline: node test/e2e.mjs <endpoint> <ingest key> <miniProgramId>', { skip: 'needs a running pipeline' }, () => {});
+} else {
+  console.error('usage: node test/e2e.mjs <endpoint> <ingest key> <miniProgramId>');
+  process.exit(2);
+}

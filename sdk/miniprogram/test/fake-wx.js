@@ -46,22 +46,75 @@ async function settle() {
 }
 
 /**
+ * The runtime's performance API (wx.getPerformance): a buffer of entries, and observers that are
+ * told of new entries of the types they observe.
+ */
+function createFakePerformance() {
+  const buffer = [];
+  const observers = [];
+  const list = (entries) => ({
+    getEntries: () => entries.slice(),
+    getEntriesByName: (name, type) => entries.filter((e) => e.name === name && (type === undefined || e.entryType === type)),
+    getEntriesByType: (type) => entries.filter((e) => e.entryType === type),
+  });
+  return {
+    observers,
+    ...list(buffer),
+    createObserver(callback) {
+      const observer = {
+        types: [],
+        disconnected: false,
+        observe(options) {
+          observer.types = options.entryTypes || [options.type];
+          observers.push(observer);
+        },
+        disconnect() {
+          observer.disconnected = true;
+          const at = observers.indexOf(observer);
+          if (at >= 0) observers.splice(at, 1);
+        },
+        callback,
+      };
+      return observer;
+    },
+    /** The runtime records an entry: into the buffer, and (unless notify is false) to the observers of its type. */
+    record(entry, { notify = true } = {}) {
+      buffer.push(entry);
+      if (!notify) return;
+      for (const observer of observers.slice()) if (observer.types.includes(entry.entryType)) observer.callback(list([entry]));
+    },
+  };
+}
+
+/**
  * @param {object} o
  * @param {FakeClock} [o.clock]
  * @param {Map<string, string>} [o.storage] share it between two fakes to restart the app
- * @param {(request: any) => any} [o.respond] the answer to a request: { statusCode, data, header } or { fail: 'errMsg' }
+ * @param {(request: any) => any} [o.respond] the answer to a request to the pipeline: { statusCode, data, header } or { fail: 'errMsg' }
+ * @param {(request: any) => any} [o.appRespond] the answer to any other request (the app's own, through tracker.request); default 200
  * @param {any} [o.launch] what getLaunchOptionsSync returns
+ * @param {boolean} [o.performance] false: a base library without wx.getPerformance (before 2.11.0)
+ * @param {boolean} [o.errorHooks] false: a base library without wx.onError and wx.onUnhandledRejection
  * @param {(request: any) => Promise<any>} [o.transport] real HTTP instead of respond (the e2e test)
  */
 function createFakeWx(o = {}) {
   const storage = o.storage || new Map();
   const showListeners = [];
   const hideListeners = [];
+  const errorListeners = [];
+  const rejectionListeners = [];
   const requests = [];
+  const appRequests = [];
+  const performance = createFakePerformance();
   const wx = {
     storage,
     requests,
+    appRequests,
+    performance,
+    errorListeners,
+    rejectionListeners,
     respond: o.respond || ((req) => accept(req)),
+    appRespond: o.appRespond || (() => ({ statusCode: 200, data: { ok: true }, header: {} })),
     launch: o.launch || { scene: 1001, path: 'pages/index/index', query: {} },
     platform: o.platform || 'ios',
 
@@ -73,7 +126,13 @@ function createFakeWx(o = {}) {
     setStorageSync: (key, value) => storage.set(key, JSON.stringify(value)),
     removeStorageSync: (key) => storage.delete(key),
 
+    getPerformance: () => performance,
+    onError: (fn) => errorListeners.push(fn),
+    onUnhandledRejection: (fn) => rejectionListeners.push(fn),
+
     request(options) {
+      // The app's own requests (tracker.request) go elsewhere than the pipeline's ingest path.
+      if (!/\/api\/v1\/events$/.test(options.url)) return appRequest(options);
       const body = JSON.parse(options.data);
       const seen = { url: options.url, method: options.method, header: options.header, body, at: o.clock ? o.clock.now() : Date.now() };
       requests.push(seen);
@@ -82,6 +141,15 @@ function createFakeWx(o = {}) {
         if (a && a.fail) options.fail && options.fail({ errMsg: a.fail });
         else options.success && options.success({ statusCode: a.statusCode, data: a.data, header: a.header || {} });
       }, (e) => options.fail && options.fail({ errMsg: String(e) }));
+    },
+
+    /** A script error reaches the runtime (as wx.onError listeners get it: a string with the stack, or an Error). */
+    throwError(error) {
+      for (const fn of errorListeners) fn(error);
+    },
+    /** A promise is rejected and nobody handles it. */
+    rejectUnhandled(reason) {
+      for (const fn of rejectionListeners) fn({ reason, promise: Promise.resolve() });
     },
 
     /** The user brings the app to the foreground. */
@@ -97,6 +165,31 @@ function createFakeWx(o = {}) {
       return requests.flatMap((r) => r.body.events);
     },
   };
+  if (o.performance === false) delete wx.getPerformance;
+  if (o.errorHooks === false) {
+    delete wx.onError;
+    delete wx.onUnhandledRejection;
+  }
+
+  /** Answers asynchronously as the runtime does: success or fail, then complete; returns a RequestTask. */
+  function appRequest(options) {
+    const seen = { url: options.url, method: options.method, data: options.data, aborted: false };
+    appRequests.push(seen);
+    const task = { abort: () => { seen.aborted = true; } };
+    Promise.resolve().then(() => {
+      const a = seen.aborted ? { fail: 'request:fail abort' } : wx.appRespond(seen);
+      if (a && a.fail) {
+        const err = { errMsg: a.fail };
+        options.fail && options.fail(err);
+        options.complete && options.complete(err);
+      } else {
+        const res = { statusCode: a.statusCode, data: a.data, header: a.header || {}, errMsg: 'request:ok' };
+        options.success && options.success(res);
+        options.complete && options.complete(res);
+      }
+    });
+    return task;
+  }
   return wx;
 }
 

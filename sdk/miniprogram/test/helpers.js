@@ -4,8 +4,8 @@ const { createTracker } = require('../src/index');
 const { FakeClock, createFakeWx, listLogger } = require('./fake-wx');
 
 /** A tracker on a fake runtime and clock. Pass `storage` of an earlier setup to restart the app. */
-function setup({ clock = new FakeClock(), storage, respond, launch, options } = {}) {
-  const wx = createFakeWx({ clock, storage, respond, launch });
+function setup({ clock = new FakeClock(), storage, respond, appRespond, launch, performance, errorHooks, options } = {}) {
+  const wx = createFakeWx({ clock, storage, respond, appRespond, launch, performance, errorHooks });
   const logger = listLogger();
   const tracker = createTracker({
     endpoint: 'https://metrics.test/',

@@ -1,9 +1,23 @@
-// A page tracked by the SDK: page_view with the stay time (onShow to onHide/onUnload), and share
-// from onShareAppMessage / onShareTimeline. The page's own handlers run as usual.
+// A page tracked by the SDK: page_view with the stay time (onShow to onHide/onUnload), share
+// from onShareAppMessage / onShareTimeline, and (as the launch page) the end of the launch when the
+// runtime cannot report it. The page's own handlers run as usual.
 const { tracker } = getApp();
 
 Page(tracker.page({
-  data: { coupons: 3 },
+  data: { coupons: 3, offline: false },
+
+  onLoad() {
+    // tracker.request is wx.request (same options, same RequestTask, same callbacks); a request that
+    // fails or is answered with a status >= 400 is also tracked as an error of kind network, with
+    // the address without its query (so the token below is not sent to the pipeline).
+    tracker.request({
+      url: 'https://api.example.com/coupons?token=REPLACE', // in the request domain list too
+      success: (res) => {
+        if (res.statusCode === 200) this.setData({ coupons: res.data.left });
+      },
+      fail: () => this.setData({ offline: true }),
+    });
+  },
 
   claimCoupon() {
     this.setData({ coupons: this.data.coupons - 1 });
@@ -15,11 +29,16 @@ Page(tracker.page({
     tracker.track('order_paid', { orderId: 'o-' + Date.now(), amount: 1280, currency: 'CNY', merchantId: 'm-42' });
   },
 
+  breakSomething() {
+    // An uncaught error reaches wx.onError: the SDK tracks it as an error of kind js_error.
+    throw new Error('example error from the Break button');
+  },
+
   onShareAppMessage() {
-    return { title: 'Three coupons waiting for you', path: '/pages/index/index' };
+    return { title: 'Three coupons waiting for you', path: '/pages/index/index?utm_source=wechat&utm_medium=share_card&utm_campaign=coupons' };
   },
 
   onShareTimeline() {
-    return { title: 'Coupons' };
+    return { title: 'Coupons', query: 'utm_source=wechat&utm_medium=moments&utm_campaign=coupons' };
   },
 }));
