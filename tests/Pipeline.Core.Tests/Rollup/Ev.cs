@@ -58,6 +58,11 @@ internal static class Ev
         AdUnitId = type is EventType.AdImpression or EventType.AdClick ? "ad1" : null,
     };
 
+    public static PipelineEvent Custom(string user, string mp, string name, long time) => new()
+    {
+        EventId = NextId(), Type = EventType.Custom, CustomName = name, TimeMs = time, UserKey = user, MiniProgramId = mp,
+    };
+
     public static PipelineEvent Publish(string mp, string developer, long time, string? id = null) => new()
     {
         EventId = id ?? NextId(), Type = EventType.MiniProgramPublished, TimeMs = time, MiniProgramId = mp, DeveloperId = developer, Version = "1.0.0",

@@ -11,9 +11,9 @@ public sealed class WindowStateCodecTests
     public void Round_trips_every_section()
     {
         var s = new WindowState { AsOfDay = D.DayNumber };
-        s.Users["u1"] = new UserWindow(D.DayNumber - 400, "share", D.DayNumber);
+        s.Users["u1"] = new UserWindow(D.DayNumber - 400, "share", D.DayNumber, ulong.MaxValue); // active on each of the last 64 days
         s.Users["ü2|x"] = new UserWindow(D.DayNumber - 3, "unknown", D.DayNumber - 1);
-        s.UserPrograms[new UserProgramKey("u1", "mp1")] = new UserWindow(D.DayNumber - 10, "qr", D.DayNumber - 2);
+        s.UserPrograms[new UserProgramKey("u1", "mp1")] = new UserWindow(D.DayNumber - 10, "qr", D.DayNumber - 2, 0b1001_0001);
         s.Sessions[new SessionKey("u1", "mp1", "s1")] = new SessionInfo(D.DayNumber - 30, 1011, "qr", "ios", 1_790_000_000_123, "ev-1");
         s.Orders[new OrderKey("m1", "o1")] = D.DayNumber - 89;
         s.Buyers["u1"] = [D.DayNumber - 5, D.DayNumber - 5, D.DayNumber];
@@ -32,6 +32,22 @@ public sealed class WindowStateCodecTests
         Assert.Equal(bytes, WindowStateCodec.Encode(back));
         Assert.Equal("PRWS"u8.ToArray(), bytes[..4]);
         Assert.Equal(WindowStateCodec.Version, bytes[4]);
+    }
+
+    [Fact]
+    public void A_version_1_state_is_read_with_only_the_last_active_day_in_the_bitmap()
+    {
+        // Version 1 (before the activity bitmap): magic, version, flag, day; one user "u" first seen 5 days
+        // back through "qr", last active 2 days back; the other five sections empty.
+        var v1 = new List<byte>("PRWS"u8.ToArray()) { 1, 1 };
+        v1.AddRange(BitConverter.GetBytes(D.DayNumber)); // little-endian, as the codec writes it
+        v1.AddRange([1, 0, 1, (byte)'u', 10, 0, 2, (byte)'q', (byte)'r', 4]); // count, str, day 5 back (zig-zag 10), str, day 2 back (4)
+        v1.AddRange([0, 0, 0, 0, 0]);
+
+        var state = WindowStateCodec.Decode(v1.ToArray());
+
+        Assert.Equal(new UserWindow(D.DayNumber - 5, "qr", D.DayNumber - 2, 1UL), state.Users["u"]);
+        Assert.Equal(WindowStateCodec.Version, WindowStateCodec.Encode(state)[4]); // written back in the current version
     }
 
     [Fact]
