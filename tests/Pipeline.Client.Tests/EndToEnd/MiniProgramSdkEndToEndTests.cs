@@ -31,6 +31,10 @@ public sealed class MiniProgramSdkEndToEndTests(LocalRunner runner)
         Assert.True(report.GetProperty("strandedOffline").GetInt32() > 0, report.ToString());
         Assert.True(report.GetProperty("statsA").GetProperty("retried").GetInt32() > 0, report.ToString());
         Assert.Equal(0, report.GetProperty("warnings").GetArrayLength());
+        // What the SDK captured by itself (load time, launch query, errors) passes the real validator.
+        Assert.Equal(0, report.GetProperty("rejected").GetInt32());
+        Assert.Equal(2, report.GetProperty("errors").GetInt32());
+        Assert.Equal(2, report.GetProperty("loadMs").GetArrayLength());
 
         await runner.WaitForProcessingAsync();
         var (from, to) = runner.DaysBetween(first, last);
@@ -39,7 +43,12 @@ public sealed class MiniProgramSdkEndToEndTests(LocalRunner runner)
         Assert.Equal(4, await runner.SumAsync(from, to, "users.sessions", MiniProgram));
         Assert.Equal(6, await runner.SumAsync(from, to, "users.page_views", MiniProgram));
         Assert.Equal(1, await runner.SumAsync(from, to, "users.shares", MiniProgram));
-        if (from == to) Assert.Equal(2, await runner.MetricAsync(from, "users.dau", "miniProgram", MiniProgram));
+        if (from == to)
+        {
+            Assert.Equal(2, await runner.MetricAsync(from, "users.dau", "miniProgram", MiniProgram));
+            // The two captured load times (912 and 700 ms) are the day's only ones for this mini-program: p95 is the larger.
+            Assert.Equal(912, await runner.MetricAsync(from, "developers.load_time_p95_ms", "miniProgram", MiniProgram));
+        }
     }
 
     private static async Task<JsonElement> RunNodeAsync(params string[] args)

@@ -43,7 +43,7 @@ public sealed class OpenApiDocumentTests(QueryFixture f) : IClassFixture<QueryFi
             Assert.Contains(triggers, t => PathOf(t!.Route!) == path);
 
         // The stakeholder filter lists exactly the catalog's stakeholders (a new one, such as custom, must be added).
-        var stakeholder = document.Paths["/api/v1/metrics"].Operations.Values.SelectMany(o => o.Parameters).Single(p => p.Name == "stakeholder");
+        var stakeholder = document.Paths["/v1/metrics"].Operations.Values.SelectMany(o => o.Parameters).Single(p => p.Name == "stakeholder");
         Assert.Equal(
             Pipeline.Core.Catalog.MetricCatalog.All.Select(m => m.Stakeholder).Distinct().Order(StringComparer.Ordinal),
             stakeholder.Schema.Enum.Select(e => ((Microsoft.OpenApi.Any.OpenApiString)e).Value).Order(StringComparer.Ordinal));

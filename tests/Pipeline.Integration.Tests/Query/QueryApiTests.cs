@@ -181,7 +181,7 @@ public sealed class QueryApiTests(QueryFixture f) : IClassFixture<QueryFixture>
     [InlineData("date=2026-11-21&stakeholder=user", "unknown_stakeholder", "stakeholder")]
     [InlineData("date=2026-11-21&tier=gold", "unknown_tier", "tier")]
     [InlineData("date=2026-11-21&dimension=chanel", "unknown_dimension", "dimension")]
-    [InlineData("date=2026-11-21&metric=users.new&dimension=channel", "dimension_not_in_metric", "dimension")]
+    [InlineData("date=2026-11-21&metric=users.wau&dimension=channel", "dimension_not_in_metric", "dimension")]
     [InlineData("date=2026-11-21&value=search", "value_without_dimension", "value")]
     [InlineData("date=2026-11-21&miniProgram=bad/id", "invalid_mini_program", "miniProgram")]
     [InlineData("date=2026-11-21&miniProgram=" + A + "&dimension=channel", "dimension_not_per_mini_program", "dimension")]
