@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Pipeline.Client.Tests.EndToEnd;
 
 /// <summary>
-/// The mini-program SDK (sdk/miniprogram) run in Node by <c>test/e2e.mjs</c> against the real
+/// The mini-program SDK (sdk/miniprogram) run in Node by <c>e2e/run.mjs</c> against the real
 /// local runner, its wx fake doing real HTTP: the simulated users' sessions, page views and share
 /// are found in the rolled-up metrics, each once, although one batch was sent twice and another
 /// waited in storage across a restart.
@@ -22,7 +22,7 @@ public sealed class MiniProgramSdkEndToEndTests(LocalRunner runner)
         var report = await RunNodeAsync(runner.Endpoint.AbsoluteUri.TrimEnd('/'), key, MiniProgram);
         var last = DateTimeOffset.UtcNow;
 
-        // What the script did (the scenario in e2e.mjs).
+        // What the script did (the scenario in e2e/run.mjs).
         Assert.Equal(2, report.GetProperty("users").GetInt32());
         Assert.Equal(4, report.GetProperty("sessions").GetInt32());
         Assert.Equal(2, report.GetProperty("sessionEnds").GetInt32());
@@ -61,7 +61,7 @@ public sealed class MiniProgramSdkEndToEndTests(LocalRunner runner)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine("test", "e2e.mjs"));
+        start.ArgumentList.Add(Path.Combine("e2e", "run.mjs"));
         foreach (var a in args) start.ArgumentList.Add(a);
         using var node = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
         var stdout = node.StandardOutput.ReadToEndAsync();
@@ -74,9 +74,9 @@ public sealed class MiniProgramSdkEndToEndTests(LocalRunner runner)
         catch (OperationCanceledException)
         {
             node.Kill(entireProcessTree: true);
-            throw new TimeoutException($"e2e.mjs did not finish in 60 s:\n{await stderr}");
+            throw new TimeoutException($"e2e/run.mjs did not finish in 60 s:\n{await stderr}");
         }
-        Assert.True(node.ExitCode == 0, $"e2e.mjs exited with {node.ExitCode}:\n{await stderr}\n{await stdout}");
+        Assert.True(node.ExitCode == 0, $"e2e/run.mjs exited with {node.ExitCode}:\n{await stderr}\n{await stdout}");
         return JsonDocument.Parse(await stdout).RootElement.Clone();
     }
 }

@@ -1,5 +1,5 @@
 // End-to-end run of the SDK in Node against a running pipeline:
-//   node test/e2e.mjs <endpoint> <ingest key> <miniProgramId>
+//   node e2e/run.mjs <endpoint> <ingest key> <miniProgramId>
 // Two users on two simulated devices go through sessions, pages, a share, a trip to the
 // background longer than the session timeout, an offline start whose events persist across a
 // restart, and an answer lost after it reached the pipeline (the batch is sent again). What the
@@ -9,14 +9,13 @@
 // are real HTTP (fetch); the lifecycle runs on a fake clock that starts a few minutes in the
 // past. Prints what it did as JSON; the .NET test checks the rolled-up metrics.
 //
-// Not a unit test: `npm test` runs test/*.test.js only. A bare `node --test` runs every file
-// under test/, this one too: run that way, without arguments, it reports one skipped test
-// instead of failing on its usage line.
+// Not a unit test, so it lives outside test/: neither `npm test` nor a bare `node --test` in the
+// package picks it up (it needs a running pipeline).
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { createTracker } = require('../src/index.js');
-const { FakeClock, createFakeWx, pageInstance, listLogger } = require('./fake-wx.js');
+const { FakeClock, createFakeWx, pageInstance, listLogger } = require('../test/fake-wx.js');
 
 const [endpoint, apiKey, miniProgramId] = process.argv.slice(2);
 
@@ -130,10 +129,7 @@ async function main() {
 
 if (endpoint && apiKey && miniProgramId) {
   await main();
-} else if (process.env.NODE_TEST_CONTEXT) {
-  const { test } = await import('node:test');
-  test('e2e.mjs runs against a running pipeline: node test/e2e.mjs <endpoint> <ingest key> <miniProgramId>', { skip: 'needs a running pipeline' }, () => {});
 } else {
-  console.error('usage: node test/e2e.mjs <endpoint> <ingest key> <miniProgramId>');
+  console.error('usage: node e2e/run.mjs <endpoint> <ingest key> <miniProgramId>');
   process.exit(2);
 }
