@@ -5,7 +5,7 @@ using static Pipeline.Core.Catalog.Dimensions;
 namespace Pipeline.Core.Catalog;
 
 /// <summary>
-/// Every metric of metrics.md (catalog version 2), with its exact dimensions.
+/// Every metric of the catalog, version 2 (docs/metric-definitions.md), with its exact dimensions.
 /// </summary>
 /// <remarks>
 /// Tiers: the spec names the North Star and calls the risk factors guardrails but does not say
@@ -30,7 +30,7 @@ public static class MetricCatalog
     /// <summary>The version of the metric catalog this build computes (served by <c>GET /api/v1/catalog</c>).</summary>
     public const int Version = 2;
 
-    /// <summary>The retention grid of metrics.md (WeChat's): N of <c>users.retention_dN</c>.</summary>
+    /// <summary>The daily retention grid (WeChat's): N of <c>users.retention_dN</c>.</summary>
     public static IReadOnlyList<int> RetentionDays { get; } = [1, 2, 3, 4, 5, 6, 7, 14, 30];
 
     /// <summary>N of the weekly retention rows <c>users.retention_wN</c> and <c>users.active_retention_wN</c> (written on Sundays).</summary>

@@ -1,6 +1,6 @@
 namespace Pipeline.Core.Catalog;
 
-/// <summary>How a metric's value is formed; decides which rows exist (metrics.md, "Which rows exist").</summary>
+/// <summary>How a metric's value is formed; decides which rows exist (docs/metric-definitions.md, "Which rows exist").</summary>
 public enum MetricKind
 {
     /// <summary>A count: a <c>total</c> row always, other dimension values only when not 0.</summary>
@@ -24,7 +24,7 @@ public static class MetricTiers
     public const string Guardrail = "guardrail";
 }
 
-/// <summary>Spellings of the catalog's dimensions (metrics.md, "Dimensions").</summary>
+/// <summary>Spellings of the catalog's dimensions (docs/metric-definitions.md, "Dimensions").</summary>
 public static class Dimensions
 {
     public const string Total = "total";
@@ -47,7 +47,7 @@ public static class Dimensions
     public const string MiniProgramReferrer = "miniProgram.referrer";
 }
 
-/// <summary>One metric of the catalog (metrics.md).</summary>
+/// <summary>One metric of the catalog (docs/metric-definitions.md).</summary>
 /// <param name="Id">The metric id, for example <c>users.dau</c>.</param>
 /// <param name="Tier"><c>northstar</c>, <c>core</c>, <c>supporting</c> or <c>guardrail</c>.</param>
 /// <param name="Unit">Unit of metric row values, for example <c>users</c> or <c>minor_units</c>.</param>

@@ -5,7 +5,7 @@ using Pipeline.Core.Rollup;
 namespace Pipeline.Core.Export;
 
 /// <summary>
-/// The analysts' daily export, <c>exports/daily/&lt;yyyy-MM-dd&gt;.csv</c> (metrics.md, "Where results go"):
+/// The analysts' daily export, <c>exports/daily/&lt;yyyy-MM-dd&gt;.csv</c> (docs/metric-definitions.md, "Where results go"):
 /// RFC 4180 (comma, CRLF, fields quoted when they hold a comma, quote or line break), UTF-8 without
 /// a BOM, header <see cref="Header"/>, rows sorted by metric, dimension, dimension value (ordinal).
 /// Numbers are written in the invariant culture in their shortest round-trippable form; numerator

@@ -3,7 +3,7 @@ using Pipeline.Core.Catalog;
 
 namespace Pipeline.Core.Rollup;
 
-/// <summary>The caps on distinct custom event names rolled up per day (metrics.md allows a deployment to cap them, at least 100).</summary>
+/// <summary>The caps on distinct custom event names rolled up per day (the catalog allows a deployment to cap them, at least 100: docs/metric-definitions.md).</summary>
 public static class CustomEventCaps
 {
     /// <summary>Names of one mini-program on one day rolled up under their own name (<c>miniProgram.event</c>).</summary>

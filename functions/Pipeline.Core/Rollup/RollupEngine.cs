@@ -17,7 +17,7 @@ public sealed record DayResult(DateOnly Day, IReadOnlyList<MetricRow> Rows, Wind
 public sealed record ShardDayResult(ShardPartial Partial, WindowState State);
 
 /// <summary>
-/// Rolls one reporting day's accepted events up into the metric catalog (metrics.md), given the
+/// Rolls one reporting day's accepted events up into the metric catalog (docs/metric-definitions.md), given the
 /// window state of the day before. Pure: no I/O, no clock; the same events and state always give
 /// the same rows.
 /// </summary>

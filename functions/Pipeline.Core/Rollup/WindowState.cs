@@ -80,7 +80,7 @@ public readonly record struct ProgramRegistration(int FirstPublishDay, long Late
 /// needs from earlier days, so a day is rolled up from its own events plus this state.
 /// </summary>
 /// <remarks>
-/// <para>"All accepted history" in metrics.md is read as history up to and including the day being
+/// <para>"All accepted history" in the definitions is read as history up to and including the day being
 /// rolled up: events on later days never change an earlier day's numbers (a user first seen on
 /// D+3 by a late event is not retroactively "new" on D); instead, a late event re-rolls its own
 /// day and every later day, each from the state of the day before it.</para>

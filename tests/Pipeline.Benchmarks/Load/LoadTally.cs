@@ -76,7 +76,7 @@ public sealed class LoadTally(ReportingCalendar calendar)
         lock (_lock)
         {
             var copy = _days.ToDictionary(kv => kv.Key, kv => kv.Value with { });
-            // A session counts on the day of its earliest session_start (metrics.md, users.sessions).
+            // A session counts on the day of its earliest session_start (docs/metric-definitions.md, users.sessions).
             foreach (var day in _sessionStarts.Values)
                 (copy.TryGetValue(day, out var x) ? x : copy[day] = new DayExpectation()).Sessions++;
             return copy;

@@ -2,7 +2,7 @@ using Pipeline.Core.Scenes;
 
 namespace Pipeline.Core.Tests.Scenes;
 
-/// <summary>The scene table against scenes.md: codes are copied from the spec by hand, not from scenes.json.</summary>
+/// <summary>The scene table against the contract's scene list: codes are copied by hand from the contract, not from scenes.json.</summary>
 public sealed class SceneTableTests
 {
     private static readonly SceneTable Table = SceneTable.Default;

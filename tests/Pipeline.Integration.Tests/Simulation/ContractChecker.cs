@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Pipeline.Integration.Tests.Simulation;
 
 /// <summary>
-/// A small, independent reading of the ingest contract (events.md), written from the spec and not
+/// A small, independent reading of the ingest contract (docs/ingest-contract.md), written from the spec and not
 /// from the simulator or the pipeline: given one event of a body, the rejection code it calls for,
 /// or null when the event is valid.
 /// </summary>
