@@ -1,13 +1,15 @@
 // The dashboard in a real browser (Debian's Chromium, headless) against the local runner's demo: every page
-// loads on a rolled-up day without console errors, the tiles show what the query API answers, the date
-// picker and the search work from the keyboard and the mouse, and a developer's key cannot open another
-// developer's mini-program. Screenshots of each page at desktop and phone sizes go to TestResults/screenshots.
+// loads on a rolled-up day without console errors, the tiles show what the query API answers, the
+// mini-program page's distributions, referrers, retention grids, page sharers and custom events show the
+// API's numbers, the date picker and the search work from the keyboard and the mouse, and a developer's key
+// cannot open another developer's mini-program. Screenshots of each page at desktop and phone sizes go to
+// TestResults/screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startDemo, createReadKey, api, repoRoot } from './demo.js';
+import { startDemo, createReadKey, api, repoRoot, DEMO_DAYS } from './demo.js';
 import { formatValue } from '../../../web/dashboard/src/format.js';
 
 const shots = path.join(repoRoot, 'TestResults', 'screenshots');
@@ -25,7 +27,7 @@ before(async () => {
   const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
   const answer = await api(demo.address, demo.key, { from: shiftDay(today, -10), to: today, metric: 'northstar.engaged_users', dimension: 'total' });
   day = answer.rows.map((r) => r.date).filter((d) => d < today).sort().at(-1);
-}, { timeout: 300_000 });
+}, { timeout: 360_000 });
 
 after(async () => {
   await browser?.close();
@@ -184,13 +186,150 @@ test('the search finds a mini-program and opens its analysis page', async () => 
     const dau = await api(demo.address, demo.key, { date: day, metric: 'users.dau', miniProgram: first });
     assert.equal(Number(await page.getAttribute('.tile[data-metric="users.dau"] .tile-value', 'data-value')), dau.rows[0].value);
     assert.ok(await page.$('#pages-table'), 'the pages table is shown');
-    assert.ok(await page.$('#no-breakdown'), 'the page says which breakdowns exist only for the whole ecosystem');
+    assert.ok(await page.$('#dist-channel-table'), "the mini-program's own sessions by channel are shown");
     await page.evaluate((id) => { window.location.hash = `#/mini-program/${id}?range=7`; }, first);
-    await page.waitForFunction(() => document.querySelectorAll('.mp-body canvas').length >= 8);
+    await page.waitForFunction(() => { // every chart drawn, the retention grids and custom events included
+      const charts = [...document.querySelectorAll('.mp-body .chart')];
+      return charts.length >= 12 && charts.every((c) => c.querySelector('canvas'));
+    });
     await screenshot(page, 'mini-program');
     const full = path.join(shots, 'dashboard-mini-program-full.png');
     await page.screenshot({ path: full, fullPage: true }); // every section, for review
     if (process.env.DASHBOARD_SCREENSHOTS_TO_DOCS === '1') await copyFile(full, path.join(repoRoot, 'docs', 'images', path.basename(full)));
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the mini-program page shows its own distributions, referrers, retention grids, page sharers and custom events as the API returns them", async () => {
+  const list = await api(demo.address, demo.key, { date: day, metric: 'users.dau', dimension: 'miniProgram' });
+  const id = list.rows.sort((a, b) => b.value - a.value)[0].dimensionValue; // the busiest: every section has data
+  const from = shiftDay(day, -29); // the page's default range, 30 days: the demo's days all fall inside
+  const answer = await api(demo.address, demo.key, { miniProgram: id, from, to: day });
+  assert.equal(answer.continuation, null, 'one page of rows');
+  const rows = answer.rows;
+  const { context, page, errors } = await open(demo.key, `#/mini-program/${id}?range=30`);
+  try {
+    await page.waitForSelector('#retention');
+    const en = { locale: 'en-US' };
+    const sums = (metric, dimension) => {
+      const out = new Map();
+      for (const r of rows) {
+        if (r.metric !== metric || r.dimension !== dimension) continue;
+        const value = r.dimensionValue.slice(id.length + 1);
+        out.set(value, (out.get(value) ?? 0) + r.value);
+      }
+      return out;
+    };
+    const cells = (selector) => page.$$eval(selector, (tds) => tds.map((td) => ({ ...td.dataset, text: td.textContent })));
+
+    // Sessions by channel, access source and platform, stay time and depth: this mini-program's rows, summed over the range.
+    for (const [key, metric, dimension] of [
+      ['channel', 'users.sessions', 'miniProgram.channel'],
+      ['source', 'users.sessions', 'miniProgram.source'],
+      ['platform', 'users.sessions', 'miniProgram.platform'],
+      ['duration', 'users.sessions_by_duration', 'miniProgram.durationBucket'],
+      ['depth', 'users.sessions_by_depth', 'miniProgram.depthBucket'],
+    ]) {
+      const expected = sums(metric, dimension);
+      assert.ok(expected.size > 0, `the demo has ${metric} by ${dimension} for ${id}`);
+      const shown = await cells(`#dist-${key}-table td[data-key]`);
+      assert.deepEqual(new Map(shown.map((c) => [c.key, Number(c.value)])), expected, `${key}: every value and its sessions`);
+      for (const c of shown) assert.equal(c.text, formatValue(Number(c.value), 'sessions', en));
+      await page.waitForSelector(`#dist-${key} .chart canvas`);
+      assert.match(await page.getAttribute(`#dist-${key} .chart`, 'aria-label'), new RegExp(id));
+    }
+    assert.equal(await page.$('#no-breakdown'), null, 'no ecosystem-wide stand-in any more');
+    // Hovering the largest channel's bar names it with its sessions.
+    const [topChannel, topSessions] = [...sums('users.sessions', 'miniProgram.channel')].sort((a, b) => b[1] - a[1])[0];
+    const channelChart = await page.$('#dist-channel .chart');
+    await channelChart.scrollIntoViewIfNeeded();
+    const box = await channelChart.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + 20);
+    await page.waitForFunction((text) => [...document.querySelectorAll('#dist-channel .chart div')].some((d) => d.textContent.includes(text)),
+      `: ${formatValue(topSessions, 'sessions', en)} sessions`, { timeout: 5000 });
+    assert.ok(topChannel);
+
+    // Referral sources: the top referrers with their sessions.
+    const referred = [...sums('users.referred_sessions', 'miniProgram.referrer')].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    if (referred.length === 0) {
+      assert.ok(await page.$('#referrers .state.empty'));
+    } else {
+      const shown = await cells('#referrers-table td[data-key]');
+      assert.equal(shown.length, Math.min(10, referred.length));
+      assert.deepEqual(shown.map((c) => [c.key, Number(c.value)]), referred.slice(0, 10));
+      assert.equal(shown[0].text, formatValue(referred[0][1], 'sessions', en));
+      await page.waitForSelector('#referrers .chart canvas');
+    }
+
+    // Retention: every row of the range in its cohort's cell. Daily rows sit on cohort+N; weekly ones on the
+    // Sunday 7N days after the cohort week's Sunday; monthly ones on the last day of the month after the cohort's.
+    const retention = rows.filter((r) => r.dimension === 'miniProgram' && /^users\.(active_)?retention_/.test(r.metric));
+    const gridOf = (metric) => {
+      const [, active, period] = /^users\.(active_)?retention_([dwm])\d+$/.exec(metric);
+      return period === 'm' ? 'ret-monthly' : `ret-${{ d: 'daily', w: 'weekly' }[period]}-${active ? 'active' : 'new'}`;
+    };
+    const cohortOf = (r) => {
+      const [, period, n] = /_([dwm])(\d+)$/.exec(r.metric);
+      if (period === 'd') return shiftDay(r.date, -Number(n));
+      if (period === 'w') return shiftDay(r.date, -7 * Number(n));
+      const d = new Date(r.date.slice(0, 7) + '-01T00:00:00Z');
+      d.setUTCMonth(d.getUTCMonth() - 1);
+      return d.toISOString().slice(0, 7);
+    };
+    const checked = { d: 0, w: 0, m: 0 };
+    for (const r of retention) {
+      const period = /_([dwm])\d+$/.exec(r.metric)[1];
+      if (period === 'd' && cohortOf(r) < from) continue; // its cohort day is before the range: not a line of the grid
+      const [cell] = await cells(`#${gridOf(r.metric)}-table td[data-metric="${r.metric}"][data-date="${r.date}"]`);
+      assert.ok(cell, `${r.metric} on ${r.date} has a cell`);
+      assert.equal(cell.cohort, cohortOf(r), `${r.metric} on ${r.date}: its cohort`);
+      assert.equal(Number(cell.value), r.value);
+      assert.match(cell.text, new RegExp('^' + formatValue(r.value, 'ratio', en).replace('.', '\\.')));
+      checked[period]++;
+    }
+    assert.ok(checked.d > 0, 'daily cells');
+    assert.ok(retention.some((r) => r.metric.startsWith('users.active_retention_d')), 'active-user daily rows');
+    assert.ok(checked.w > 0, `the demo's ${DEMO_DAYS} days give a Sunday with weekly rows`);
+    assert.ok(retention.some((r) => r.metric.startsWith('users.active_retention_w')), 'active-user weekly rows');
+    await page.waitForSelector('#ret-daily-active .chart canvas');
+    await page.waitForSelector('#ret-weekly-new .chart canvas');
+    await page.waitForSelector('#ret-weekly-active .chart canvas');
+    if (checked.m === 0) assert.match(await page.textContent('#ret-monthly .state.empty'), /month/, 'no monthly row: the state says why');
+
+    // The pages table's sharers on the day.
+    const sharers = rows.filter((r) => r.metric === 'pages.sharers' && r.date === day);
+    assert.ok(sharers.length > 0, 'the demo has page sharers on the day');
+    for (const r of sharers) {
+      const [cell] = await cells(`#pages-table tr[data-page="${r.dimensionValue.slice(id.length)}"] td[data-metric="pages.sharers"]`);
+      assert.equal(Number(cell.value), r.value);
+      assert.equal(cell.text, formatValue(r.value, 'users', en));
+    }
+
+    // Custom events: events over the range, events and users on the day, and the note on (other).
+    const events = sums('custom.events', 'miniProgram.event');
+    assert.ok(events.size > 0, 'the demo has custom events');
+    for (const [name, total] of events) {
+      const [cell] = await cells(`#custom-events-table tr[data-event="${name}"] td[data-column="total"]`);
+      assert.equal(Number(cell.value), total, `${name}: events over the range`);
+      assert.equal(cell.text, formatValue(total, 'events', en));
+    }
+    for (const r of rows.filter((x) => x.metric === 'custom.users' && x.dimension === 'miniProgram.event' && x.date === day)) {
+      const [cell] = await cells(`#custom-events-table tr[data-event="${r.dimensionValue.slice(id.length + 1)}"] td[data-column="users"]`);
+      assert.equal(Number(cell.value), r.value, `${r.dimensionValue}: users on the day`);
+    }
+    assert.match(await page.textContent('#custom-other-note'), /\(other\)/);
+    await page.waitForSelector('#custom-events .chart canvas');
+
+    // A range with no Sunday: the weekly grids say why they are empty.
+    let monday = day;
+    while (new Date(monday + 'T00:00:00Z').getUTCDay() !== 1 || shiftDay(monday, 5) > day) monday = shiftDay(monday, -1);
+    await page.evaluate(([mp, a, b]) => { window.location.hash = `#/mini-program/${mp}?from=${a}&to=${b}`; }, [id, monday, shiftDay(monday, 5)]);
+    await page.waitForFunction((a) => document.querySelector('.range-note')?.textContent.startsWith(a), monday);
+    await page.waitForSelector('#ret-weekly-new .state.empty');
+    assert.match(await page.textContent('#ret-weekly-new .state.empty'), /has no Sunday/);
+    assert.match(await page.textContent('#ret-weekly-active .state.empty'), /has no Sunday/);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
@@ -211,6 +350,9 @@ test("a developer's key opens its own mini-program and gets the 403 state for an
 
     await page.evaluate((id) => { window.location.hash = `#/mini-program/${id}`; }, mine);
     await page.waitForSelector('.tile[data-metric="users.dau"]');
+    // The per-mini-program dimensions are the developer's own rows: the distributions show for its key too.
+    await page.waitForSelector('#dist-channel-table td[data-key]', { state: 'attached' });
+    await page.waitForSelector('#retention');
     await page.evaluate(() => { window.location.hash = '#/'; });
     await page.waitForSelector('#mp-table');
     assert.deepEqual(await page.$$eval('#mp-table a.mp-link', (links) => links.map((a) => a.textContent)), [mine]);

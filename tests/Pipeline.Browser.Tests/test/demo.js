@@ -1,5 +1,5 @@
-// Starts the local runner's demo (a fresh Azurite, a simulated week, rolled up) and waits until it serves
-// the dashboard; the demo prints the dashboard's URL, a platform read key and its storage connection.
+// Starts the local runner's demo (a fresh Azurite, DEMO_DAYS simulated days, rolled up) and waits until it
+// serves the dashboard; the demo prints the dashboard's URL, a platform read key and its storage connection.
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -8,8 +8,17 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const dll = process.env.PIPELINE_DLL || path.join(repoRoot, 'functions/Pipeline.Local/bin/Release/net10.0/pipeline.dll');
 
-export async function startDemo({ timeoutMs = 240_000 } = {}) {
-  const child = spawn('dotnet', [dll, 'demo', '--days', '7', '--users', '300', '--seed', '1', '--out', path.join(repoRoot, 'TestResults', 'browser-demo')], {
+/**
+ * Days of simulated history. Weekly retention (users.retention_w1) is written on a Sunday D for the users new
+ * in the week ending D-7, so it needs a Sunday at least 7 days after the first simulated day and before the
+ * latest complete day (yesterday): 14 days always hold one, whatever the weekday the tests run on; 15 leave a
+ * day of slack. (A month's last day with a month of history before it would need about 62, past the demo's
+ * limit of 60 and this suite's time: the monthly grid is checked against whatever the API has, or its empty state.)
+ */
+export const DEMO_DAYS = 15;
+
+export async function startDemo({ timeoutMs = 300_000 } = {}) {
+  const child = spawn('dotnet', [dll, 'demo', '--days', String(DEMO_DAYS), '--users', '300', '--seed', '1', '--out', path.join(repoRoot, 'TestResults', 'browser-demo')], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOTNET_NOLOGO: '1' },
   });
   let output = '';

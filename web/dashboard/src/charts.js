@@ -59,3 +59,28 @@ export function timeSeries({ series, yFormat, stacked = false, bars = false, too
     })),
   };
 }
+
+/** A chart's frame: a figure with its caption (the chart's title), then the chart, notes and tables. */
+export function panel(title, ...content) {
+  return h('figure', { class: 'panel' }, h('figcaption', {}, title), ...content);
+}
+
+/** Text for ECharts' HTML tooltips: values from the API (a referrer is any text the SDK sent) stay text. */
+export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * A bar chart of categories (horizontal bars when the labels are long or many). format labels the axis,
+ * valueText the tooltip (the full number).
+ */
+export function bars({ labels, values, name, horizontal = false, format, valueText = format }) {
+  const category = { type: 'category', data: labels, axisLabel: horizontal ? { width: 140, overflow: 'truncate' } : { interval: 0, rotate: labels.length > 8 ? 45 : 0 }, inverse: horizontal };
+  const value = { type: 'value', axisLabel: { formatter: format }, minInterval: 1 };
+  return {
+    color: palette,
+    grid: { left: 8, right: 24, top: 12, bottom: 8, containLabel: true },
+    tooltip: { trigger: 'axis', confine: true, formatter: (items) => `${escapeHtml(items[0].name)}: ${escapeHtml(valueText(items[0].value))} ${escapeHtml(name)}` },
+    xAxis: horizontal ? value : category,
+    yAxis: horizontal ? category : value,
+    series: [{ type: 'bar', name, data: values, barMaxWidth: 28 }],
+  };
+}

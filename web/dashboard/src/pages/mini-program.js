@@ -1,18 +1,21 @@
-// One mini-program's analysis, after WeChat's: users, sessions, time and depth over time; where its users
-// come from; how long and how deep they stay; its pages; retention by cohort; orders, GMV and conversion;
-// load time and errors. Everything per mini-program comes from one query of its own rows (miniProgram=…,
-// which reads its own partition); a developer's key asking for another mini-program gets 403, shown as such.
+// One mini-program's analysis, after WeChat's: users, sessions, time and depth over time; where its visits
+// come from (channel, access source, platform, referring mini-programs); how long and how deep they are; its
+// pages; retention by cohort (daily, weekly, monthly; new and active users); its custom events; orders, GMV
+// and conversion; load time and errors. Everything comes from one query of its own rows (miniProgram=…,
+// which reads its own partition, the per-mini-program dimensions included); a developer's key asking for
+// another mini-program gets 403, shown as such.
 import { h, fill, state } from '../dom.js';
 import { metrics, addDays, days } from '../api.js';
-import { chart, timeSeries, palette } from '../charts.js';
+import { chart, timeSeries, panel } from '../charts.js';
 import { formatValue, chartValue } from '../format.js';
 import { resolveRange, rangePicker } from '../range.js';
 import { index, currencyOf } from '../series.js';
 import { tile } from '../tiles.js';
+import { sourcesSection, staySection, customEventsSection } from './mp-sources.js';
+import { retentionSection } from './mp-retention.js';
 
 const TILES = ['users.dau', 'users.new', 'users.sessions', 'users.time_per_user_s', 'users.visit_depth', 'northstar.engaged_users', 'businesses.orders', 'businesses.conversion_rate', 'developers.load_time_p95_ms', 'developers.error_rate'];
-const RETENTION = [1, 2, 3, 4, 5, 6, 7, 14, 30];
-const PAGE_METRICS = [['pages.views', 'views'], ['pages.visitors', 'visitors'], ['pages.entries', 'entries'], ['pages.exits', 'exits'], ['pages.shares', 'shares'], ['pages.avg_stay_s', 'avg stay']];
+const PAGE_METRICS = [['pages.views', 'views', 'events'], ['pages.visitors', 'visitors', 'users'], ['pages.entries', 'entries', 'sessions'], ['pages.exits', 'exits', 'sessions'], ['pages.shares', 'shares', 'events'], ['pages.sharers', 'sharers', 'users'], ['pages.avg_stay_s', 'avg stay', 's']];
 
 export function miniProgramPage(ctx, id) {
   const { session, query, navigate } = ctx;
@@ -25,16 +28,11 @@ export function miniProgramPage(ctx, id) {
     h('p', { class: 'range-note' }, `${range.from} to ${range.to}, reporting days in ${session.timeZone} · `,
       h('a', { href: `#/metric/users.dau?dimension=miniProgram&miniProgram=${encodeURIComponent(id)}&from=${range.from}&to=${range.to}` }, 'any metric of this mini-program')),
     body);
-  const load = metrics({ miniProgram: id }, addDays(range.from, -7), range.to);
-  // The ecosystem's breakdowns the catalog has no per-mini-program form of; a developer's key may not read them.
-  const ecosystem = session.kind === 'platform'
-    ? metrics({ metric: 'users.sessions,users.sessions_by_duration,users.sessions_by_depth' }, range.to, range.to).catch(() => null)
-    : Promise.resolve(null);
-  fill(body, Promise.all([load, ecosystem]), ([own, eco]) => render(ctx, id, range, own.rows, eco?.rows));
+  fill(body, metrics({ miniProgram: id }, addDays(range.from, -7), range.to), ({ rows }) => render(ctx, id, range, rows));
   return page;
 }
 
-function render(ctx, id, range, rows, ecoRows) {
+function render(ctx, id, range, rows) {
   const inRange = rows.filter((r) => r.date >= range.from);
   if (inRange.length === 0) return state.empty(`${id} has no rows from ${range.from} to ${range.to}: it was not active then, or the days are not rolled up.`);
   const catalog = ctx.catalog;
@@ -62,9 +60,11 @@ function render(ctx, id, range, rows, ecoRows) {
       line('Sessions', ['users.sessions']),
       line('Time per user (s)', ['users.time_per_user_s']),
       line('Visit depth (page views per session)', ['users.visit_depth'])),
-    sources(id, range, ecoRows),
+    sourcesSection(id, range, inRange, ctx.session),
+    staySection(id, range, inRange),
     pagesTable(id, range, idx),
-    retention(id, range, idx),
+    retentionSection(id, range, idx),
+    customEventsSection(id, range, inRange),
     h('section', { class: 'grid', 'aria-labelledby': 'mp-commerce' }, h('h2', { id: 'mp-commerce' }, 'Orders and sales'),
       line('Orders paid', ['businesses.orders'], { bars: true }),
       line('Conversion (buyers / DAU)', ['businesses.conversion_rate']),
@@ -73,10 +73,6 @@ function render(ctx, id, range, rows, ecoRows) {
       line('Load time (ms)', ['developers.load_time_p50_ms', 'developers.load_time_p95_ms'], { names: { 'developers.load_time_p50_ms': 'p50', 'developers.load_time_p95_ms': 'p95' } }),
       line('Sessions with an error', ['developers.error_rate'])),
   ];
-}
-
-function panel(title, ...content) {
-  return h('figure', { class: 'panel' }, h('figcaption', {}, title), ...content);
 }
 
 function ratioTooltip(unit) {
@@ -94,42 +90,13 @@ function ratioTooltip(unit) {
   };
 }
 
-/** Channel, access source, stay time and depth: ecosystem-wide only in the catalog, and said so. */
-function sources(id, range, ecoRows) {
-  const note = h('p', { class: 'note', id: 'no-breakdown' },
-    'The catalog breaks sessions down by entry channel and access source (users.sessions), and by stay time and visit depth ',
-    '(users.sessions_by_duration, users.sessions_by_depth), for the whole ecosystem only: it has no per-mini-program form of them. ',
-    ecoRows ? `Shown below for the whole ecosystem on ${range.to}, not for ${id}.` : 'A developer key cannot read them.');
-  const section = h('section', { class: 'grid', 'aria-labelledby': 'mp-sources' }, h('h2', { id: 'mp-sources' }, 'Where visits come from, how long they stay'), note);
-  if (!ecoRows) return section;
-  const bars = (title, metric, dimension, order) => {
-    let list = ecoRows.filter((r) => r.metric === metric && r.dimension === dimension);
-    list = order ? order.map((v) => list.find((r) => r.dimensionValue === v)).filter(Boolean) : list.sort((a, b) => b.value - a.value).slice(0, 12);
-    if (list.length === 0) return panel(title, state.empty('No rows.'));
-    return panel(title + ' (whole ecosystem)', chart(`${title}, whole ecosystem, on ${range.to}`, {
-      color: palette,
-      grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
-      tooltip: { trigger: 'axis', confine: true },
-      xAxis: { type: 'category', data: list.map((r) => r.dimensionValue), axisLabel: { interval: 0, rotate: list.length > 8 ? 45 : 0 } },
-      yAxis: { type: 'value' },
-      series: [{ type: 'bar', name: 'sessions', data: list.map((r) => r.value) }],
-    }));
-  };
-  section.append(
-    bars('Sessions by entry channel', 'users.sessions', 'channel'),
-    bars('Sessions by access source', 'users.sessions', 'source'),
-    bars('Stay-time distribution', 'users.sessions_by_duration', 'durationBucket', ['0-2s', '3-5s', '6-10s', '11-20s', '21-30s', '31-50s', '51-100s', '100s+']),
-    bars('Visit-depth distribution', 'users.sessions_by_depth', 'depthBucket', ['1', '2', '3', '4', '5', '6-10', '10+']));
-  return section;
-}
-
 /** The mini-program's pages on the last day of the range, most viewed first. */
 function pagesTable(id, range, idx) {
   const pages = new Map();
   for (const [metric] of PAGE_METRICS) {
     for (const [value, byDate] of idx.get(metric) ?? []) {
       const row = byDate.get(range.to);
-      if (!row || !value.startsWith(id)) continue;
+      if (!row || row.dimension !== 'miniProgram.page' || !value.startsWith(id)) continue;
       const path = value.slice(id.length);
       if (!pages.has(path)) pages.set(path, {});
       pages.get(path)[metric] = row.value;
@@ -140,39 +107,8 @@ function pagesTable(id, range, idx) {
     list.length === 0 ? state.empty(`No page views on ${range.to}.`) : h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Pages' },
       h('table', { class: 'rows', id: 'pages-table' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'page'), ...PAGE_METRICS.map(([, label]) => h('th', { scope: 'col', class: 'num' }, label)))),
-        h('tbody', {}, ...list.map(([path, v]) => h('tr', {}, h('td', {}, h('code', {}, path)),
-          ...PAGE_METRICS.map(([m]) => h('td', { class: 'num' }, formatValue(v[m], m === 'pages.avg_stay_s' ? 's' : 'events')))))))));
-}
-
-/**
- * Retention by cohort: row = the day users were new, column = days later (d1…d7, d14, d30). The rollup
- * writes retention_dN on day D for the cohort of D-N, so the cell (cohort c, N) is the row of day c+N.
- */
-function retention(id, range, idx) {
-  const cohorts = days(range.from, addDays(range.to, -1)).reverse();
-  const data = [];
-  const rowsOut = [];
-  cohorts.forEach((cohort, y) => {
-    RETENTION.forEach((n, x) => {
-      const row = idx.get(`users.retention_d${n}`)?.get(id)?.get(addDays(cohort, n));
-      if (row) { data.push({ value: [x, y, +(row.value * 100).toFixed(1)], row }); rowsOut.push(row); }
-    });
-  });
-  const section = h('section', { 'aria-labelledby': 'mp-retention' }, h('h2', { id: 'mp-retention' }, 'Retention by cohort'),
-    h('p', { class: 'help' }, 'Share of the users new on the cohort day who are active N days later (users.retention_dN); hover a cell for the users behind it.'));
-  if (data.length === 0) { section.append(state.empty('No cohort of this range has a retention row yet.')); return section; }
-  const el = chart(`Retention heat map of ${id}: ${cohorts.length} cohorts from ${cohorts.at(-1)} to ${cohorts[0]}, days 1 to 7, 14 and 30`, {
-    grid: { left: 8, right: 16, top: 8, bottom: 48, containLabel: true },
-    tooltip: { confine: true, formatter: (p) => `Cohort ${cohorts[p.value[1]]}, day ${RETENTION[p.value[0]]}: ${p.value[2]}% (${num(p.data.row.numerator)} / ${num(p.data.row.denominator)})` },
-    xAxis: { type: 'category', data: RETENTION.map((n) => `d${n}`), position: 'top', splitArea: { show: true } },
-    yAxis: { type: 'category', data: cohorts, inverse: true },
-    visualMap: { min: 0, max: Math.max(10, ...data.map((d) => d.value[2])), calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#f4f7fb', '#2f6fde'] }, text: ['high', 'low'] },
-    series: [{ type: 'heatmap', data, label: { show: cohorts.length <= 31, formatter: (p) => `${p.value[2]}` } }],
-  }, { tall: true });
-  el.classList.add('heatmap');
-  el.style.height = `${Math.max(220, 60 + cohorts.length * 22)}px`; // a CSSOM write, allowed by the CSP
-  section.append(el);
-  return section;
+        h('tbody', {}, ...list.map(([path, v]) => h('tr', { 'data-page': path }, h('td', {}, h('code', {}, path)),
+          ...PAGE_METRICS.map(([m, , unit]) => h('td', { class: 'num', 'data-metric': m, 'data-value': v[m] }, formatValue(v[m], unit)))))))));
 }
 
 /** GMV per currency, each in its major unit (fen → yuan). */
