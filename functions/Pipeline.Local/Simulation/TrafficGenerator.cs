@@ -51,6 +51,14 @@ internal sealed class TrafficBuilder
     private static readonly string[] NetworkErrors = ["request:fail timeout", "request:fail ssl hand shake error", "uploadFile:fail net::ERR_CONNECTION_RESET", "request:fail -101"];
     private static readonly string[] CustomNames = ["add_to_cart", "coupon_claimed", "video_play", "form_submit"];
 
+    /// <summary>
+    /// Feature-flag probes that the second most popular mini-program's debug build sends on its first session
+    /// of each day, one custom event per flag: more distinct names than the rollup keeps per mini-program and
+    /// day (<c>CustomEventCaps.PerMiniProgram</c>), so the demo shows the <c>(other)</c> row.
+    /// </summary>
+    private const int FlagProbes = 120;
+    private readonly HashSet<DateOnly> _probedDays = [];
+
     private readonly SimulationOptions _options;
     private readonly ReportingCalendar _calendar;
     private readonly EcosystemModel _model;
@@ -159,6 +167,9 @@ internal sealed class TrafficBuilder
             }
             Add("session_start", cursor, uid, mp, sessionId, platform, props, forcePlatform: true);
         }
+        if (_model.MiniPrograms.Count > 1 && mp == _model.MiniPrograms[1].MiniProgramId && _probedDays.Add(_calendar.DayOf(cursor)))
+            for (var flag = 0; flag < FlagProbes; flag++)
+                Add($"custom.flag_{flag:000}", Guard(cursor + Ms(flag + 1)), uid, mp, sessionId, platform, new JsonObject { ["on"] = flag % 3 == 0 });
 
         int pages;
         if (crossing) pages = _random.Next(5, 9);
