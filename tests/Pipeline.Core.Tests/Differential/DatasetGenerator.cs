@@ -44,6 +44,12 @@ public sealed record GeneratedDataset(
 /// session keys restarted on later days (including exactly 30 and 31 days later), events exactly at local midnight
 /// (Asia/Shanghai), empty and one-user days, publishes and re-publishes by different developers, time ties broken
 /// by event id (mixed case, so ordinal and cultural order differ), every channel and unlisted scene codes.
+/// For catalog version 2: about a third of the datasets span five to nine weeks across a whole month (starting in a
+/// month and running through the next month's last day), half the users join on a later day (new users in every
+/// week and month) and come back across weeks and months; sessions referred by another mini-program of the dataset,
+/// by one outside it, or rarely by their own; several custom event names per mini-program (shared between
+/// mini-programs, with '_' and digits that sort before letters), and in a few datasets one mini-program with more
+/// than 100 names on one day, or a day with more than 1000 names (the caps' <c>(other)</c>).
 /// </summary>
 /// <remarks>
 /// Client retries: the pipeline de-duplicates by (source, eventId) before the rollup, so a retry that reaches the
@@ -105,7 +111,17 @@ public static class DatasetGenerator
             _r = new Random(seed);
             _first = new DateOnly(2025, 1, 1).AddDays(_r.Next(0, 800));
             _longSpan = _r.NextDouble() < 0.1;
-            _days = _longSpan ? _r.Next(95, 126) : Pick((0.15, () => _r.Next(1, 4)), (0.85, () => _r.Next(4, 41)));
+            _days = _longSpan ? _r.Next(95, 126) : Pick((0.15, () => _r.Next(1, 4)), (0.5, () => _r.Next(4, 36)), (0.35, () => _r.Next(36, 61)));
+            if (!_longSpan && _days >= 36)
+            {
+                // Five weeks or more, across a whole month: the span starts in a month M (ending on M's last day at the
+                // latest) and runs through the last day of M+1, so that day has monthly rows with a previous month of data.
+                var month = new DateOnly(2025, 1, 1).AddMonths(_r.Next(0, 27));
+                var monthEnd = month.AddMonths(1).AddDays(-1);
+                var nextEnd = month.AddMonths(2).AddDays(-1);
+                var slack = _days - 1 - (nextEnd.DayNumber - monthEnd.DayNumber); // at least 4
+                _first = monthEnd.AddDays(-_r.Next(0, Math.Min(slack, monthEnd.Day)));
+            }
             _lateRate = _r.NextDouble() < 0.3 ? 0 : _r.NextDouble() * 0.12;
             var programCount = Pick((0.1, () => 1), (0.6, () => _r.Next(2, 7)), (0.3, () => _r.Next(7, 15)));
             _programs = Enumerable.Range(0, programCount).Select(i => (i % 3 == 0 ? "wx" : i % 3 == 1 ? "Wx_" : "wx-") + Token(6)).Distinct().ToArray();
@@ -121,7 +137,23 @@ public static class DatasetGenerator
                 }).Distinct().ToArray();
             _merchants = Enumerable.Range(0, _r.Next(1, 6)).Select(_ => "m" + Token(5)).Distinct().ToArray();
             _developers = Enumerable.Range(0, _r.Next(1, 5)).Select(_ => "dev" + Token(4)).Distinct().ToArray();
+            // Custom event names: a few per mini-program, shared between mini-programs, in an order where '_' and digits
+            // sort before letters (ordinal), so the names kept under a cap are not simply the alphabetical ones.
+            foreach (var mp in _programs)
+                _customNames[mp] = Enumerable.Range(0, _r.Next(1, 7)).Select(_ => OneOf(CustomNamePool)).Distinct().ToArray();
+            _externalReferrers = ["wxPartner01", "wx_ext-" + Token(4)];
         }
+
+        private static readonly string[] CustomNamePool =
+        [
+            "add_to_cart", "level_up", "checkout", "search", "coupon_claim", "video_play", "a", "z9", "sign_in",
+            "tab_1", "tab_10", "tab_2", "_start", "0_zero", "add_to_cart_v2",
+        ];
+
+        private readonly Dictionary<string, string[]> _customNames = new(StringComparer.Ordinal);
+
+        /// <summary>Mini-programs outside the dataset (they never send an event) that refer users to it.</summary>
+        private readonly string[] _externalReferrers;
 
         private T Pick<T>(params (double P, Func<T> F)[] options)
         {
@@ -191,11 +223,12 @@ public static class DatasetGenerator
             Scope = e.Scope, DeveloperId = e.DeveloperId, Version = e.Version, Category = e.Category, ExtraProps = e.ExtraProps,
         };
 
-        private sealed record UserProfile(string Key, string[] Favourites, Platform Platform, double Activity, int SessionPool);
+        /// <param name="Join">The first day (index) the user can be active on (a one-user day may pick them earlier).</param>
+        private sealed record UserProfile(string Key, string[] Favourites, Platform Platform, double Activity, int SessionPool, int Join);
 
         public GeneratedDataset Build()
         {
-            var userCount = Pick((0.1, () => 1), (0.25, () => _r.Next(2, 6)), (0.4, () => _r.Next(6, 40)), (0.25, () => _longSpan ? _r.Next(40, 120) : _days > 25 ? _r.Next(40, 160) : _r.Next(40, 300)));
+            var userCount = Pick((0.1, () => 1), (0.25, () => _r.Next(2, 6)), (0.4, () => _r.Next(6, 40)), (0.25, () => _longSpan ? _r.Next(40, 120) : _days > 35 ? _r.Next(40, 110) : _days > 25 ? _r.Next(40, 160) : _r.Next(40, 300)));
             var bigProgram = userCount >= 110 && !_longSpan && Chance(0.5); // one mini-program with 100+ dau on busy days
             var users = new List<UserProfile>();
             var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -208,14 +241,16 @@ public static class DatasetGenerator
                     : Enumerable.Range(0, _r.Next(1, 4)).Select(_ => _programs[(int)Math.Min(_programs.Length - 1, Math.Floor(Math.Pow(_r.NextDouble(), 2) * _programs.Length))]).Distinct().ToArray();
                 var platform = (Platform)_r.Next(0, 8);
                 var activity = bigProgram ? 0.75 + 0.25 * _r.NextDouble() : _longSpan ? 0.1 * _r.NextDouble() : _r.NextDouble();
-                users.Add(new UserProfile(key, favourites, platform, activity, _r.Next(1, 6)));
+                // Half the users (none of a big mini-program's) join on a later day: new users in every week and month.
+                var join = bigProgram || Chance(0.5) ? 0 : _r.Next(0, _days);
+                users.Add(new UserProfile(key, favourites, platform, activity, _r.Next(1, 6), join));
             }
 
             for (var day = 0; day < _days; day++)
             {
                 var kind = _r.NextDouble();
                 if (day > 0 && kind < 0.08) continue; // an empty day
-                var active = kind < 0.16 ? [OneOf(users)] : users.Where(u => Chance(u.Activity)).ToList();
+                var active = kind < 0.16 ? [OneOf(users)] : users.Where(u => day >= u.Join && Chance(u.Activity)).ToList();
                 if (_longSpan && day > 10 && day < _days - 15 && !Chance(0.1)) active = []; // long quiet stretch
                 if (day == 0 && active.Count == 0) active = [OneOf(users)];
                 foreach (var u in active)
@@ -228,6 +263,21 @@ public static class DatasetGenerator
 
             Publishes();
             PlantBoundaries(users);
+            // A few datasets: one mini-program with more custom names on one day than the per-mini-program cap (100);
+            // fewer still: more names on one day than the ecosystem's cap (1000).
+            var flood = "";
+            if (Chance(0.04))
+            {
+                var mp = OneOf(_programs.Take(2).ToArray());
+                var names = _r.Next(101, 141);
+                CustomFlood(users, CustomNames(names, _customNames[mp]).Select(name => (mp, name)));
+                flood += $", {names} custom names in {mp} on one day";
+            }
+            if (Chance(0.015))
+            {
+                flood += ", 1000+ custom names on one day";
+                CustomFlood(users, CustomNames(_r.Next(1001, 1101), []).SelectMany(name => (Chance(0.2) ? new[] { OneOf(_programs), OneOf(_programs) } : [OneOf(_programs)]).Distinct().Select(mp => (mp, name))));
+            }
 
             var eventDays = _events.Select(e => ShanghaiTime.DayOf(e.TimeMs)).ToList();
             var first = eventDays.Min();
@@ -235,7 +285,7 @@ public static class DatasetGenerator
             var rate = Pick((0.7, () => 0.006), (0.1, () => 0.0), (0.2, () => Math.Round(_r.NextDouble() * 0.05, 4)));
             var duplicates = SameIdDuplicates(last);
             var receipts = Receipts(first, last, duplicates);
-            var shape = $"{userCount} users, {_programs.Length} mini-programs, {last.DayNumber - first.DayNumber + 1} days from {first:yyyy-MM-dd}, {_events.Count} events, late rate {_lateRate:0.000}, {duplicates.Count} same-id duplicates{(_longSpan ? ", long span" : "")}{(bigProgram ? ", one big mini-program" : "")}";
+            var shape = $"{userCount} users, {_programs.Length} mini-programs, {last.DayNumber - first.DayNumber + 1} days from {first:yyyy-MM-dd}, {_events.Count} events, late rate {_lateRate:0.000}, {duplicates.Count} same-id duplicates{(_longSpan ? ", long span" : "")}{(bigProgram ? ", one big mini-program" : "")}{flood}";
             return new GeneratedDataset(_seed, first, last, _events, _arrival, rate, shape, duplicates, receipts, _retryOf);
         }
 
@@ -333,8 +383,47 @@ public static class DatasetGenerator
         {
             EventId = NewId(), Type = EventType.SessionStart, TimeMs = t, UserKey = u.Key, MiniProgramId = mp, SessionId = sessionId,
             Platform = EventPlatform(u), Scene = SceneCode(), LoadMs = Chance(0.8) ? Pick((0.2, () => 500L), (0.8, () => (long)_r.Next(0, 6000))) : null,
-            ReferrerMiniProgramId = Chance(0.1) ? OneOf(_programs) : null,
+            ReferrerMiniProgramId = Chance(0.12) ? Referrer(mp) : null,
         });
+
+        /// <summary>The mini-program that sent the user: mostly another of the dataset, now and then one outside it, rarely itself.</summary>
+        private string Referrer(string mp)
+        {
+            var others = _programs.Where(p => p != mp).ToArray();
+            return others.Length > 0 && Chance(0.8) ? OneOf(others) : Chance(0.8) ? OneOf(_externalReferrers) : mp;
+        }
+
+        /// <summary><paramref name="count"/> distinct custom names: <paramref name="usual"/> and random names of [a-z0-9_].</summary>
+        private List<string> CustomNames(int count, IEnumerable<string> usual)
+        {
+            var set = new HashSet<string>(usual, StringComparer.Ordinal);
+            while (set.Count < count)
+            {
+                const string chars = "abcdefghijklmnopqrstuvwxyz0123456789_";
+                set.Add(new string(Enumerable.Range(0, _r.Next(1, 9)).Select(_ => chars[_r.Next(chars.Length)]).ToArray()));
+            }
+            return set.ToList();
+        }
+
+        /// <summary>
+        /// One day with many custom names: for each (mini-program, name), one to three events from a handful of users
+        /// (so some users send both names kept under a cap and names past it).
+        /// </summary>
+        private void CustomFlood(List<UserProfile> users, IEnumerable<(string Mp, string Name)> pairs)
+        {
+            var day = _r.Next(0, _days);
+            var senders = Enumerable.Range(0, _r.Next(1, 6)).Select(_ => OneOf(users)).ToArray();
+            foreach (var (mp, name) in pairs.ToList())
+                for (var i = _r.Next(1, 4); i > 0; i--)
+                {
+                    var u = OneOf(senders);
+                    Add(new PipelineEvent
+                    {
+                        EventId = NewId(), Type = EventType.Custom, CustomName = name, TimeMs = TimeInDay(day), UserKey = u.Key, MiniProgramId = mp,
+                        SessionId = Chance(0.5) ? "s-flood" : null, ExtraProps = Chance(0.3) ? "{\"n\":1}" : null,
+                    });
+                }
+        }
 
         private void SessionBody(UserProfile u, string mp, string sessionId, long t0, int day, ref long t, Stepper next)
         {
@@ -380,8 +469,13 @@ public static class DatasetGenerator
                 Add(new PipelineEvent { EventId = NewId(), Type = EventType.Complaint, TimeMs = next(ref t), UserKey = u.Key, MiniProgramId = mp, SessionId = Chance(0.5) ? sessionId : null, Reason = "spam" });
             if (Chance(0.05))
                 Add(new PipelineEvent { EventId = NewId(), Type = EventType.PermissionDenied, TimeMs = next(ref t), UserKey = u.Key, MiniProgramId = mp, Scope = "scope.userLocation" });
-            if (Chance(0.1))
-                Add(new PipelineEvent { EventId = NewId(), Type = EventType.Custom, CustomName = "add_to_cart", TimeMs = next(ref t), UserKey = u.Key, MiniProgramId = mp, ExtraProps = "{\"sku\":\"x\"}" });
+            if (Chance(0.3))
+                for (var i = Pick((0.6, () => 1), (0.3, () => 2), (0.1, () => 4)); i > 0; i--)
+                    Add(new PipelineEvent
+                    {
+                        EventId = NewId(), Type = EventType.Custom, CustomName = OneOf(_customNames[mp]), TimeMs = next(ref t), UserKey = u.Key, MiniProgramId = mp,
+                        SessionId = Chance(0.5) ? sessionId : null, ExtraProps = Chance(0.5) ? "{\"sku\":\"x\"}" : null,
+                    });
             if (Chance(0.14)) OrderPaid(u, mp, sessionId, next(ref t), day);
             if (Chance(0.7))
                 Add(new PipelineEvent

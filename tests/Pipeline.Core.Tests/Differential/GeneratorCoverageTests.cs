@@ -55,6 +55,29 @@ public sealed class GeneratorCoverageTests(ITestOutputHelper output)
         ("days with no receipt (0/0)", 60),
         ("days with rejected events", 150),
         ("unlisted scene codes (channel other)", 100),
+        // Catalog version 2
+        ("new users of 2+ acquisition channels on a day", 100),
+        ("retention d1 by channel, numerator > 0", 100),
+        ("active retention d1, numerator > 0", 150),
+        ("active retention d30, numerator > 0", 40),
+        ("Sundays with weekly retention (w1..w4) rows", 120),
+        ("Sundays with weekly retention numerator > 0", 120),
+        ("Sundays with retention w4 numerator > 0", 60),
+        ("Sundays with weekly active retention numerator > 0", 100),
+        ("month-ends with monthly retention rows", 60),
+        ("month-ends with monthly retention numerator > 0", 60),
+        ("month-ends with monthly active retention numerator > 0", 60),
+        ("referred sessions (another mini-program of the dataset)", 120),
+        ("referred sessions (a mini-program outside the dataset)", 100),
+        ("mini-program days with sessions of 2+ channels", 150),
+        ("mini-program days with session_ends in 2+ duration buckets", 120),
+        ("mini-program days with sessions of 2+ depth buckets", 120),
+        ("mini-program days with 2+ custom names", 120),
+        ("custom names shared by 2+ mini-programs on a day", 60),
+        ("mini-program days past the custom-name cap ((other))", 4),
+        ("days past the ecosystem custom-name cap ((other))", 1),
+        ("pages shared on a day (pages.sharers rows)", 150),
+        ("pages shared on a day by fewer users than shares", 50),
     ];
 
     private static IEnumerable<(string Feature, long Count)> Census(GeneratedDataset ds)
@@ -111,5 +134,105 @@ public sealed class GeneratorCoverageTests(ITestOutputHelper output)
         yield return ("days with no receipt (0/0)", days.Count(d => ds.ReceiptsOf(d).Received == 0));
         yield return ("days with rejected events", days.Count(d => ds.ReceiptsOf(d).Rejected > 0));
         yield return ("unlisted scene codes (channel other)", byType[EventType.SessionStart].Count(e => SceneTable.Default.ChannelOf(e.Scene!.Value) == "other"));
+
+        foreach (var feature in CensusV2(ds, byType, DayOf, days)) yield return feature;
+    }
+
+    private sealed record Instance(string User, string Mp, string Id, int Day, PipelineEvent First);
+
+    /// <summary>The catalog-version-2 cases: retention by channel, weekly and monthly, referred sessions, per-mini-program distributions, custom names past the caps, page sharers.</summary>
+    private static IEnumerable<(string Feature, long Count)> CensusV2(GeneratedDataset ds, ILookup<EventType, PipelineEvent> byType, Func<PipelineEvent, DateOnly> dayOf, List<DateOnly> days)
+    {
+        static int Earliest(PipelineEvent a, PipelineEvent b) => a.TimeMs != b.TimeMs ? a.TimeMs.CompareTo(b.TimeMs) : string.CompareOrdinal(a.EventId, b.EventId);
+
+        // Session instances: a session key's earliest start begins one; a start 31+ days after it begins the next.
+        var instances = new List<Instance>();
+        foreach (var g in byType[EventType.SessionStart].GroupBy(e => (e.UserKey!, e.MiniProgramId, e.SessionId!)))
+        {
+            Instance? current = null;
+            foreach (var e in g.Order(Comparer<PipelineEvent>.Create(Earliest)))
+            {
+                var day = dayOf(e).DayNumber;
+                if (current is null || day - current.Day >= ReferenceRollup.SessionMemoryDays)
+                    instances.Add(current = new Instance(g.Key.Item1, g.Key.Item2, g.Key.Item3, day, e));
+            }
+        }
+        var activeOn = instances.ToLookup(i => i.Day, i => i.User);
+        HashSet<string> ActiveIn(int from, int to)
+        {
+            var set = new HashSet<string>(StringComparer.Ordinal);
+            for (var x = from; x <= to; x++) set.UnionWith(activeOn[x]);
+            return set;
+        }
+        var firstStart = byType[EventType.SessionStart].GroupBy(e => e.UserKey!).ToDictionary(g => g.Key, g => g.Order(Comparer<PipelineEvent>.Create(Earliest)).First());
+        var newOn = firstStart.ToLookup(kv => dayOf(kv.Value).DayNumber, kv => kv.Key);
+        List<string> NewIn(int from, int to)
+        {
+            var list = new List<string>();
+            for (var x = from; x <= to; x++) list.AddRange(newOn[x]);
+            return list;
+        }
+        string Channel(PipelineEvent start) => SceneTable.Default.ChannelOf(start.Scene!.Value);
+
+        var dayNumbers = days.Select(d => d.DayNumber).ToList();
+        yield return ("new users of 2+ acquisition channels on a day", dayNumbers.Count(d => NewIn(d, d).Select(u => Channel(firstStart[u])).Distinct().Count() >= 2));
+        yield return ("retention d1 by channel, numerator > 0", dayNumbers.Sum(d =>
+        {
+            var back = ActiveIn(d, d);
+            return NewIn(d - 1, d - 1).Where(back.Contains).Select(u => Channel(firstStart[u])).Distinct().Count();
+        }));
+        yield return ("active retention d1, numerator > 0", dayNumbers.Count(d => ActiveIn(d - 1, d - 1).Overlaps(ActiveIn(d, d))));
+        yield return ("active retention d30, numerator > 0", dayNumbers.Count(d => ActiveIn(d - 30, d - 30).Overlaps(ActiveIn(d, d))));
+
+        var sundays = days.Where(d => d.DayOfWeek == DayOfWeek.Sunday).Select(d => d.DayNumber).ToList();
+        (int New, int NewBack, int Active, int ActiveBack) Weekly(int d, int n)
+        {
+            var back = ActiveIn(d - 6, d);
+            var cohort = NewIn(d - 7 * n - 6, d - 7 * n);
+            var active = ActiveIn(d - 7 * n - 6, d - 7 * n);
+            return (cohort.Count, cohort.Count(back.Contains), active.Count, active.Count(back.Contains));
+        }
+        var weekly = sundays.SelectMany(d => Enumerable.Range(1, 4).Select(n => (N: n, W: Weekly(d, n)))).ToList();
+        yield return ("Sundays with weekly retention (w1..w4) rows", weekly.Count(x => x.W.New > 0));
+        yield return ("Sundays with weekly retention numerator > 0", weekly.Count(x => x.W.NewBack > 0));
+        yield return ("Sundays with retention w4 numerator > 0", weekly.Count(x => x.N == 4 && x.W.NewBack > 0));
+        yield return ("Sundays with weekly active retention numerator > 0", weekly.Count(x => x.W.ActiveBack > 0));
+
+        var monthEnds = days.Where(d => d.AddDays(1).Day == 1).ToList();
+        var monthly = monthEnds.Select(d =>
+        {
+            var first = d.AddDays(1 - d.Day).DayNumber;
+            var previousFirst = d.AddDays(1 - d.Day).AddMonths(-1).DayNumber;
+            var back = ActiveIn(first, d.DayNumber);
+            var cohort = NewIn(previousFirst, first - 1);
+            var active = ActiveIn(previousFirst, first - 1);
+            return (New: cohort.Count, NewBack: cohort.Count(back.Contains), ActiveBack: active.Count(back.Contains));
+        }).ToList();
+        yield return ("month-ends with monthly retention rows", monthly.Count(x => x.New > 0));
+        yield return ("month-ends with monthly retention numerator > 0", monthly.Count(x => x.NewBack > 0));
+        yield return ("month-ends with monthly active retention numerator > 0", monthly.Count(x => x.ActiveBack > 0));
+
+        var programs = ds.Events.Select(e => e.MiniProgramId).ToHashSet(StringComparer.Ordinal);
+        var referred = instances.Where(i => i.First.ReferrerMiniProgramId is not null).ToList();
+        yield return ("referred sessions (another mini-program of the dataset)", referred.Count(i => i.First.ReferrerMiniProgramId != i.Mp && programs.Contains(i.First.ReferrerMiniProgramId!)));
+        yield return ("referred sessions (a mini-program outside the dataset)", referred.Count(i => !programs.Contains(i.First.ReferrerMiniProgramId!)));
+
+        yield return ("mini-program days with sessions of 2+ channels", instances.GroupBy(i => (i.Mp, i.Day)).Count(g => g.Select(i => Channel(i.First)).Distinct().Count() >= 2));
+        yield return ("mini-program days with session_ends in 2+ duration buckets", byType[EventType.SessionEnd].GroupBy(e => (e.MiniProgramId, dayOf(e)))
+            .Count(g => g.Select(e => ReferenceRollup.DurationBucket(e.DurationMs!.Value)).Distinct().Count() >= 2));
+        var views = byType[EventType.PageView].ToLookup(e => (e.UserKey, e.MiniProgramId, e.SessionId, dayOf(e).DayNumber));
+        yield return ("mini-program days with sessions of 2+ depth buckets", instances.GroupBy(i => (i.Mp, i.Day))
+            .Count(g => g.Select(i => views[(i.User, i.Mp, i.Id, i.Day)].Count()).Where(n => n > 0).Select(ReferenceRollup.DepthBucket).Distinct().Count() >= 2));
+
+        var custom = byType[EventType.Custom].ToList();
+        var namesByProgramDay = custom.GroupBy(e => (e.MiniProgramId, dayOf(e))).Select(g => g.Select(e => e.CustomName).Distinct().Count()).ToList();
+        yield return ("mini-program days with 2+ custom names", namesByProgramDay.Count(n => n >= 2));
+        yield return ("custom names shared by 2+ mini-programs on a day", custom.GroupBy(e => (e.CustomName, dayOf(e))).Count(g => g.Select(e => e.MiniProgramId).Distinct().Count() >= 2));
+        yield return ("mini-program days past the custom-name cap ((other))", namesByProgramDay.Count(n => n > ReferenceRollup.CustomNamesPerMiniProgram));
+        yield return ("days past the ecosystem custom-name cap ((other))", custom.GroupBy(dayOf).Count(g => g.Select(e => e.CustomName).Distinct().Count() > ReferenceRollup.CustomNamesEcosystem));
+
+        var sharedPages = byType[EventType.Share].Where(e => e.Page is not null).GroupBy(e => (e.MiniProgramId + e.Page, dayOf(e))).ToList();
+        yield return ("pages shared on a day (pages.sharers rows)", sharedPages.Count);
+        yield return ("pages shared on a day by fewer users than shares", sharedPages.Count(g => g.Select(e => e.UserKey).Distinct().Count() < g.Count()));
     }
 }

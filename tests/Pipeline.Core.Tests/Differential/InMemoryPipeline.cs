@@ -92,10 +92,18 @@ internal sealed class InMemoryPipeline
         return s;
     }
 
-    // ILandingStore
-    public Task<string> WriteAsync(LandingBatch batch, CancellationToken cancellationToken) => throw new NotSupportedException();
+    // ILandingStore: ingest (a bulk import) lands batches here; processing reads them back by path.
+    public Task<string> WriteAsync(LandingBatch batch, CancellationToken cancellationToken)
+    {
+        var path = "landing/" + batch.BatchId;
+        lock (_landing) _landing[path] = batch;
+        return Task.FromResult(path);
+    }
 
-    public Task<LandingBatch?> ReadAsync(string path, CancellationToken cancellationToken) => Task.FromResult(_landing.GetValueOrDefault(path));
+    public Task<LandingBatch?> ReadAsync(string path, CancellationToken cancellationToken)
+    {
+        lock (_landing) return Task.FromResult(_landing.GetValueOrDefault(path));
+    }
 
     // IEventStore
     public Task WriteAsync(EventSegment segment, CancellationToken cancellationToken)

@@ -13,7 +13,8 @@ namespace Pipeline.Core.Tests.Differential;
 /// </summary>
 /// <remarks>
 /// <para>Written from the spec, not from the engine's code. Where the spec is ambiguous it follows the
-/// product decisions documented in docs/metric-definitions.md ("Decisions"):</para>
+/// product decisions documented in docs/metric-definitions.md ("Decisions"), and for the additions of catalog
+/// version 2 the decisions listed last below:</para>
 /// <list type="bullet">
 /// <item>"All accepted history" is every event whose reporting day is on or before D.</item>
 /// <item>A session (user, mini-program, sessionId) is remembered 31 days: a <c>session_start</c> on a day
@@ -31,12 +32,53 @@ namespace Pipeline.Core.Tests.Differential;
 /// <item><c>risk.rejected_event_rate</c> comes from ingest receipts by day of receipt, not from events: rejected /
 /// received of the day's totals (no row when nothing was received).</item>
 /// <item>The <c>channel</c> rows of <c>users.channel_share</c> exist for the channels that have sessions on D.</item>
+/// <item>Catalog version 2. "Active on X" (every retention, window and period below) means a session instance (above)
+/// begins on X: a <c>session_start</c> that continues a session remembered from an earlier day makes nobody active.
+/// "Active in a period" is active on at least one of its days; "new in a period", a first <c>session_start</c>
+/// (overall, or in the mini-program) on one of its days. Periods that reach back before the first event simply
+/// have no activity there.</item>
+/// <item>Acquisition channel (<c>users.new</c> and <c>users.retention_dN</c> by <c>channel</c>): the channel of
+/// the scene of the user's earliest <c>session_start</c> in all history, so the channel split is of the ecosystem's
+/// new users only (no per-mini-program channel). Retention by channel: the cohort is the users new on D-N with that
+/// acquisition channel; the numerator, those of them active on D (in any mini-program, through any channel).</item>
+/// <item><c>users.active_retention_dN</c>: active on D-N and on D / active on D-N; per mini-program, active in it on
+/// both days.</item>
+/// <item>Weekly rows (<c>users.retention_wN</c>, <c>users.active_retention_wN</c>, N = 1..4) only when D is a
+/// Sunday: the cohort is new in (resp. active in) the natural week Monday..Sunday ending D-7N; the numerator, those
+/// of them active in [D-6, D]. Monthly rows (<c>users.retention_m1</c>, <c>users.active_retention_m1</c>) only when
+/// D is the last day of its month: the cohort is new in (resp. active in) the previous calendar month; the numerator,
+/// those of them active from the first of D's month to D. Per mini-program: new in, active in, that mini-program
+/// in both periods. As every ratio, no row when the cohort is empty.</item>
+/// <item><c>users.referred_sessions</c>: the sessions on D whose instance's earliest <c>session_start</c> carries a
+/// <c>referrerMiniProgramId</c>, whatever it names (even the session's own mini-program, or one that never sent an
+/// event); total always written, <c>miniProgram.referrer</c> = <c>&lt;miniProgramId&gt;/&lt;referrer&gt;</c>.</item>
+/// <item>Per-mini-program distributions (<c>miniProgram.channel</c>, <c>.source</c>, <c>.platform</c>,
+/// <c>.durationBucket</c>, <c>.depthBucket</c>): the same counts as the ecosystem dimension, restricted to one
+/// mini-program (a <c>session_end</c> by its own <c>miniProgramId</c>), value <c>&lt;miniProgramId&gt;/&lt;value&gt;</c>.</item>
+/// <item><c>pages.sharers</c>: distinct users with a <c>share</c> on D carrying that page (value as for
+/// <c>pages.shares</c>); a share without a page counts under no page.</item>
+/// <item>Custom events: <c>custom.events</c> total counts every <c>custom.*</c> event on D, uncapped, and is written
+/// every day. Per mini-program and day the names kept for <c>miniProgram.event</c> are the
+/// <see cref="CustomNamesPerMiniProgram"/> ordinally smallest of that mini-program's custom names on D; for
+/// <c>event</c>, the <see cref="CustomNamesEcosystem"/> ordinally smallest names of the whole day (every
+/// mini-program). Every other name counts as <c>(other)</c>: its events summed, and for <c>custom.users</c> the
+/// distinct users with at least one event of an overflow name (of that mini-program, for
+/// <c>miniProgram.event</c>). <c>custom.users</c> has no total row.</item>
 /// </list>
 /// </remarks>
 public sealed class ReferenceRollup
 {
     public const int SessionMemoryDays = 31;
     public const int OrderMemoryDays = 90;
+
+    /// <summary>The default cap of custom-event names per mini-program and day (<c>miniProgram.event</c>); names past it count as <see cref="OtherCustomName"/>.</summary>
+    public const int CustomNamesPerMiniProgram = 100;
+
+    /// <summary>The default cap of custom-event names per day over the whole ecosystem (<c>event</c>).</summary>
+    public const int CustomNamesEcosystem = 1000;
+
+    /// <summary>The name the custom events past a cap are counted under.</summary>
+    public const string OtherCustomName = "(other)";
 
     /// <summary>Every metric the reference computes: the whole catalog (<c>risk.rejected_event_rate</c> from the receipts it is given).</summary>
     public static readonly IReadOnlySet<string> Computed = MetricCatalog.All.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
@@ -45,6 +87,8 @@ public sealed class ReferenceRollup
     private readonly SceneTable _scenes;
     private readonly double _commissionRate;
     private readonly IReadOnlyDictionary<DateOnly, IngestTotals> _receipts;
+    private readonly int _perMiniProgramCap;
+    private readonly int _ecosystemCap;
 
     private sealed record Ev(PipelineEvent E, int Day);
 
@@ -53,8 +97,15 @@ public sealed class ReferenceRollup
     private sealed record Order(string Merchant, string OrderId, int Day, PipelineEvent First);
 
     /// <param name="receipts">Ingest's received and rejected totals by reporting day of receipt; a day absent had none.</param>
-    public ReferenceRollup(IEnumerable<PipelineEvent> events, IReadOnlyDictionary<DateOnly, IngestTotals> receipts, SceneTable scenes, double commissionRate)
+    /// <param name="perMiniProgramCap">Custom-event names kept per mini-program and day (<c>miniProgram.event</c>).</param>
+    /// <param name="ecosystemCap">Custom-event names kept per day (<c>event</c>).</param>
+    public ReferenceRollup(IEnumerable<PipelineEvent> events, IReadOnlyDictionary<DateOnly, IngestTotals> receipts, SceneTable scenes, double commissionRate,
+        int perMiniProgramCap = CustomNamesPerMiniProgram, int ecosystemCap = CustomNamesEcosystem)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(perMiniProgramCap, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ecosystemCap, 1);
+        _perMiniProgramCap = perMiniProgramCap;
+        _ecosystemCap = ecosystemCap;
         _scenes = scenes;
         _commissionRate = commissionRate;
         _receipts = receipts;
@@ -159,8 +210,16 @@ public sealed class ReferenceRollup
         long Dau() => activeUsers.Count;
         long DauIn(string mp) => sessions.Where(s => s.Mp == mp).Select(s => s.User).Distinct().Count();
 
-        HashSet<string> ActiveIn(int from, int to, string? mp) =>
-            allSessions.Where(s => s.Day >= from && s.Day <= to && (mp is null || s.Mp == mp)).Select(s => s.User).ToHashSet(StringComparer.Ordinal);
+        // Active on X: a session (instance) begins on X. Looked up by day, so that long windows stay cheap.
+        var sessionsByDay = allSessions.ToLookup(s => s.Day);
+        HashSet<string> ActiveIn(int from, int to, string? mp)
+        {
+            var set = new HashSet<string>(StringComparer.Ordinal);
+            for (var x = from; x <= to; x++)
+                foreach (var s in sessionsByDay[x])
+                    if (mp is null || s.Mp == mp) set.Add(s.User);
+            return set;
+        }
 
         var calendar = day;
         var monday = d - ((int)calendar.DayOfWeek + 6) % 7;
@@ -172,6 +231,15 @@ public sealed class ReferenceRollup
         var firstStartOfUserIn = starts.GroupBy(x => (x.E.UserKey!, x.E.MiniProgramId)).ToDictionary(g => g.Key, g => g.First());
         IEnumerable<string> NewOn(int day0) => firstStartOfUser.Where(kv => kv.Value.Day == day0).Select(kv => kv.Key);
         IEnumerable<string> NewInOn(string mp, int day0) => firstStartOfUserIn.Where(kv => kv.Key.Item2 == mp && kv.Value.Day == day0).Select(kv => kv.Key.Item1);
+        // New in a period [from, to]: overall (mp null) or in a mini-program.
+        List<string> NewIn(int from, int to, string? mp) => mp is null
+            ? firstStartOfUser.Where(kv => kv.Value.Day >= from && kv.Value.Day <= to).Select(kv => kv.Key).ToList()
+            : firstStartOfUserIn.Where(kv => kv.Key.Item2 == mp && kv.Value.Day >= from && kv.Value.Day <= to).Select(kv => kv.Key.Item1).ToList();
+        // Acquisition channel: the channel of the user's earliest session_start in all history.
+        string AcquisitionChannel(string user) => _scenes.ChannelOf(firstStartOfUser[user].E.Scene!.Value);
+        // A retention ratio: the cohort members found in `back` / the cohort (no row for an empty cohort).
+        void Retention(string metric, string dim, string value, IReadOnlyCollection<string> cohort, HashSet<string> back) =>
+            rows.Ratio(metric, dim, value, cohort.Count(back.Contains), cohort.Count);
 
         // ---------- North Star ----------
         {
@@ -227,6 +295,8 @@ public sealed class ReferenceRollup
 
         rows.Count("users.new", "total", "", NewOn(d).Count());
         foreach (var mp in programs) rows.Count("users.new", "miniProgram", mp, NewInOn(mp, d).Count());
+        foreach (var g in NewOn(d).GroupBy(AcquisitionChannel))
+            rows.Count("users.new", "channel", g.Key, g.Count());
 
         rows.Count("users.sessions", "total", "", sessions.Count);
         foreach (var mp in programs) rows.Count("users.sessions", "miniProgram", mp, sessions.Count(s => s.Mp == mp));
@@ -235,6 +305,19 @@ public sealed class ReferenceRollup
             rows.Count("users.sessions", "source", g.Key, g.Count());
         foreach (var g in sessions.GroupBy(s => WireNames.PlatformName(s.FirstStart.Platform)))
             rows.Count("users.sessions", "platform", g.Key, g.Count());
+        foreach (var g in sessions.GroupBy(s => s.Mp + "/" + s.Channel))
+            rows.Count("users.sessions", "miniProgram.channel", g.Key, g.Count());
+        foreach (var g in sessions.GroupBy(s => s.Mp + "/" + _scenes.SourceOf(s.FirstStart.Scene!.Value).ToString(CultureInfo.InvariantCulture)))
+            rows.Count("users.sessions", "miniProgram.source", g.Key, g.Count());
+        foreach (var g in sessions.GroupBy(s => s.Mp + "/" + WireNames.PlatformName(s.FirstStart.Platform)))
+            rows.Count("users.sessions", "miniProgram.platform", g.Key, g.Count());
+
+        {
+            var referred = sessions.Where(s => s.FirstStart.ReferrerMiniProgramId is not null).ToList();
+            rows.Count("users.referred_sessions", "total", "", referred.Count);
+            foreach (var g in referred.GroupBy(s => s.Mp + "/" + s.FirstStart.ReferrerMiniProgramId))
+                rows.Count("users.referred_sessions", "miniProgram.referrer", g.Key, g.Count());
+        }
 
         rows.Ratio("users.sessions_per_user", "total", "", sessions.Count, Dau());
         foreach (var mp in programs) rows.Ratio("users.sessions_per_user", "miniProgram", mp, sessions.Count(s => s.Mp == mp), DauIn(mp));
@@ -270,6 +353,41 @@ public sealed class ReferenceRollup
                 var activeIn = sessions.Where(s => s.Mp == mp).Select(s => s.User).ToHashSet(StringComparer.Ordinal);
                 rows.Ratio(metric, "miniProgram", mp, cohortIn.Count(activeIn.Contains), cohortIn.Count);
             }
+            // By acquisition channel: the cohort's users of that channel; back = active on D, anywhere.
+            foreach (var g in cohort.GroupBy(AcquisitionChannel))
+                Retention(metric, "channel", g.Key, g.ToList(), activeToday);
+        }
+
+        // Active-user retention: active on D-N and on D / active on D-N (per mini-program: active in it on both days).
+        foreach (var n in MetricCatalog.RetentionDays)
+        {
+            var metric = $"users.active_retention_d{n}";
+            Retention(metric, "total", "", ActiveIn(d - n, d - n, null), ActiveIn(d, d, null));
+            foreach (var mp in programs) Retention(metric, "miniProgram", mp, ActiveIn(d - n, d - n, mp), ActiveIn(d, d, mp));
+        }
+
+        // Weekly retention, only on a Sunday: cohorts of the natural week (Monday..Sunday) ending D-7N, back = active in [D-6, D].
+        if (calendar.DayOfWeek == DayOfWeek.Sunday)
+        {
+            foreach (var n in MetricCatalog.RetentionWeeks)
+            {
+                var (from, to) = (d - 7 * n - 6, d - 7 * n);
+                Retention($"users.retention_w{n}", "total", "", NewIn(from, to, null), ActiveIn(d - 6, d, null));
+                foreach (var mp in programs) Retention($"users.retention_w{n}", "miniProgram", mp, NewIn(from, to, mp), ActiveIn(d - 6, d, mp));
+                Retention($"users.active_retention_w{n}", "total", "", ActiveIn(from, to, null), ActiveIn(d - 6, d, null));
+                foreach (var mp in programs) Retention($"users.active_retention_w{n}", "miniProgram", mp, ActiveIn(from, to, mp), ActiveIn(d - 6, d, mp));
+            }
+        }
+
+        // Monthly retention, only on a month's last day: cohorts of the previous calendar month, back = active in D's month so far (all of it).
+        if (calendar.AddDays(1).Day == 1)
+        {
+            var previousFirst = calendar.AddDays(1 - calendar.Day).AddMonths(-1).DayNumber;
+            var previousLast = firstOfMonth - 1;
+            Retention("users.retention_m1", "total", "", NewIn(previousFirst, previousLast, null), ActiveIn(firstOfMonth, d, null));
+            foreach (var mp in programs) Retention("users.retention_m1", "miniProgram", mp, NewIn(previousFirst, previousLast, mp), ActiveIn(firstOfMonth, d, mp));
+            Retention("users.active_retention_m1", "total", "", ActiveIn(previousFirst, previousLast, null), ActiveIn(firstOfMonth, d, null));
+            foreach (var mp in programs) Retention("users.active_retention_m1", "miniProgram", mp, ActiveIn(previousFirst, previousLast, mp), ActiveIn(firstOfMonth, d, mp));
         }
 
         var shares = Today(EventType.Share);
@@ -288,8 +406,13 @@ public sealed class ReferenceRollup
 
         foreach (var g in ends.GroupBy(e => DurationBucket(e.DurationMs!.Value)))
             rows.Count("users.sessions_by_duration", "durationBucket", g.Key, g.Count());
-        foreach (var g in sessions.Select(s => OfSession(s, EventType.PageView).Count()).Where(n => n > 0).GroupBy(DepthBucket))
+        foreach (var g in ends.GroupBy(e => e.MiniProgramId + "/" + DurationBucket(e.DurationMs!.Value)))
+            rows.Count("users.sessions_by_duration", "miniProgram.durationBucket", g.Key, g.Count());
+        var depths = sessions.Select(s => (s.Mp, Views: OfSession(s, EventType.PageView).Count())).Where(x => x.Views > 0).ToList();
+        foreach (var g in depths.GroupBy(x => DepthBucket(x.Views)))
             rows.Count("users.sessions_by_depth", "depthBucket", g.Key, g.Count());
+        foreach (var g in depths.GroupBy(x => x.Mp + "/" + DepthBucket(x.Views)))
+            rows.Count("users.sessions_by_depth", "miniProgram.depthBucket", g.Key, g.Count());
 
         // ---------- Developers ----------
         var activePrograms = sessions.Select(s => s.Mp).Distinct().ToList();
@@ -428,7 +551,28 @@ public sealed class ReferenceRollup
             foreach (var (page, n) in exits) rows.Count("pages.exits", "miniProgram.page", page, n);
         }
         foreach (var g in shares.Where(e => e.Page is not null).GroupBy(e => e.MiniProgramId + e.Page))
+        {
             rows.Count("pages.shares", "miniProgram.page", g.Key, g.Count());
+            rows.Count("pages.sharers", "miniProgram.page", g.Key, g.Select(e => e.UserKey).Distinct().Count());
+        }
+
+        // ---------- Custom events ----------
+        {
+            var custom = Today(EventType.Custom);
+            rows.Count("custom.events", "total", "", custom.Count);
+            void Capped(string dim, string prefix, List<PipelineEvent> events, int cap)
+            {
+                var kept = events.Select(e => e.CustomName!).Distinct().Order(StringComparer.Ordinal).Take(cap).ToHashSet(StringComparer.Ordinal);
+                foreach (var g in events.GroupBy(e => kept.Contains(e.CustomName!) ? e.CustomName! : OtherCustomName))
+                {
+                    rows.Count("custom.events", dim, prefix + g.Key, g.Count());
+                    rows.Count("custom.users", dim, prefix + g.Key, g.Select(e => e.UserKey).Distinct().Count());
+                }
+            }
+            Capped("event", "", custom, _ecosystemCap);
+            foreach (var g in custom.GroupBy(e => e.MiniProgramId))
+                Capped("miniProgram.event", g.Key + "/", g.ToList(), _perMiniProgramCap);
+        }
 
         return rows.All;
     }
