@@ -63,23 +63,29 @@ public sealed class PipelineStorageOptions
     /// <summary>Reads the options from configuration (see the remarks of the class).</summary>
     public static PipelineStorageOptions FromConfiguration(IConfiguration configuration)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
         var options = new PipelineStorageOptions();
+        options.ReadFrom(configuration);
+        return options;
+    }
+
+    /// <summary>Sets these options from configuration (see the remarks of the class); settings that are absent keep their defaults.</summary>
+    public void ReadFrom(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(ConnectionName);
 
-        options.ConnectionString = NullIfEmpty(configuration.GetConnectionString(ConnectionName)) ?? NullIfEmpty(section.Value);
+        ConnectionString = NullIfEmpty(configuration.GetConnectionString(ConnectionName)) ?? NullIfEmpty(section.Value);
 
         var accountName = NullIfEmpty(section["accountName"]);
-        options.BlobServiceUri = UriOf(section["blobServiceUri"] ?? section["serviceUri"], accountName, "blob");
-        options.QueueServiceUri = UriOf(section["queueServiceUri"], accountName, "queue");
-        options.TableServiceUri = UriOf(section["tableServiceUri"], accountName, "table");
-        options.ManagedIdentityClientId = NullIfEmpty(section["clientId"]);
+        BlobServiceUri = UriOf(section["blobServiceUri"] ?? section["serviceUri"], accountName, "blob");
+        QueueServiceUri = UriOf(section["queueServiceUri"], accountName, "queue");
+        TableServiceUri = UriOf(section["tableServiceUri"], accountName, "table");
+        ManagedIdentityClientId = NullIfEmpty(section["clientId"]);
 
         if (int.TryParse(section["maxRetries"], System.Globalization.CultureInfo.InvariantCulture, out var retries) && retries >= 0)
-            options.MaxRetries = retries;
+            MaxRetries = retries;
         if (double.TryParse(section["networkTimeoutSeconds"], System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
-            options.NetworkTimeout = TimeSpan.FromSeconds(seconds);
-        return options;
+            NetworkTimeout = TimeSpan.FromSeconds(seconds);
 
         static Uri? UriOf(string? value, string? accountName, string service) =>
             NullIfEmpty(value) is { } v ? new Uri(v, UriKind.Absolute)
@@ -93,37 +99,47 @@ public sealed class PipelineStorageOptions
         $"(UseDevelopmentStorage=true for Azurite), or {ConnectionName}__blobServiceUri, {ConnectionName}__queueServiceUri " +
         $"and {ConnectionName}__tableServiceUri (or {ConnectionName}__accountName) for identity-based access.";
 
-    public BlobServiceClient CreateBlobServiceClient()
-    {
-        var clientOptions = Configure(new BlobClientOptions());
-        return UsesConnectionString
-            ? new BlobServiceClient(ConnectionString, clientOptions)
-            : new BlobServiceClient(Require(BlobServiceUri, "blobServiceUri"), CreateCredential(), clientOptions);
-    }
+    // The clients are made here and nowhere else: by AddPipelineStorage through Microsoft.Extensions.Azure
+    // (which passes options carrying the defaults below and the shared credential), and directly by tools
+    // and tests that hold options without a container.
+
+    public BlobServiceClient CreateBlobServiceClient() => CreateBlobServiceClient(ApplyTo(new BlobClientOptions()), CreateCredential());
 
     /// <summary>A queue client that Base64-encodes message bodies, as the Functions queue extension expects.</summary>
-    public QueueServiceClient CreateQueueServiceClient()
+    public QueueServiceClient CreateQueueServiceClient() => CreateQueueServiceClient(ApplyTo(new QueueClientOptions()), CreateCredential());
+
+    public TableServiceClient CreateTableServiceClient() => CreateTableServiceClient(ApplyTo(new TableClientOptions()), CreateCredential());
+
+    internal BlobServiceClient CreateBlobServiceClient(BlobClientOptions clientOptions, TokenCredential credential) =>
+        UsesConnectionString
+            ? new BlobServiceClient(ConnectionString, clientOptions)
+            : new BlobServiceClient(Require(BlobServiceUri, "blobServiceUri"), credential, clientOptions);
+
+    internal QueueServiceClient CreateQueueServiceClient(QueueClientOptions clientOptions, TokenCredential credential)
     {
-        var clientOptions = Configure(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        clientOptions.MessageEncoding = QueueMessageEncoding.Base64;
         return UsesConnectionString
             ? new QueueServiceClient(ConnectionString, clientOptions)
-            : new QueueServiceClient(Require(QueueServiceUri, "queueServiceUri"), CreateCredential(), clientOptions);
+            : new QueueServiceClient(Require(QueueServiceUri, "queueServiceUri"), credential, clientOptions);
     }
 
-    public TableServiceClient CreateTableServiceClient()
-    {
-        var clientOptions = Configure(new TableClientOptions());
-        return UsesConnectionString
+    internal TableServiceClient CreateTableServiceClient(TableClientOptions clientOptions, TokenCredential credential) =>
+        UsesConnectionString
             ? new TableServiceClient(ConnectionString, clientOptions)
-            : new TableServiceClient(Require(TableServiceUri, "tableServiceUri"), CreateCredential(), clientOptions);
-    }
+            : new TableServiceClient(Require(TableServiceUri, "tableServiceUri"), credential, clientOptions);
 
     private TokenCredential? _credential;
 
-    private TokenCredential CreateCredential() => _credential ??= new DefaultAzureCredential(
+    /// <summary>
+    /// The identity for URI-based access: the app's managed identity (user-assigned when
+    /// <see cref="ManagedIdentityClientId"/> is set) in Azure, developer credentials elsewhere. Created
+    /// once and shared; it asks for nothing until a client needs a token.
+    /// </summary>
+    internal TokenCredential CreateCredential() => _credential ??= new DefaultAzureCredential(
         new DefaultAzureCredentialOptions { ManagedIdentityClientId = ManagedIdentityClientId });
 
-    private T Configure<T>(T clientOptions) where T : Azure.Core.ClientOptions
+    /// <summary>The SDK's transport retry (the only retry layer over storage calls) and the network timeout.</summary>
+    internal T ApplyTo<T>(T clientOptions) where T : ClientOptions
     {
         clientOptions.Retry.Mode = RetryMode.Exponential;
         clientOptions.Retry.MaxRetries = MaxRetries;

@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,30 +21,36 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers the storage side of the pipeline, all singletons: <see cref="PipelineStorageOptions"/>
     /// (read as its remarks describe, validated at start-up), the Blob, Queue (Base64) and Table
-    /// service clients, every port of <c>Pipeline.Core.Ports</c> (the landing store and the
-    /// processing queue behind the shared <see cref="DurableWriteResilience"/>),
-    /// <see cref="StorageProvisioner"/>, and <see cref="PipelineOptions"/> bound from section
-    /// <c>Pipeline</c> with data-annotation validation at start-up.
+    /// service clients through Microsoft.Extensions.Azure (one shared credential for identity-based
+    /// access, the SDK's retry settings as the clients' defaults, the SDK's logs forwarded to the host's
+    /// logging), every port of <c>Pipeline.Core.Ports</c> (the landing store and the processing queue
+    /// behind the shared <see cref="DurableWriteResilience"/>, bound from <c>Pipeline:Resilience</c>),
+    /// and <see cref="StorageProvisioner"/>. The ports read the domain's options: call
+    /// <c>AddPipelineCore</c> too.
     /// </summary>
     public static IServiceCollection AddPipelineStorage(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
 
-        services.AddOptions<PipelineOptions>()
-            .Bind(configuration.GetSection(PipelineOptions.Section))
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
-
         services.AddOptions<PipelineStorageOptions>()
-            .Configure(o => Copy(PipelineStorageOptions.FromConfiguration(configuration), o))
+            .Configure(o => o.ReadFrom(configuration))
             .Validate(o => o.IsConfigured, PipelineStorageOptions.MissingConfigurationMessage)
             .ValidateOnStart();
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<PipelineStorageOptions>>().Value.CreateBlobServiceClient());
-        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<PipelineStorageOptions>>().Value.CreateQueueServiceClient());
-        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<PipelineStorageOptions>>().Value.CreateTableServiceClient());
+        // The Functions convention (PipelineStorage__blobServiceUri, __queueServiceUri, __tableServiceUri,
+        // __clientId, or a connection string) is shared with the queue triggers' Connection setting, so the
+        // options read it once and the clients are made from them; the factory, the shared credential and
+        // the default client options are Microsoft.Extensions.Azure's.
+        static PipelineStorageOptions Storage(IServiceProvider sp) => sp.GetRequiredService<IOptions<PipelineStorageOptions>>().Value;
+        services.AddAzureClients(clients =>
+        {
+            clients.UseCredential(sp => Storage(sp).CreateCredential());
+            clients.ConfigureDefaults((options, sp) => Storage(sp).ApplyTo(options));
+            clients.AddClient<BlobServiceClient, BlobClientOptions>((options, credential, sp) => Storage(sp).CreateBlobServiceClient(options, credential));
+            clients.AddClient<QueueServiceClient, QueueClientOptions>((options, credential, sp) => Storage(sp).CreateQueueServiceClient(options, credential));
+            clients.AddClient<TableServiceClient, TableClientOptions>((options, credential, sp) => Storage(sp).CreateTableServiceClient(options, credential));
+        });
         services.TryAddSingleton<StorageProvisioner>();
 
         services.AddOptions<DurableWriteResilienceOptions>()
@@ -85,18 +92,5 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<PoisonReasonStore>();
         services.TryAddSingleton<PoisonQueues>();
         return services;
-    }
-
-    private static void Copy(PipelineStorageOptions from, PipelineStorageOptions to)
-    {
-        to.ConnectionString = from.ConnectionString;
-        to.BlobServiceUri = from.BlobServiceUri;
-        to.QueueServiceUri = from.QueueServiceUri;
-        to.TableServiceUri = from.TableServiceUri;
-        to.ManagedIdentityClientId = from.ManagedIdentityClientId;
-        to.MaxRetries = from.MaxRetries;
-        to.NetworkTimeout = from.NetworkTimeout;
-        to.RetryDelay = from.RetryDelay;
-        to.MaxRetryDelay = from.MaxRetryDelay;
     }
 }

@@ -134,7 +134,7 @@ public class IngestRateLimiterTests
     // The validator the hosts run at start-up (source-generated: attributes, nested members, IValidatableObject).
     private static List<string> Validate(PipelineOptions options)
     {
-        var result = new Pipeline.Storage.PipelineOptionsValidator().Validate(null, options);
+        var result = new Pipeline.Core.PipelineOptionsValidator().Validate(null, options);
         return result.Failed ? result.Failures!.ToList() : [];
     }
 }

@@ -1,3 +1,7 @@
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -20,9 +24,10 @@ public sealed class WiringTests(AzuriteFixture azurite)
     public async Task AddPipelineStorage_resolves_every_port_and_provisions_idempotently()
     {
         var services = new ServiceCollection().AddLogging();
-        services.AddPipelineStorage(Config(
+        var config = Config(
             ("ConnectionStrings:PipelineStorage", azurite.ConnectionString),
-            ("Pipeline:PseudonymisationKey", new string('k', 32))));
+            ("Pipeline:PseudonymisationKey", new string('k', 32)));
+        services.AddPipelineCore(config).AddPipelineStorage(config);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         Assert.IsType<ResilientLandingStore>(provider.GetRequiredService<ILandingStore>());
@@ -33,6 +38,11 @@ public sealed class WiringTests(AzuriteFixture azurite)
             Assert.NotNull(provider.GetRequiredService(port));
         Assert.Same(provider.GetRequiredService<IEventStore>(), provider.GetRequiredService<IEventStore>());
         Assert.Equal(16, provider.GetRequiredService<IOptions<PipelineOptions>>().Value.EventStoreShards);
+
+        // The service clients are Microsoft.Extensions.Azure's default clients, made once.
+        Assert.Same(provider.GetRequiredService<BlobServiceClient>(), provider.GetRequiredService<IAzureClientFactory<BlobServiceClient>>().CreateClient("Default"));
+        Assert.Same(provider.GetRequiredService<QueueServiceClient>(), provider.GetRequiredService<QueueServiceClient>());
+        Assert.Equal(azurite.Azurite.TablePort, provider.GetRequiredService<TableServiceClient>().Uri.Port);
 
         await provider.GetRequiredService<StorageProvisioner>().EnsureCreatedAsync(CancellationToken.None);
         await provider.GetRequiredService<StorageProvisioner>().EnsureCreatedAsync(CancellationToken.None);
@@ -57,13 +67,17 @@ public sealed class WiringTests(AzuriteFixture azurite)
     public void Invalid_pipeline_options_and_missing_storage_fail_at_start()
     {
         var services = new ServiceCollection().AddLogging();
-        services.AddPipelineStorage(Config(("Pipeline:PseudonymisationKey", "short")));
+        var config = Config(("Pipeline:PseudonymisationKey", "short"), ("Sweep:MaxSweeps", "0"));
+        services.AddPipelineCore(config).AddPipelineStorage(config);
         using var provider = services.BuildServiceProvider();
 
         var pipeline = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PipelineOptions>>().Value);
         Assert.Contains("PseudonymisationKey", pipeline.Message);
         var storage = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PipelineStorageOptions>>().Value);
         Assert.Contains("ConnectionStrings:PipelineStorage", storage.Message);
+        // Each module's options keep their own precise message.
+        var sweep = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<Pipeline.Core.Sweep.SweepOptions>>().Value);
+        Assert.Equal("Sweep:MaxSweeps must be at least 1; got 0.", sweep.Message);
     }
 
     [Fact]
@@ -83,6 +97,17 @@ public sealed class WiringTests(AzuriteFixture azurite)
         Assert.Equal(new Uri("https://acct.queue.core.windows.net"), identity.QueueServiceUri);
         Assert.Equal("00000000-0000-0000-0000-000000000001", identity.ManagedIdentityClientId);
         Assert.Equal("https://acct.table.core.windows.net/", identity.CreateTableServiceClient().Uri.ToString());
+
+        // Through the container too: identity-based clients made by the client factory, no connection string.
+        var services = new ServiceCollection().AddLogging();
+        var config = Config(
+            ("PipelineStorage:blobServiceUri", "https://acct.blob.core.windows.net"),
+            ("PipelineStorage:queueServiceUri", "https://acct.queue.core.windows.net"),
+            ("PipelineStorage:tableServiceUri", "https://acct.table.core.windows.net"),
+            ("Pipeline:PseudonymisationKey", new string('k', 32)));
+        using var provider = services.AddPipelineCore(config).AddPipelineStorage(config).BuildServiceProvider();
+        Assert.Equal("https://acct.queue.core.windows.net/", provider.GetRequiredService<QueueServiceClient>().Uri.ToString());
+        Assert.Equal("acct", provider.GetRequiredService<BlobServiceClient>().AccountName);
 
         var byName = PipelineStorageOptions.FromConfiguration(Config(("PipelineStorage:accountName", "acct")));
         Assert.Equal(new Uri("https://acct.blob.core.windows.net"), byName.BlobServiceUri);

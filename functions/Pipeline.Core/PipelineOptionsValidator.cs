@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
-using Pipeline.Core;
 
-namespace Pipeline.Storage;
+namespace Pipeline.Core;
 
 /// <summary>
 /// The one validator of <see cref="PipelineOptions"/>, generated at build time from its attributes
