@@ -1,3 +1,4 @@
+using Pipeline.Storage;
 using System.Text.Json.Nodes;
 
 namespace Pipeline.Infra.Tests;
@@ -51,15 +52,11 @@ public sealed class StorageTests
         Assert.True((bool?)blob.At("properties.containerDeleteRetentionPolicy.enabled"), "Container soft delete is off.");
     }
 
-    [Theory]
-    [InlineData("landing")]
-    [InlineData("events")]
-    [InlineData("state")]
-    [InlineData("exports")]
-    [InlineData("rejected")]
-    public void Container_exists(string name)
+    [Fact]
+    public void The_containers_are_the_codes()
     {
-        Assert.Contains(name, StringsOf(StorageModule.Variables["pipelineContainers"]));
+        // Compared with the names the code uses (StorageNames), not with a copy of them.
+        Assert.Equal(StorageNames.Containers.Order(StringComparer.Ordinal), StringsOf(StorageModule.Variables["pipelineContainers"]).Order(StringComparer.Ordinal));
         Assert.Single(Main.OfType("Microsoft.Storage/storageAccounts/blobServices/containers"));
     }
 
@@ -81,34 +78,18 @@ public sealed class StorageTests
         Assert.False(string.IsNullOrEmpty(deploymentContainer));
     }
 
-    [Theory]
-    [InlineData("events-processing")]
-    [InlineData("events-inbound")]
-    [InlineData("events-processing-poison")]
-    [InlineData("events-inbound-poison")]
-    [InlineData("rollup-shards")]
-    [InlineData("rollup-days")]
-    [InlineData("rollup-shards-poison")]
-    [InlineData("rollup-days-poison")]
-    public void Queue_exists(string name)
+    [Fact]
+    public void The_queues_are_the_codes()
     {
-        Assert.Contains(name, StringsOf(StorageModule.Variables["queues"]));
+        Assert.Equal(StorageNames.Queues.Order(StringComparer.Ordinal), StringsOf(StorageModule.Variables["queues"]).Order(StringComparer.Ordinal));
         var queues = Main.Single("Microsoft.Storage/storageAccounts/queueServices/queues");
         Assert.Contains("variables('queues')", (string?)queues.Json["copy"]?["count"]);
     }
 
-    [Theory]
-    [InlineData("DailyMetrics")]
-    [InlineData("ProgramDailyMetrics")]
-    [InlineData("IngestKeys")]
-    [InlineData("IngestSources")]
-    [InlineData("RollupLedger")]
-    [InlineData("RollupRuns")]
-    [InlineData("IngestReceipts")]
-    [InlineData("Restatements")]
-    public void Table_exists(string name)
+    [Fact]
+    public void The_tables_are_the_codes()
     {
-        Assert.Contains(name, StringsOf(StorageModule.Variables["tables"]));
+        Assert.Equal(StorageNames.Tables.Order(StringComparer.Ordinal), StringsOf(StorageModule.Variables["tables"]).Order(StringComparer.Ordinal));
         var tables = Main.Single("Microsoft.Storage/storageAccounts/tableServices/tables");
         Assert.Contains("variables('tables')", (string?)tables.Json["copy"]?["count"]);
     }

@@ -16,8 +16,7 @@ namespace Pipeline.Storage.Blobs;
 /// the ledger's parts <c>ledger/&lt;day&gt;/&lt;part&gt;.bin</c>; per shard the de-duplication window
 /// <c>ids/&lt;shard&gt;.bin</c>, written conditionally on its ETag; per (day, shard) the duplicates found
 /// <c>duplicates/&lt;day&gt;/&lt;shard&gt;.bin</c>), and its
-/// cursor, an entity of <c>RollupLedger</c> (PartitionKey <c>cursor</c>, RowKey <c>rollup</c>)
-/// written with optimistic concurrency: read, write if the ETag still matches, retry on 412/409.
+/// cursor, an entity of <c>RollupLedger</c> (PartitionKey <c>cursor</c>, RowKey <c>rollup</c>), written whole.
 /// </summary>
 public sealed class BlobRollupStateStore(BlobServiceClient blobService, TableServiceClient tableService) : IRollupStateStore
 {
@@ -26,7 +25,6 @@ public sealed class BlobRollupStateStore(BlobServiceClient blobService, TableSer
 
     private readonly BlobContainerClient _container = blobService.GetBlobContainerClient(StorageNames.StateContainer);
     private readonly TableClient _ledger = tableService.GetTableClient(StorageNames.RollupLedgerTable);
-    private readonly ResiliencePipeline _concurrency = OptimisticConcurrency.CreatePipeline();
 
     public Task<byte[]?> LoadShardStateAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
         LoadAsync(BlobPaths.ShardState(day, shard), "rollup shard state ", cancellationToken);
@@ -114,20 +112,15 @@ public sealed class BlobRollupStateStore(BlobServiceClient blobService, TableSer
     public Task SetCursorAsync(RollupCursor cursor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cursor);
-        return StorageFailures.RunAsync("writing the rollup cursor", ct => _concurrency.ExecuteAsync(async token =>
+        // Written whole, last writer wins: only the finaliser of the run in flight writes it (one run at a time,
+        // RollupRuns' active pointer), and it writes the cursor that follows from the day it finalised.
+        var entity = new TableEntity(CursorPartitionKey, CursorRowKey)
         {
-            // Conditional on what was read: two rollups racing serialise instead of interleaving.
-            var existing = await _ledger.GetEntityIfExistsAsync<TableEntity>(CursorPartitionKey, CursorRowKey, cancellationToken: token).ConfigureAwait(false);
-            var entity = new TableEntity(CursorPartitionKey, CursorRowKey)
-            {
-                ["FirstDay"] = BlobPaths.Day(cursor.FirstDay),
-                ["LastRolledDay"] = BlobPaths.Day(cursor.LastRolledDay),
-            };
-            if (existing.HasValue && existing.Value is { } current)
-                await _ledger.UpdateEntityAsync(entity, current.ETag, TableUpdateMode.Replace, token).ConfigureAwait(false);
-            else
-                await _ledger.AddEntityAsync(entity, token).ConfigureAwait(false);
-        }, ct).AsTask(), cancellationToken);
+            ["FirstDay"] = BlobPaths.Day(cursor.FirstDay),
+            ["LastRolledDay"] = BlobPaths.Day(cursor.LastRolledDay),
+        };
+        return StorageFailures.RunAsync("writing the rollup cursor",
+            async ct => await _ledger.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct).ConfigureAwait(false), cancellationToken);
     }
 
     private static RollupCursor ToCursor(TableEntity e) => new(

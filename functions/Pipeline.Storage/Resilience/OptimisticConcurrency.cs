@@ -11,8 +11,6 @@ namespace Pipeline.Storage.Resilience;
 /// </summary>
 public static class OptimisticConcurrency
 {
-    public static bool IsConflict(Exception exception) => exception is RequestFailedException { Status: 412 or 409 };
-
     /// <summary>A pipeline that re-runs the whole read-modify-write on a conflict, a few times, with jittered back-off.</summary>
     public static ResiliencePipeline CreatePipeline(int maxAttempts = 8) => new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
