@@ -32,49 +32,75 @@ public sealed class BufferTests
     [Fact]
     public async Task Flush_waits_for_the_batch_in_flight()
     {
+        await using var clock = new TestClock();
+        var inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource();
-        var stub = new StubHandler(async (r, _) => { await release.Task; return StubHandler.Accept(r); });
-        await using var client = ClientTestKit.Client(stub);
+        var stub = new StubHandler(async (r, ct) => { inFlight.SetResult(); await release.Task.WaitAsync(ct); return StubHandler.Accept(r); });
+        var client = ClientTestKit.Client(stub, clock);
         client.Track(ClientTestKit.View());
         var flush = client.FlushAsync();
-        await ClientTestKit.EventuallyAsync(() => stub.Requests.Count == 1);
-        await Task.Delay(50);
+        await inFlight.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        // The stub holds the request. The attempt may take up to AttemptTimeout (30 s); until then no
+        // timer fires, and the flush still waits.
+        var fired = clock.Fired;
+        clock.Advance(TimeSpan.FromSeconds(30) - TestClock.Tick);
+        Assert.Equal(fired, clock.Fired);
         Assert.False(flush.IsCompleted);
         Assert.Equal(1, client.Statistics.Buffered);
 
         release.SetResult();
         await flush.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(1, client.Statistics.Sent);
+        Assert.Single(stub.Requests);
+        Assert.Equal(new PipelineClientStatistics(1, 1, 0, 0, 0, 0), client.Statistics);
     }
 
     [Fact]
     public async Task Disposing_sends_what_is_buffered_and_later_events_are_dropped()
     {
+        await using var clock = new TestClock();
         var stub = new StubHandler();
-        var client = ClientTestKit.Client(stub);
+        var client = ClientTestKit.Client(stub, clock);
         var events = Enumerable.Range(0, 3).Select(i => ClientTestKit.View(i)).ToList();
         foreach (var e in events) client.Track(e);
+        // Parked until the oldest event is an hour old: nothing has left.
+        await clock.ArmedAsync(TimeSpan.FromHours(1));
         Assert.Empty(stub.Requests);
 
         await client.DisposeAsync();
         Assert.Equal(events.Select(e => e.EventId), stub.AllEventIds);
+        Assert.Equal(TestClock.Epoch, DateTimeOffset.Parse(stub.Requests.Single().SentAt, System.Globalization.CultureInfo.InvariantCulture)); // at once, not after the interval
         Assert.False(client.Track(ClientTestKit.View(4)));
         Assert.Equal(new PipelineClientStatistics(3, 3, 0, 0, 1, 0), client.Statistics);
+        await client.FlushAsync(); // after disposal: nothing to wait for
+        await client.DisposeAsync(); // again: nothing to do
     }
 
     [Fact]
     public async Task Disposing_gives_up_after_the_shutdown_timeout_and_counts_what_is_left()
     {
+        await using var clock = new TestClock();
         var stub = new StubHandler((_, _) => Task.FromResult(StubHandler.Error(System.Net.HttpStatusCode.ServiceUnavailable, "storage_unavailable", retryAfter: "10")));
-        var client = ClientTestKit.Client(stub, o => { o.ShutdownTimeout = TimeSpan.FromMilliseconds(300); o.MaxRetryDelay = TimeSpan.FromSeconds(20); });
+        var client = ClientTestKit.Client(stub, o => { o.ShutdownTimeout = TimeSpan.FromMilliseconds(300); o.MaxRetryDelay = TimeSpan.FromSeconds(20); }, clock);
         client.Track(ClientTestKit.View(1));
         client.Track(ClientTestKit.View(2));
 
-        var started = DateTimeOffset.UtcNow;
-        await client.DisposeAsync();
-        Assert.InRange((DateTimeOffset.UtcNow - started).TotalSeconds, 0.25, 5);
+        var disposing = client.DisposeAsync().AsTask();
+        // Disposal sends the batch at once; the 503 asks for 10 s, longer than disposal waits (300 ms).
+        var shutdown = await clock.ArmedAsync(TimeSpan.FromMilliseconds(300));
+        var retry = await clock.ArmedAsync(d => d >= TimeSpan.FromSeconds(10) && d <= TimeSpan.FromSeconds(11));
+        var fired = clock.Fired;
+        clock.Advance(TimeSpan.FromMilliseconds(300) - TestClock.Tick);
+        Assert.Equal(fired, clock.Fired);
+        Assert.False(disposing.IsCompleted);
+
+        clock.Advance(TestClock.Tick);
+        await disposing.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(shutdown.Fired);
+        Assert.False(retry.Fired);
+        Assert.Single(stub.Requests); // the retry never went out
         var stats = client.Statistics;
         Assert.Equal(2, stats.Dropped);
+        Assert.Equal(0, stats.Buffered);
         Assert.Equal(stats.Tracked, stats.Sent + stats.Rejected + stats.Dropped);
     }
 }
