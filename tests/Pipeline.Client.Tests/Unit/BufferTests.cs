@@ -103,4 +103,34 @@ public sealed class BufferTests
         Assert.Equal(0, stats.Buffered);
         Assert.Equal(stats.Tracked, stats.Sent + stats.Rejected + stats.Dropped);
     }
+
+    [Fact]
+    public async Task Concurrent_tracking_into_a_small_buffer_counts_every_event_and_keeps_each_callers_order()
+    {
+        var stub = new StubHandler();
+        await using var client = ClientTestKit.Client(stub, o => { o.BufferCapacity = 50; o.MaxBatchEvents = 20; });
+        var callers = Enumerable.Range(0, 4)
+            .Select(t => Enumerable.Range(0, 2000).Select(i => new PageView { UserId = $"u{t}", SessionId = "s1", Page = $"/p{i}" }).ToList())
+            .ToList();
+        await Task.WhenAll(callers.Select(events => Task.Run(() =>
+        {
+            foreach (var e in events) Assert.True(client.Track(e)); // DropOldest never refuses
+        })));
+        await client.FlushAsync();
+
+        var stats = client.Statistics;
+        Assert.Equal(8000, stats.Tracked);
+        Assert.Equal(0, stats.Buffered);
+        Assert.Equal(stats.Tracked, stats.Sent + stats.Dropped);
+        var sent = stub.AllEventIds;
+        Assert.Equal(stats.Sent, sent.Count);
+        Assert.Equal(sent.Count, sent.Distinct().Count());
+        Assert.All(stub.Requests, r => Assert.InRange(r.EventIds.Count, 1, 20));
+        var position = sent.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+        foreach (var events in callers)
+        {
+            var arrived = events.Where(e => position.ContainsKey(e.EventId)).Select(e => position[e.EventId]).ToList();
+            Assert.Equal(arrived.Order(), arrived); // first in, first out
+        }
+    }
 }

@@ -37,6 +37,37 @@ public sealed class DependencyInjectionTests
     }
 
     [Fact]
+    public async Task A_container_disposed_synchronously_is_told_to_dispose_asynchronously_instead_of_blocking_on_the_flush()
+    {
+        var stub = new StubHandler();
+        await using var clock = new TestClock();
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddPipelineClient(o =>
+        {
+            o.Endpoint = new Uri("http://pipeline.test");
+            o.ApiKey = "mpk_test_secret";
+            o.MiniProgramId = "wxtest0001";
+            o.FlushInterval = TimeSpan.FromHours(1);
+        }).ConfigurePrimaryHttpMessageHandler(() => stub);
+        var provider = clock.Owns(services.BuildServiceProvider());
+        var client = clock.Owns(provider.GetRequiredService<IPipelineClient>());
+        Assert.False(client is IDisposable);
+        var view = ClientTestKit.View();
+        client.Track(view);
+        await clock.ArmedAsync(TimeSpan.FromHours(1));
+
+        var error = Assert.Throws<InvalidOperationException>(provider.Dispose);
+        Assert.Contains(nameof(PipelineClient), error.Message);
+        Assert.Contains("DisposeAsync", error.Message);
+        // The refused disposal neither sent nor lost anything: the client flushes when disposed properly.
+        Assert.Empty(stub.Requests);
+        await client.DisposeAsync();
+        Assert.Equal([view.EventId], stub.AllEventIds);
+        Assert.Equal(new PipelineClientStatistics(1, 1, 0, 0, 0, 0), client.Statistics);
+    }
+
+    [Fact]
     public void Invalid_options_are_reported_when_the_client_is_resolved()
     {
         var services = new ServiceCollection();
