@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
@@ -10,6 +11,11 @@ using Polly.Timeout;
 namespace Pipeline.Client;
 
 /// <summary>Sends events to the pipeline's ingest endpoint in the background.</summary>
+/// <remarks>
+/// Only <see cref="IAsyncDisposable"/>: disposing flushes, which is network work, so there is no
+/// synchronous <c>Dispose</c> that would have to block on it. Use <c>await using</c>, or let the
+/// container dispose the client (the generic host and ASP.NET Core dispose it with <c>DisposeAsync</c>).
+/// </remarks>
 public interface IPipelineClient : IAsyncDisposable
 {
     /// <summary>
@@ -28,13 +34,17 @@ public interface IPipelineClient : IAsyncDisposable
 }
 
 /// <summary>
-/// The .NET client of <c>POST /api/v1/events</c>. <see cref="Track"/> buffers; one background loop
-/// sends batches (by count, size or age), gzipped, stamping <c>sentAt</c> on every attempt, and
-/// retries transient failures (network, timeouts, 408, 429, 500, 502, 503, 504) with exponential
-/// back-off and jitter, honouring <c>Retry-After</c>, up to <see cref="PipelineClientOptions.MaxRetryAttempts"/>.
-/// Disposing flushes (bounded by <see cref="PipelineClientOptions.ShutdownTimeout"/>).
+/// The .NET client of <c>POST /api/v1/events</c>. <see cref="Track"/> writes to a bounded
+/// <see cref="Channel{T}"/> (<see cref="PipelineClientOptions.BufferCapacity"/>); its single reader,
+/// one background loop, sends batches (by count, size or age), gzipped, stamping <c>sentAt</c> on
+/// every attempt, and retries transient failures (network, timeouts, 408, 429, 500, 502, 503, 504)
+/// with exponential back-off and jitter, honouring <c>Retry-After</c>, up to
+/// <see cref="PipelineClientOptions.MaxRetryAttempts"/>. <see cref="DisposeAsync"/> completes the
+/// channel and flushes (bounded by <see cref="PipelineClientOptions.ShutdownTimeout"/>). All waiting
+/// (the flush interval, back-off, attempt and shutdown timeouts) runs on the <see cref="TimeProvider"/>
+/// given to the constructor.
 /// </summary>
-public sealed class PipelineClient : IPipelineClient, IDisposable
+public sealed class PipelineClient : IPipelineClient
 {
     /// <summary>Name of the <see cref="HttpClient"/> that <c>AddPipelineClient</c> registers with the HTTP client factory.</summary>
     public const string HttpClientName = "Pipeline.Client";
@@ -49,15 +59,24 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
     private readonly Uri _eventsUri;
     private readonly ResiliencePipeline<HttpResponseMessage> _resilience;
 
-    private readonly Lock _lock = new();
-    private readonly LinkedList<BufferedEvent> _buffer = new();
+    // The buffer. Events stay in it until their batch is due, so BufferCapacity bounds what waits
+    // (the batch in flight aside) and a full buffer drops as BufferFullMode says.
+    private readonly Channel<BufferedEvent> _buffer;
+
+    // Rung (capacity 1, extra rings dropped) when a batch may have become due before the flush
+    // interval: the buffer reached a batch's count or size, a flush waits, disposal began.
+    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    private readonly Lock _flushLock = new();
     private readonly List<(long Target, TaskCompletionSource Done)> _flushWaiters = [];
-    private long _bufferBytes;
+    private bool _loopEnded;
+
     private long _lastSequence;
-    private long _inFlightFirst = long.MaxValue;
-    private int _inFlightCount;
-    private bool _closed;
-    private TaskCompletionSource _wake = NewSignal();
+    private long _bufferBytes;  // JSON bytes of the events in the buffer, plus the carried one
+    private long _taken;        // events the loop took out of the buffer and has not finished (the batch in flight, the carried one)
+    private BufferedEvent? _carry; // the loop's only: an event read but not fitting the batch (see TakeBatch), first of the next one
+    private volatile bool _closing;
 
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
@@ -66,12 +85,19 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
     private long _tracked, _sent, _rejected, _retried, _dropped;
 
     /// <summary>A client with its own <see cref="HttpClient"/>.</summary>
+    /// <param name="options">The settings (validated; copied, so later changes have no effect).</param>
+    /// <param name="logger">Where drops, rejections and retries are logged.</param>
+    /// <param name="timeProvider">The clock of the flush interval, back-off, timeouts and <c>sentAt</c> (default <see cref="TimeProvider.System"/>); tests pass a fake one.</param>
     public PipelineClient(PipelineClientOptions options, ILogger<PipelineClient>? logger = null, TimeProvider? timeProvider = null)
         : this(OwnHttpClient(), owns: true, options, logger, timeProvider)
     {
     }
 
     /// <summary>A client on the given <see cref="HttpClient"/> (its <c>BaseAddress</c> is ignored; <see cref="PipelineClientOptions.Endpoint"/> is used). The caller keeps ownership of it.</summary>
+    /// <param name="httpClient">The client to send with; not disposed by this one.</param>
+    /// <param name="options">The settings (validated; copied, so later changes have no effect).</param>
+    /// <param name="logger">Where drops, rejections and retries are logged.</param>
+    /// <param name="timeProvider">The clock of the flush interval, back-off, timeouts and <c>sentAt</c> (default <see cref="TimeProvider.System"/>); tests pass a fake one.</param>
     public PipelineClient(HttpClient httpClient, PipelineClientOptions options, ILogger<PipelineClient>? logger = null, TimeProvider? timeProvider = null)
         : this(httpClient ?? throw new ArgumentNullException(nameof(httpClient)), owns: false, options, logger, timeProvider)
     {
@@ -94,18 +120,25 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _eventsUri = new Uri(_options.Endpoint!.AbsoluteUri.TrimEnd('/') + "/api/v1/events");
         _resilience = BuildResilience();
+        _buffer = _options.BufferFullMode == BufferFullMode.DropOldest
+            ? Channel.CreateBounded<BufferedEvent>(
+                new BoundedChannelOptions(_options.BufferCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+                OnOldestDropped)
+            // The channel's own DropNewest drops the newest event already buffered; ours refuses the
+            // new one, which is a write that fails on a full channel in Wait mode.
+            : Channel.CreateBounded<BufferedEvent>(
+                new BoundedChannelOptions(_options.BufferCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
         _loop = Task.Run(RunAsync);
     }
 
     /// <inheritdoc />
-    public PipelineClientStatistics Statistics
-    {
-        get
-        {
-            lock (_lock)
-                return new(_tracked, _sent, _rejected, _retried, _dropped, _buffer.Count + _inFlightCount);
-        }
-    }
+    public PipelineClientStatistics Statistics => new(
+        Interlocked.Read(ref _tracked), Interlocked.Read(ref _sent), Interlocked.Read(ref _rejected),
+        Interlocked.Read(ref _retried), Interlocked.Read(ref _dropped), Pending);
+
+    // Events waiting: in the buffer, or taken by the loop and not finished. The loop counts an event
+    // as taken before it leaves the buffer, so this never reads low.
+    private long Pending => _buffer.Reader.Count + Interlocked.Read(ref _taken);
 
     /// <inheritdoc />
     public bool Track(PipelineEvent pipelineEvent)
@@ -118,35 +151,22 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
         if (json.Length > Wire.MaxEventBytes)
             throw new ArgumentException($"The {pipelineEvent.Type} event '{pipelineEvent.EventId}' is {json.Length} bytes of JSON; the contract allows {Wire.MaxEventBytes}.", nameof(pipelineEvent));
 
-        long dropped;
-        lock (_lock)
+        var buffered = new BufferedEvent(Interlocked.Increment(ref _lastSequence), pipelineEvent.EventId, json, _time.GetUtcNow());
+        var bytes = Interlocked.Add(ref _bufferBytes, json.Length);
+        if (!_buffer.Writer.TryWrite(buffered))
         {
-            if (_closed)
-            {
-                _dropped++;
+            // The channel is completed (disposal began) or full in DropNewest mode.
+            Interlocked.Add(ref _bufferBytes, -json.Length);
+            var dropped = Interlocked.Increment(ref _dropped);
+            if (_closing)
                 _log.LogWarning("Pipeline client: event {EventId} tracked after disposal was dropped", pipelineEvent.EventId);
-                return false;
-            }
-            if (_buffer.Count >= _options.BufferCapacity)
-            {
-                dropped = ++_dropped;
-                if (_options.BufferFullMode == BufferFullMode.DropNewest)
-                {
-                    LogOverflow(dropped);
-                    return false;
-                }
-                var oldest = _buffer.First!.Value;
-                _buffer.RemoveFirst();
-                _bufferBytes -= oldest.Json.Length;
+            else
                 LogOverflow(dropped);
-                CompleteFlushWaiters();
-            }
-            _buffer.AddLast(new BufferedEvent(++_lastSequence, pipelineEvent.EventId, json, _time.GetUtcNow()));
-            _bufferBytes += json.Length;
-            _tracked++;
-            if (_buffer.Count == 1 || _buffer.Count >= _options.MaxBatchEvents || _bufferBytes >= _options.MaxBatchBytes)
-                _wake.TrySetResult();
+            return false;
         }
+        Interlocked.Increment(ref _tracked);
+        if (bytes >= _options.MaxBatchBytes || _buffer.Reader.Count >= _options.MaxBatchEvents)
+            Ring();
         return true;
     }
 
@@ -154,46 +174,58 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         TaskCompletionSource done;
-        lock (_lock)
+        lock (_flushLock)
         {
-            if (LowestPending() > _lastSequence) return;
+            // Nothing pending means everything tracked before the call is done. Otherwise the loop,
+            // which completes waiters under this lock each time it looks at the buffer, will see this one.
+            if (_loopEnded || Pending == 0) return;
             done = NewSignal();
-            _flushWaiters.Add((_lastSequence, done));
-            _wake.TrySetResult();
+            _flushWaiters.Add((Interlocked.Read(ref _lastSequence), done));
         }
+        Ring();
         await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Flushes (for at most <see cref="PipelineClientOptions.ShutdownTimeout"/>), then stops; whatever is left is counted as dropped.</summary>
+    /// <summary>
+    /// Stops accepting events (the channel is completed), sends what is buffered and waits for it
+    /// for at most <see cref="PipelineClientOptions.ShutdownTimeout"/>; then cancels what is in
+    /// flight and counts whatever is left as dropped. Calling it again does nothing.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        lock (_lock) _closed = true;
+        _closing = true;
+        _buffer.Writer.TryComplete();
+        Ring();
         try
         {
-            await FlushAsync().WaitAsync(_options.ShutdownTimeout, _time).ConfigureAwait(false);
+            // The loop ends by itself once the completed channel is empty.
+            await _loop.WaitAsync(_options.ShutdownTimeout, _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             _log.LogWarning("Pipeline client: the buffer did not drain within {Timeout}; stopping", _options.ShutdownTimeout);
         }
         await _stop.CancelAsync().ConfigureAwait(false);
-        try
+        await _loop.ConfigureAwait(false);
+
+        var left = 0;
+        if (_carry is not null)
         {
-            await _loop.ConfigureAwait(false);
+            _carry = null;
+            Interlocked.Decrement(ref _taken);
+            left++;
         }
-        catch (OperationCanceledException)
+        while (_buffer.Reader.TryRead(out _)) left++;
+        Interlocked.Exchange(ref _bufferBytes, 0);
+        if (left > 0)
         {
+            _log.LogWarning("Pipeline client: {Count} buffered events dropped at shutdown", left);
+            Interlocked.Add(ref _dropped, left);
         }
-        lock (_lock)
+        lock (_flushLock)
         {
-            if (_buffer.Count > 0)
-            {
-                _log.LogWarning("Pipeline client: {Count} buffered events dropped at shutdown", _buffer.Count);
-                _dropped += _buffer.Count;
-                _buffer.Clear();
-                _bufferBytes = 0;
-            }
+            _loopEnded = true;
             foreach (var (_, done) in _flushWaiters) done.TrySetResult();
             _flushWaiters.Clear();
         }
@@ -201,105 +233,154 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
         _stop.Dispose();
     }
 
-    /// <summary>Blocks on <see cref="DisposeAsync"/> (for containers that dispose synchronously).</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    private void Ring() => _doorbell.Writer.TryWrite(true);
 
+    // The channel dropped its oldest event to make room for a new one (DropOldest).
+    private void OnOldestDropped(BufferedEvent oldest)
+    {
+        Interlocked.Add(ref _bufferBytes, -oldest.Json.Length);
+        LogOverflow(Interlocked.Increment(ref _dropped));
+    }
+
+    // The channel's single reader: one batch at a time, in the order events were tracked.
     private async Task RunAsync()
     {
         var stopping = _stop.Token;
-        while (!stopping.IsCancellationRequested)
+        try
         {
-            List<BufferedEvent>? batch;
-            TimeSpan? wait;
-            Task wake;
-            lock (_lock)
+            while (true)
             {
-                batch = TakeBatchIfDue(out wait);
-                wake = _wake.Task;
-            }
+                stopping.ThrowIfCancellationRequested();
+                // Take the ring before looking at the buffer, so one rung after the look wakes the wait.
+                _doorbell.Reader.TryRead(out _);
+                BufferedEvent? oldest;
+                lock (_flushLock)
+                {
+                    oldest = Oldest();
+                    CompleteFlushWaiters(oldest);
+                }
 
-            if (batch is not null)
-            {
-                await SendAsync(batch, stopping).ConfigureAwait(false);
-                lock (_lock)
+                if (oldest is null)
                 {
-                    _inFlightFirst = long.MaxValue;
-                    _inFlightCount = 0;
-                    CompleteFlushWaiters();
+                    // Empty: wait for an event. False once disposal completed the channel and it is drained.
+                    if (!await _buffer.Reader.WaitToReadAsync(stopping).ConfigureAwait(false)) return;
+                    continue;
                 }
-                continue;
-            }
 
-            try
-            {
-                if (wait is { } delay)
+                if (DueIn(oldest) is { } wait)
                 {
-                    using var timer = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                    await Task.WhenAny(wake, Task.Delay(delay, _time, timer.Token)).ConfigureAwait(false);
-                    await timer.CancelAsync().ConfigureAwait(false);
+                    await WaitForRingAsync(wait, stopping).ConfigureAwait(false);
+                    continue;
                 }
-                else
+
+                var batch = TakeBatch();
+                try
                 {
-                    await wake.WaitAsync(stopping).ConfigureAwait(false);
+                    await SendAsync(batch, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    // Stopped while the answer was read, before it was counted.
+                    Drop(batch.Count, "the client stopped while the batch was in flight");
+                    throw;
+                }
+                catch (Exception e)
+                {
+                    // SendAsync counts every outcome itself; this keeps the loop alive if it failed unexpectedly.
+                    Drop(batch.Count, $"{e.GetType().Name}: {e.Message}");
+                }
+                finally
+                {
+                    Interlocked.Add(ref _taken, -batch.Count);
                 }
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            lock (_lock)
-            {
-                if (_wake.Task.IsCompleted) _wake = NewSignal();
-            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
         }
     }
 
-    // Under the lock. A batch is due when full by count or size, when its oldest event has waited
-    // FlushInterval, when a flush waits for it, or when the client is closing.
-    private List<BufferedEvent>? TakeBatchIfDue(out TimeSpan? wait)
+    // The oldest event waiting: the carried one, else the buffer's first.
+    private BufferedEvent? Oldest() => _carry ?? (_buffer.Reader.TryPeek(out var first) ? first : null);
+
+    // Under _flushLock, by the loop between batches (nothing in flight): a flush is done when
+    // every event up to its target has left the buffer.
+    private void CompleteFlushWaiters(BufferedEvent? oldest)
     {
-        wait = null;
-        var first = _buffer.First;
-        if (first is null) return null;
-        var due = _closed
-            || _buffer.Count >= _options.MaxBatchEvents
-            || _bufferBytes >= _options.MaxBatchBytes
-            || _flushWaiters.Exists(w => w.Target >= first.Value.Sequence);
-        if (!due)
-        {
-            var age = _time.GetUtcNow() - first.Value.BufferedAt;
-            if (age >= _options.FlushInterval) due = true;
-            else wait = _options.FlushInterval - age;
-        }
-        if (!due) return null;
-
-        var batch = new List<BufferedEvent>(Math.Min(_buffer.Count, _options.MaxBatchEvents));
-        long bytes = 0;
-        while (_buffer.First is { } node && batch.Count < _options.MaxBatchEvents)
-        {
-            var size = node.Value.Json.Length + 1;
-            if (batch.Count > 0 && bytes + size > _options.MaxBatchBytes) break;
-            batch.Add(node.Value);
-            bytes += size;
-            _bufferBytes -= node.Value.Json.Length;
-            _buffer.RemoveFirst();
-        }
-        _inFlightFirst = batch[0].Sequence;
-        _inFlightCount = batch.Count;
-        return batch;
-    }
-
-    private long LowestPending() => Math.Min(_inFlightFirst, _buffer.First?.Value.Sequence ?? long.MaxValue);
-
-    private void CompleteFlushWaiters()
-    {
-        var lowest = LowestPending();
+        var lowest = oldest?.Sequence ?? long.MaxValue;
         _flushWaiters.RemoveAll(w =>
         {
             if (w.Target >= lowest) return false;
             w.Done.TrySetResult();
             return true;
         });
+    }
+
+    // Null when a batch is due: the buffer holds a batch's count or size, a flush waits for the
+    // oldest event, the client is closing, or the oldest event has waited FlushInterval. Otherwise
+    // how long until the oldest event has waited FlushInterval.
+    private TimeSpan? DueIn(BufferedEvent oldest)
+    {
+        if (_closing
+            || _buffer.Reader.Count + (_carry is null ? 0 : 1) >= _options.MaxBatchEvents
+            || Interlocked.Read(ref _bufferBytes) >= _options.MaxBatchBytes)
+            return null;
+        lock (_flushLock)
+        {
+            if (_flushWaiters.Exists(w => w.Target >= oldest.Sequence)) return null;
+        }
+        var age = _time.GetUtcNow() - oldest.BufferedAt;
+        return age >= _options.FlushInterval ? null : _options.FlushInterval - age;
+    }
+
+    // Sleeps until the doorbell rings or the wait is over (both on the injected clock), whichever is first.
+    private async Task WaitForRingAsync(TimeSpan wait, CancellationToken stopping)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var ring = _doorbell.Reader.WaitToReadAsync(cancel.Token).AsTask();
+        var timer = Task.Delay(wait, _time, cancel.Token);
+        await Task.WhenAny(ring, timer).ConfigureAwait(false);
+        await cancel.CancelAsync().ConfigureAwait(false);
+    }
+
+    // Takes events from the front until the next would pass MaxBatchEvents or MaxBatchBytes, so a
+    // request is at most MaxBatchBytes plus the envelope. It peeks before it reads; the one event
+    // read without fitting (the peeked one was dropped by DropOldest in between and the one behind
+    // it is larger) is carried to the next batch.
+    private List<BufferedEvent> TakeBatch()
+    {
+        var batch = new List<BufferedEvent>();
+        long bytes = 0;
+        while (batch.Count < _options.MaxBatchEvents)
+        {
+            BufferedEvent next;
+            if (_carry is { } carried)
+            {
+                next = carried;
+                _carry = null;
+            }
+            else
+            {
+                if (!_buffer.Reader.TryPeek(out var first)) break;
+                if (batch.Count > 0 && bytes + first.Json.Length + 1 > _options.MaxBatchBytes) break;
+                Interlocked.Increment(ref _taken);
+                if (!_buffer.Reader.TryRead(out next!))
+                {
+                    Interlocked.Decrement(ref _taken);
+                    break;
+                }
+            }
+            var size = next.Json.Length + 1;
+            if (batch.Count > 0 && bytes + size > _options.MaxBatchBytes)
+            {
+                _carry = next;
+                break;
+            }
+            batch.Add(next);
+            bytes += size;
+            Interlocked.Add(ref _bufferBytes, -next.Json.Length);
+        }
+        return batch;
     }
 
     private async Task SendAsync(List<BufferedEvent> batch, CancellationToken stopping)
@@ -350,19 +431,13 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
         switch (status)
         {
             case 202 or 200:
-                lock (_lock)
-                {
-                    _sent += answer.Accepted ?? batch.Count - answer.Rejected.Count;
-                    _rejected += answer.Rejected.Count;
-                }
+                Interlocked.Add(ref _sent, answer.Accepted ?? batch.Count - answer.Rejected.Count);
+                Interlocked.Add(ref _rejected, answer.Rejected.Count);
                 LogRejections(answer);
                 return;
             case 400:
-                lock (_lock)
-                {
-                    _rejected += answer.Rejected.Count;
-                    _dropped += Math.Max(0, batch.Count - answer.Rejected.Count);
-                }
+                Interlocked.Add(ref _rejected, answer.Rejected.Count);
+                Interlocked.Add(ref _dropped, Math.Max(0, batch.Count - answer.Rejected.Count));
                 LogRejections(answer);
                 if (answer.Rejected.Count < batch.Count)
                     _log.LogError("Pipeline client: batch of {Count} events refused (400 {Code}: {Message})", batch.Count, answer.ErrorCode, answer.ErrorMessage);
@@ -381,7 +456,7 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
 
     private void Drop(int count, string why)
     {
-        lock (_lock) _dropped += count;
+        Interlocked.Add(ref _dropped, count);
         _log.LogError("Pipeline client: batch of {Count} events dropped: {Reason}", count, why);
     }
 
@@ -413,7 +488,7 @@ public sealed class PipelineClient : IPipelineClient, IDisposable
             OnRetry = args =>
             {
                 var count = args.Context.Properties.GetValue(BatchSizeKey, 0);
-                lock (_lock) _retried += count;
+                Interlocked.Add(ref _retried, count);
                 _log.LogInformation("Pipeline client: retry {Attempt} of a batch of {Count} events in {Delay} ({Reason})",
                     args.AttemptNumber + 1, count, args.RetryDelay,
                     args.Outcome.Result is { } r ? $"{(int)r.StatusCode}" : args.Outcome.Exception?.GetType().Name);

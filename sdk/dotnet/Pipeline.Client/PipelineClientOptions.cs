@@ -55,7 +55,7 @@ public sealed class PipelineClientOptions
     /// <summary>Time allowed for one attempt. Default 30 s.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long disposing waits for the buffer to drain before dropping the rest. Default 10 s.</summary>
+    /// <summary>How long <see cref="PipelineClient.DisposeAsync"/> waits for the buffer to drain before it cancels what is in flight and drops the rest. Default 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>

@@ -11,9 +11,17 @@ public static class PipelineClientServiceCollectionExtensions
     /// <summary>
     /// Registers one <see cref="PipelineClient"/> (also as <see cref="IPipelineClient"/>) as a
     /// singleton, on a named <see cref="HttpClient"/> (<see cref="PipelineClient.HttpClientName"/>)
-    /// from the HTTP client factory. The options are validated when the client is first resolved.
-    /// The container disposes the client at shutdown, which flushes the buffer.
+    /// from the HTTP client factory, with the container's <see cref="TimeProvider"/> if it has one.
+    /// The options are validated when the client is first resolved.
     /// </summary>
+    /// <remarks>
+    /// The client is only <see cref="IAsyncDisposable"/>: the container disposes it with
+    /// <c>DisposeAsync</c> at shutdown (the generic host and ASP.NET Core do), which flushes the
+    /// buffer for at most <see cref="PipelineClientOptions.ShutdownTimeout"/>. A container disposed
+    /// synchronously (<c>ServiceProvider.Dispose()</c>) after resolving the client throws
+    /// <see cref="InvalidOperationException"/> instead of blocking on that flush; dispose such a
+    /// container with <c>DisposeAsync</c>.
+    /// </remarks>
     /// <returns>The builder of the named HTTP client, to add handlers (proxies, logging) to it.</returns>
     /// <example>
     /// <code>

@@ -9,7 +9,9 @@ public sealed class DependencyInjectionTests
     public async Task AddPipelineClient_registers_one_client_on_the_http_client_factory_and_disposing_the_container_flushes()
     {
         var stub = new StubHandler();
+        await using var clock = new TestClock();
         var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
         services.AddPipelineClient(o =>
         {
             o.Endpoint = new Uri("http://pipeline.test");
@@ -18,16 +20,51 @@ public sealed class DependencyInjectionTests
             o.FlushInterval = TimeSpan.FromHours(1);
         }).ConfigurePrimaryHttpMessageHandler(() => stub);
 
-        var provider = services.BuildServiceProvider();
+        var provider = clock.Owns(services.BuildServiceProvider());
         var client = provider.GetRequiredService<IPipelineClient>();
         Assert.Same(client, provider.GetRequiredService<PipelineClient>());
         var view = ClientTestKit.View();
         client.Track(view);
+        // The client runs on the container's clock, parked until the event is an hour old: nothing has left.
+        await clock.ArmedAsync(TimeSpan.FromHours(1));
         Assert.Empty(stub.Requests);
 
         await provider.DisposeAsync();
         Assert.Equal([view.EventId], stub.AllEventIds);
         Assert.Equal("http://pipeline.test/api/v1/events", stub.Requests.Single().Uri);
+        Assert.Equal(TestClock.Epoch, DateTimeOffset.Parse(stub.Requests.Single().SentAt, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.False(client.Track(ClientTestKit.View(2)));
+    }
+
+    [Fact]
+    public async Task A_container_disposed_synchronously_is_told_to_dispose_asynchronously_instead_of_blocking_on_the_flush()
+    {
+        var stub = new StubHandler();
+        await using var clock = new TestClock();
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddPipelineClient(o =>
+        {
+            o.Endpoint = new Uri("http://pipeline.test");
+            o.ApiKey = "mpk_test_secret";
+            o.MiniProgramId = "wxtest0001";
+            o.FlushInterval = TimeSpan.FromHours(1);
+        }).ConfigurePrimaryHttpMessageHandler(() => stub);
+        var provider = clock.Owns(services.BuildServiceProvider());
+        var client = clock.Owns(provider.GetRequiredService<IPipelineClient>());
+        Assert.False(client is IDisposable);
+        var view = ClientTestKit.View();
+        client.Track(view);
+        await clock.ArmedAsync(TimeSpan.FromHours(1));
+
+        var error = Assert.Throws<InvalidOperationException>(provider.Dispose);
+        Assert.Contains(nameof(PipelineClient), error.Message);
+        Assert.Contains("DisposeAsync", error.Message);
+        // The refused disposal neither sent nor lost anything: the client flushes when disposed properly.
+        Assert.Empty(stub.Requests);
+        await client.DisposeAsync();
+        Assert.Equal([view.EventId], stub.AllEventIds);
+        Assert.Equal(new PipelineClientStatistics(1, 1, 0, 0, 0, 0), client.Statistics);
     }
 
     [Fact]

@@ -74,9 +74,9 @@ public sealed class EventTests
     }
 
     [Fact]
-    public void Events_that_break_the_contract_are_refused_at_track_time_with_the_reason()
+    public async Task Events_that_break_the_contract_are_refused_at_track_time_with_the_reason()
     {
-        using var client = ClientTestKit.Client(new StubHandler());
+        await using var client = ClientTestKit.Client(new StubHandler());
         var noUser = Assert.Throws<ArgumentException>(() => client.Track(new PageView { SessionId = "s", Page = "p" }));
         Assert.Contains("userId is required", noUser.Message);
         var noSession = Assert.Throws<ArgumentException>(() => client.Track(new Share { UserId = "u", Target = ShareTarget.Chat }));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
 
@@ -27,17 +28,31 @@ public sealed class RetryTests
     [Fact]
     public async Task A_429_with_Retry_After_waits_as_asked()
     {
+        await using var clock = new TestClock();
         var stub = new StubHandler();
         stub.Answer = (r, _) => Task.FromResult(r.Number == 1 ? StubHandler.Error(HttpStatusCode.TooManyRequests, "rate_limited", retryAfter: "1") : StubHandler.Accept(r));
-        await using var client = ClientTestKit.Client(stub);
+        var client = ClientTestKit.Client(stub, clock);
         client.Track(ClientTestKit.View());
-        await client.FlushAsync();
+        var flush = client.FlushAsync();
 
+        // Retry-After: 1 plus at most 10 % of jitter (the base back-off here is 5 ms): the client parks on that wait ...
+        var retry = await clock.ArmedAsync(d => d >= TimeSpan.FromSeconds(1) && d <= TimeSpan.FromMilliseconds(1100));
+        var fired = clock.Fired;
+        clock.Advance(retry.DueTime - TestClock.Tick);
+        // ... and sends nothing again until it is over.
+        Assert.Equal(fired, clock.Fired);
+        Assert.Single(stub.Requests);
+        Assert.False(flush.IsCompleted);
+
+        clock.Advance(TestClock.Tick);
+        Assert.True(retry.Fired);
+        await flush.WaitAsync(TimeSpan.FromSeconds(5));
         var requests = stub.Requests.ToList();
         Assert.Equal(2, requests.Count);
-        var gap = requests[1].At - requests[0].At;
-        // Retry-After: 1 plus at most 10 % of jitter (the base back-off here is 5 ms); the upper bound leaves room for a busy machine.
-        Assert.InRange(gap.TotalMilliseconds, 990, 5000);
+        Assert.Equal(TestClock.Epoch, DateTimeOffset.Parse(requests[0].SentAt, CultureInfo.InvariantCulture));
+        // sentAt has whole milliseconds: the retry left the moment the wait was over.
+        var gap = DateTimeOffset.Parse(requests[1].SentAt, CultureInfo.InvariantCulture) - TestClock.Epoch;
+        Assert.Equal(TimeSpan.FromMilliseconds(Math.Floor(retry.DueTime.TotalMilliseconds)), gap);
         Assert.Equal(1, client.Statistics.Retried);
     }
 
