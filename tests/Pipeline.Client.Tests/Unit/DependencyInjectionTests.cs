@@ -10,17 +10,7 @@ public sealed class DependencyInjectionTests
     {
         var stub = new StubHandler();
         await using var clock = new TestClock();
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(clock);
-        services.AddPipelineClient(o =>
-        {
-            o.Endpoint = new Uri("http://pipeline.test");
-            o.ApiKey = "mpk_test_secret";
-            o.MiniProgramId = "wxtest0001";
-            o.FlushInterval = TimeSpan.FromHours(1);
-        }).ConfigurePrimaryHttpMessageHandler(() => stub);
-
-        var provider = clock.Owns(services.BuildServiceProvider());
+        var provider = clock.Owns(ContainerWithClient(stub, clock));
         var client = provider.GetRequiredService<IPipelineClient>();
         Assert.Same(client, provider.GetRequiredService<PipelineClient>());
         var view = ClientTestKit.View();
@@ -41,16 +31,7 @@ public sealed class DependencyInjectionTests
     {
         var stub = new StubHandler();
         await using var clock = new TestClock();
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(clock);
-        services.AddPipelineClient(o =>
-        {
-            o.Endpoint = new Uri("http://pipeline.test");
-            o.ApiKey = "mpk_test_secret";
-            o.MiniProgramId = "wxtest0001";
-            o.FlushInterval = TimeSpan.FromHours(1);
-        }).ConfigurePrimaryHttpMessageHandler(() => stub);
-        var provider = clock.Owns(services.BuildServiceProvider());
+        var provider = clock.Owns(ContainerWithClient(stub, clock));
         var client = clock.Owns(provider.GetRequiredService<IPipelineClient>());
         Assert.False(client is IDisposable);
         var view = ClientTestKit.View();
@@ -75,5 +56,20 @@ public sealed class DependencyInjectionTests
         using var provider = services.BuildServiceProvider();
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IPipelineClient>());
         Assert.Contains("ApiKey", error.Message);
+    }
+
+    /// <summary>A container with the client registered on the test clock, sending through <paramref name="stub"/>, flushing only after an hour.</summary>
+    private static ServiceProvider ContainerWithClient(StubHandler stub, TestClock clock)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddPipelineClient(o =>
+        {
+            o.Endpoint = new Uri("http://pipeline.test");
+            o.ApiKey = "mpk_test_secret";
+            o.MiniProgramId = "wxtest0001";
+            o.FlushInterval = TimeSpan.FromHours(1);
+        }).ConfigurePrimaryHttpMessageHandler(() => stub);
+        return services.BuildServiceProvider();
     }
 }
