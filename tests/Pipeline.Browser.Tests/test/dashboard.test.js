@@ -34,19 +34,17 @@ after(async () => {
   await demo?.stop();
 });
 
-/** A page signed in with a key, collecting console errors and the metrics queries it sends. */
+/** A page signed in with a key, collecting console errors. */
 async function open(key, route = '#/', size = 'desktop') {
   const context = await browser.newContext({ viewport: SIZES[size], locale: 'en-US', acceptDownloads: true });
   const page = await context.newPage();
   const errors = [];
-  const queries = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('request', (r) => { if (r.url().includes('/api/v1/metrics')) queries.push(new URL(r.url()).searchParams); });
   await page.goto(`${demo.address}/dashboard/#key=${encodeURIComponent(key)}`);
   await page.waitForSelector('#session .who');
   if (route !== '#/') await page.evaluate((r) => { window.location.hash = r; }, route);
-  return { context, page, errors, queries };
+  return { context, page, errors };
 }
 
 async function screenshot(page, name) {
@@ -98,15 +96,17 @@ test('the scorecard shows a rolled-up day whose tiles equal the query API', asyn
 });
 
 test('the date picker changes the range and the data requested, also from the keyboard', async () => {
-  const { context, page, errors, queries } = await open(demo.key);
+  const { context, page, errors } = await open(demo.key);
   try {
     await page.waitForSelector('#freshness');
     const shift = (d, n) => { const t = new Date(d + 'T00:00:00Z'); t.setUTCDate(t.getUTCDate() + n); return t.toISOString().slice(0, 10); };
-    queries.length = 0;
+    // The old page stays until the hash change re-renders it: wait for what the new range asks and shows,
+    // not for any element the old page also had.
+    const metricsAsked = (check) => page.waitForRequest((r) => r.url().includes('/api/v1/metrics') && check(new URL(r.url()).searchParams));
+    let asked = metricsAsked((q) => q.get('from') === shift(day, -13) && q.get('to') === day); // a 7-day range asks from a week before its first day
     await page.click('button[data-range="7"]');
-    await page.waitForFunction(() => window.location.hash.includes('range=7'));
-    await page.waitForSelector('#freshness');
-    assert.ok(queries.some((q) => q.get('from') === shift(day, -13) && q.get('to') === day), 'a 7-day range asks from a week before its first day');
+    await asked;
+    await page.waitForFunction((a) => document.querySelector('#range-note')?.textContent.startsWith(a), shift(day, -6));
     assert.match(await page.textContent('#range-note'), new RegExp(`^${shift(day, -6)} to ${day}`));
     assert.equal(await page.getAttribute('button[data-range="7"]', 'aria-pressed'), 'true');
     await page.waitForSelector('.north-star .chart canvas');
@@ -115,14 +115,13 @@ test('the date picker changes the range and the data requested, also from the ke
     await page.screenshot({ path: full, fullPage: true });
     if (process.env.DASHBOARD_SCREENSHOTS_TO_DOCS === '1') await copyFile(full, path.join(repoRoot, 'docs', 'images', path.basename(full)));
 
-    queries.length = 0;
     await page.click('button[data-range="custom"]');
     await page.fill('#range-from', shift(day, -3));
     await page.fill('#range-to', shift(day, -1));
+    asked = metricsAsked((q) => q.get('to') === shift(day, -1)); // the custom range is requested
     await page.click('.custom-range button[type="submit"]');
-    await page.waitForFunction(() => window.location.hash.includes('from='));
-    await page.waitForSelector('#freshness');
-    assert.ok(queries.some((q) => q.get('to') === shift(day, -1)), 'the custom range is requested');
+    await asked;
+    await page.waitForFunction((d) => document.querySelector('#freshness')?.dataset.day === d, shift(day, -1));
     assert.equal(await page.getAttribute('#freshness', 'data-day'), shift(day, -1));
 
     // Keyboard only: Tab to "Last 90 days" and press Enter.
@@ -133,6 +132,7 @@ test('the date picker changes the range and the data requested, also from the ke
     }
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => window.location.hash.includes('range=90'));
+    await page.waitForFunction((a) => document.querySelector('#range-note')?.textContent.startsWith(a), shift(day, -89));
     await page.waitForSelector('#freshness');
     assert.deepEqual(errors, []);
   } finally {
@@ -176,9 +176,12 @@ test('the search finds a mini-program and opens its analysis page', async () => 
     await page.fill('#mp-search', first.slice(2, 9));
     await page.press('#mp-search', 'Enter');
     await page.waitForFunction((q) => window.location.hash.includes('q=' + q), first.slice(2, 9));
-    await page.waitForSelector('#mp-table');
+    // The unfiltered table stays in the page until the hash change re-renders it: wait for the filtered one,
+    // which says what it matched, not for any table.
+    await page.waitForFunction((q) => document.querySelector('#mp-table caption')?.textContent.includes(`matching “${q}”`), first.slice(2, 9));
     const found = await page.$$eval('#mp-table a.mp-link', (links) => links.map((a) => a.textContent));
-    assert.ok(found.includes(first) && found.every((id) => id.includes(first.slice(2, 9))));
+    assert.ok(found.includes(first), `the search for ${first.slice(2, 9)} lists ${first}: ${found.join(', ')}`);
+    assert.ok(found.every((id) => id.includes(first.slice(2, 9))), `every mini-program listed matches ${first.slice(2, 9)}: ${found.join(', ')}`);
     await screenshot(page, 'mini-programs');
     await page.click(`#mp-table a.mp-link:text-is("${first}")`);
     await page.waitForSelector('#mp-day');
@@ -188,6 +191,7 @@ test('the search finds a mini-program and opens its analysis page', async () => 
     assert.ok(await page.$('#pages-table'), 'the pages table is shown');
     assert.ok(await page.$('#dist-channel-table'), "the mini-program's own sessions by channel are shown");
     await page.evaluate((id) => { window.location.hash = `#/mini-program/${id}?range=7`; }, first);
+    await page.waitForFunction((a) => document.querySelector('.range-note')?.textContent.startsWith(a), shiftDay(day, -6));
     await page.waitForFunction(() => { // every chart drawn, the retention grids and custom events included
       const charts = [...document.querySelectorAll('.mp-body .chart')];
       return charts.length >= 12 && charts.every((c) => c.querySelector('canvas'));
