@@ -3,8 +3,10 @@ namespace Pipeline.Core.Events;
 /// <summary>
 /// An accepted event: validated, its time corrected for clock skew and its user pseudonymised.
 /// Every stage after ingest (landing blob, event store, rollup) works with this shape, so the
-/// raw <c>userId</c> never exists past validation. Type-specific props are typed fields; props
-/// the contract does not name are kept verbatim in <see cref="ExtraProps"/>.
+/// raw <c>userId</c> never exists past validation. The contract's named props are typed properties,
+/// each the storage of one entry of <see cref="EventProps"/> (which says which types carry it, its rule
+/// and its field in the event store), and filled through that entry by the validator, the codec and the
+/// Parquet reader; props the contract does not name are kept verbatim in <see cref="ExtraProps"/>.
 /// </summary>
 public sealed class PipelineEvent
 {
@@ -27,6 +29,8 @@ public sealed class PipelineEvent
     public string? SessionId { get; init; }
 
     public Platform Platform { get; init; }
+
+    // The named props (EventProps). A new one is a property here and an entry there.
 
     // session_start
     public int? Scene { get; init; }

@@ -2,7 +2,10 @@ using System.Collections.Frozen;
 
 namespace Pipeline.Core.Events;
 
-/// <summary>The contract's wire spellings of the enums, both ways.</summary>
+/// <summary>
+/// The contract's wire spellings of the event's own enums (type, platform), both ways. The enum props'
+/// spellings (<c>target</c>, <c>kind</c>) are their rules in <see cref="EventProps"/>.
+/// </summary>
 public static class WireNames
 {
     public const string CustomPrefix = "custom.";
@@ -33,17 +36,6 @@ public static class WireNames
         ["other"] = Platform.Other,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly FrozenDictionary<string, ShareTarget> ShareTargetByName = new Dictionary<string, ShareTarget>
-    {
-        ["chat"] = ShareTarget.Chat, ["group"] = ShareTarget.Group, ["moments"] = ShareTarget.Moments,
-    }.ToFrozenDictionary(StringComparer.Ordinal);
-
-    private static readonly FrozenDictionary<string, ErrorKind> ErrorKindByName = new Dictionary<string, ErrorKind>
-    {
-        ["js_error"] = ErrorKind.JsError, ["crash"] = ErrorKind.Crash, ["network"] = ErrorKind.Network,
-        ["other"] = ErrorKind.Other,
-    }.ToFrozenDictionary(StringComparer.Ordinal);
-
     /// <summary>Every built-in type name (not <c>custom.*</c>).</summary>
     public static IEnumerable<string> BuiltInTypeNames => Types.Select(t => t.Name);
 
@@ -63,20 +55,5 @@ public static class WireNames
         Platform.Ios => "ios", Platform.Android => "android", Platform.Harmony => "harmony",
         Platform.Windows => "windows", Platform.Mac => "mac", Platform.Devtools => "devtools",
         Platform.Other => "other", _ => "unknown",
-    };
-
-    public static bool TryParseShareTarget(string name, out ShareTarget target) => ShareTargetByName.TryGetValue(name, out target);
-
-    public static string ShareTargetName(ShareTarget target) => target switch
-    {
-        ShareTarget.Chat => "chat", ShareTarget.Group => "group", ShareTarget.Moments => "moments", _ => "",
-    };
-
-    public static bool TryParseErrorKind(string name, out ErrorKind kind) => ErrorKindByName.TryGetValue(name, out kind);
-
-    public static string ErrorKindName(ErrorKind kind) => kind switch
-    {
-        ErrorKind.JsError => "js_error", ErrorKind.Crash => "crash", ErrorKind.Network => "network",
-        ErrorKind.Other => "other", _ => "",
     };
 }

@@ -5,31 +5,50 @@ using Pipeline.Core.Events;
 
 namespace Pipeline.Core.Ingest;
 
-/// <summary>The <c>props</c> of an event: the named props of its type (<see cref="PropSpec"/>), and the limits on the rest (keys, depth, duplicates), which are passed through.</summary>
+/// <summary>
+/// The <c>props</c> of an event: the named props of its type, read by their entries in <see cref="EventProps"/>
+/// (rule, required or not, where they are stored), and the limits on the rest (keys, depth, duplicates),
+/// which are passed through.
+/// </summary>
 internal sealed partial class EventValidator
 {
-    private bool ReadProps(EventType type, string typeName, bool hasProps, JsonElement props, ref PropValues values,
+    /// <summary>A named prop's value as read, before it is stored: <see cref="Number"/> or <see cref="Text"/> by its value type.</summary>
+    private struct PropValue
+    {
+        public long Number;
+        public string? Text;
+    }
+
+    // The values of the event's named props, by their index among its type's props (EventProps.ForType).
+    private readonly PropValue[] _propValues = new PropValue[32];
+
+    /// <summary>
+    /// Reads the props: each named prop of the type by its rule (in document order), then the type's required
+    /// props in table order, then those required with another. <paramref name="present"/> has bit i set for
+    /// each of <paramref name="uses"/>[i] that was sent (not null); their values wait in <see cref="_propValues"/>.
+    /// </summary>
+    private bool ReadProps(EventType type, string typeName, bool hasProps, JsonElement props, out PropUse[] uses, out uint present,
         out string? extraProps, out Failure failure)
     {
         extraProps = null;
         failure = default;
-        var specs = PropSpec.ForType(type);
-        uint present = 0;
+        uses = EventProps.ForType(type);
+        present = 0;
         var writingExtra = false;
         if (hasProps)
         {
             foreach (var property in props.EnumerateObject())
             {
-                var spec = PropSpec.Match(specs, property);
-                if (spec >= 0)
+                var use = Match(uses, property);
+                if (use >= 0)
                 {
                     if (property.Value.ValueKind == JsonValueKind.Null) continue; // as if absent
-                    if (ReadNamed(specs[spec], property.Value, ref values) is { } error)
+                    if (ReadNamed(uses[use].Prop, property.Value, out _propValues[use]) is { } error)
                     {
                         failure = Invalid(error + ".");
                         return false;
                     }
-                    present |= 1u << spec;
+                    present |= 1u << use;
                     continue;
                 }
 
@@ -49,18 +68,21 @@ internal sealed partial class EventValidator
             }
         }
 
-        for (var i = 0; i < specs.Length; i++)
+        for (var i = 0; i < uses.Length; i++)
         {
-            if (specs[i].Required && (present & (1u << i)) == 0)
+            if (uses[i].Required && (present & (1u << i)) == 0)
             {
-                failure = Missing($"props.{specs[i].Name} is required for {typeName}.");
+                failure = Missing($"{uses[i].Prop.Path} is required for {typeName}.");
                 return false;
             }
         }
-        if (type == EventType.AdImpression && values.Revenue is not null && values.Currency is null)
+        for (var i = 0; i < uses.Length; i++)
         {
-            failure = Missing("props.currency is required when props.revenue is present.");
-            return false;
+            if (uses[i].RequiredWithIndex is var with and >= 0 && (present & (1u << with)) != 0 && (present & (1u << i)) == 0)
+            {
+                failure = Missing($"{uses[i].Prop.Path} is required when {uses[i].RequiredWith!.Path} is present.");
+                return false;
+            }
         }
 
         if (writingExtra)
@@ -72,103 +94,78 @@ internal sealed partial class EventValidator
         return true;
     }
 
-    private static string? ReadNamed(PropSpec spec, JsonElement value, ref PropValues values)
+    private static int Match(PropUse[] uses, JsonProperty property)
     {
-        switch (spec.Field)
+        for (var i = 0; i < uses.Length; i++)
         {
-            case PropField.Scene:
-                if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var scene))
+            if (property.NameEquals(uses[i].Prop.Utf8Name)) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Stores the named props read by <see cref="ReadProps"/> into the accepted event.</summary>
+    private void StoreProps(PipelineEvent accepted, PropUse[] uses, uint present)
+    {
+        for (var i = 0; i < uses.Length; i++)
+        {
+            if ((present & (1u << i)) == 0) continue;
+            var stored = uses[i].Prop.Stored;
+            if (stored.ValueType == PropValueType.Text) stored.SetText(accepted, _propValues[i].Text);
+            else stored.SetNumber(accepted, _propValues[i].Number);
+        }
+    }
+
+    /// <summary>Reads a named prop by its rule; the rejection message (without its final full stop) when it breaks it.</summary>
+    private static string? ReadNamed(EventProp prop, JsonElement value, out PropValue result)
+    {
+        result = default;
+        var rule = prop.Rule;
+        switch (rule.Kind)
+        {
+            case PropRuleKind.Integer:
+                if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) && number >= rule.Min && number <= rule.Max)
                 {
-                    values.Scene = scene;
+                    result.Number = number;
                     return null;
                 }
-                return $"props.scene must be an integer entry-scene code; got {JsonText.Describe(value)}";
-            case PropField.LoadMs:
-                return ReadInteger(value, "props.loadMs", 0, "an integer >= 0 (milliseconds)", out values.LoadMs);
-            case PropField.DurationMs:
-                return ReadInteger(value, "props.durationMs", 0, "an integer >= 0 (milliseconds)", out values.DurationMs);
-            case PropField.Amount:
-                return ReadInteger(value, "props.amount", 1, "an integer > 0 (minor units)", out values.Amount);
-            case PropField.Revenue:
-                return ReadInteger(value, "props.revenue", 0, "an integer >= 0 (minor units)", out values.Revenue);
-            case PropField.Page:
-                return ReadText(value, "props.page", IngestLimits.MaxPageLength, out values.Page);
-            case PropField.ReferrerMiniProgramId:
-                return ReadText(value, "props.referrerMiniProgramId", IngestLimits.MaxIdentifierLength, out values.ReferrerMiniProgramId);
-            case PropField.OrderId:
-                return ReadText(value, "props.orderId", IngestLimits.MaxIdentifierLength, out values.OrderId);
-            case PropField.MerchantId:
-                return ReadText(value, "props.merchantId", IngestLimits.MaxIdentifierLength, out values.MerchantId);
-            case PropField.AdUnitId:
-                return ReadText(value, "props.adUnitId", IngestLimits.MaxIdentifierLength, out values.AdUnitId);
-            case PropField.Reason:
-                return ReadText(value, "props.reason", IngestLimits.MaxIdentifierLength, out values.Reason);
-            case PropField.Scope:
-                return ReadText(value, "props.scope", IngestLimits.MaxIdentifierLength, out values.Scope);
-            case PropField.DeveloperId:
-                return ReadText(value, "props.developerId", IngestLimits.MaxIdentifierLength, out values.DeveloperId);
-            case PropField.Version:
-                return ReadText(value, "props.version", IngestLimits.MaxIdentifierLength, out values.Version);
-            case PropField.Category:
-                return ReadText(value, "props.category", IngestLimits.MaxIdentifierLength, out values.Category);
-            case PropField.Currency:
-                if (value.ValueKind == JsonValueKind.String && NormaliseCurrency(value.GetString()!) is { } currency)
-                {
-                    values.Currency = currency;
-                    return null;
-                }
-                return $"props.currency must be a 3-letter ISO-4217 code; got {JsonText.Describe(value)}";
-            case PropField.Target:
-                if (value.ValueKind == JsonValueKind.String && WireNames.TryParseShareTarget(value.GetString()!, out var target))
-                {
-                    values.ShareTarget = target;
-                    return null;
-                }
-                return $"props.target must be one of chat, group, moments; got {JsonText.Describe(value)}";
-            case PropField.Kind:
-                if (value.ValueKind == JsonValueKind.String && WireNames.TryParseErrorKind(value.GetString()!, out var kind))
-                {
-                    values.ErrorKind = kind;
-                    return null;
-                }
-                return $"props.kind must be one of js_error, crash, network, other; got {JsonText.Describe(value)}";
-            case PropField.Message:
+                break;
+            case PropRuleKind.Text:
                 if (value.ValueKind == JsonValueKind.String)
                 {
-                    // Truncated, never rejected: the contract keeps error events whatever their message.
-                    values.Message = JsonText.Truncate(value.GetString()!, IngestLimits.MaxErrorMessageLength);
+                    var text = value.GetString()!;
+                    if (text.Length is > 0 && text.Length <= rule.Length)
+                    {
+                        result.Text = text;
+                        return null;
+                    }
+                }
+                // A length message: the value by its length (an empty or huge string echoes badly).
+                return $"{prop.Path} must be {rule.Expected}; got {DescribeText(value)}";
+            case PropRuleKind.Letters:
+                if (value.ValueKind == JsonValueKind.String && rule.NormaliseLetters(value.GetString()!) is { } letters)
+                {
+                    result.Text = letters;
                     return null;
                 }
-                return $"props.message must be a string; got {JsonText.Describe(value)}";
+                break;
+            case PropRuleKind.OneOf:
+                if (value.ValueKind == JsonValueKind.String && rule.TryParse(value.GetString()!, out var named))
+                {
+                    result.Number = named;
+                    return null;
+                }
+                break;
+            case PropRuleKind.Truncated:
+                if (value.ValueKind == JsonValueKind.String)
+                {
+                    result.Text = JsonText.Truncate(value.GetString()!, rule.Length);
+                    return null;
+                }
+                break;
             default:
-                throw new InvalidOperationException($"No rule for prop {spec.Field}.");
+                throw new InvalidOperationException($"No reading for rule {rule.Kind} of {prop.Path}.");
         }
-    }
-
-    private static string? ReadInteger(JsonElement value, string name, long min, string rule, out long? result)
-    {
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) && number >= min)
-        {
-            result = number;
-            return null;
-        }
-        result = null;
-        return $"{name} must be {rule}; got {JsonText.Describe(value)}";
-    }
-
-    private static string? ReadText(JsonElement value, string name, int max, out string? result)
-    {
-        result = null;
-        if (value.ValueKind == JsonValueKind.String)
-        {
-            var text = value.GetString()!;
-            if (text.Length is > 0 && text.Length <= max)
-            {
-                result = text;
-                return null;
-            }
-        }
-        return $"{name} must be a string of 1 to {max} characters; got {DescribeText(value)}";
+        return $"{prop.Path} must be {rule.Expected}; got {JsonText.Describe(value)}";
     }
 
     /// <summary>A value for a length message: strings by their length (an empty or huge string echoes badly).</summary>
@@ -179,20 +176,6 @@ internal sealed partial class EventValidator
             0 => "an empty string",
             var n => $"a string of {n} characters",
         };
-
-    private static string? NormaliseCurrency(string text)
-    {
-        if (text.Length != IngestLimits.CurrencyLength) return null;
-        foreach (var c in text)
-        {
-            if (!char.IsAsciiLetter(c)) return null;
-        }
-        foreach (var c in text)
-        {
-            if (char.IsAsciiLetterLower(c)) return text.ToUpperInvariant();
-        }
-        return text;
-    }
 
     /// <summary>Rules every unknown prop obeys: string values at most 1024 characters, containers at most depth 4.</summary>
     private string? CheckUnknown(JsonProperty property)

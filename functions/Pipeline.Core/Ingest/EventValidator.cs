@@ -19,7 +19,8 @@ public readonly record struct EventOutcome(PipelineEvent? Event, Rejection? Reje
 /// <item><c>eventId</c>, <c>type</c> (<c>unknown_type</c> for an unknown one), <c>timestamp</c>,
 /// <c>userId</c>, <c>miniProgramId</c>, <c>sessionId</c>, <c>platform</c>;</item>
 /// <item>props in document order (named props by their rules; unknown props: string values at most
-/// 1024 characters, nesting at most 4), then the type's required props in the contract's order;</item>
+/// 1024 characters, nesting at most 4), then the type's required props in the order of the prop table
+/// (<see cref="EventProps"/>, the contract's), then those required with another (<c>currency</c> with <c>revenue</c>);</item>
 /// <item>size (<c>event_too_large</c>), then the time window (<c>timestamp_out_of_range</c>), then
 /// whether the source may write the mini-program (<c>forbidden_mini_program</c>).</item>
 /// </list>
@@ -28,8 +29,9 @@ public readonly record struct EventOutcome(PipelineEvent? Event, Rejection? Reje
 /// ignored (forward compatibility) but may not repeat. Not thread-safe: one instance per batch, so
 /// its buffers are reused from event to event.
 /// <para>One class, one file per concern: this file reads the event's common fields;
-/// <c>EventValidator.Props.cs</c> the props; <c>EventValidator.PropSpecs.cs</c> the table of the contract's
-/// named props; <c>EventValidator.Identifiers.cs</c> the identifier rules; <c>EventValidator.Sanitising.cs</c>
+/// <c>EventValidator.Props.cs</c> the props, by the table of the contract's named props
+/// (<see cref="EventProps"/>, which also says where each is stored and how the event store encodes it);
+/// <c>EventValidator.Identifiers.cs</c> the identifier rules; <c>EventValidator.Sanitising.cs</c>
 /// the rejected event kept for operators. The batch shape is <see cref="BatchParser"/>'s.</para>
 /// </summary>
 internal sealed partial class EventValidator
@@ -281,8 +283,7 @@ internal sealed partial class EventValidator
         }
 
         // 3. Props.
-        var values = new PropValues();
-        if (!ReadProps(type, typeName, hasProps, props, ref values, out var extraProps, out failure)) return null;
+        if (!ReadProps(type, typeName, hasProps, props, out var uses, out var present, out var extraProps, out failure)) return null;
 
         // 4. Size, time window, authorisation.
         var size = JsonMarshal.GetRawUtf8Value(element).Length;
@@ -310,7 +311,7 @@ internal sealed partial class EventValidator
             return null;
         }
 
-        return new PipelineEvent
+        var accepted = new PipelineEvent
         {
             EventId = eventId,
             Type = type,
@@ -320,27 +321,10 @@ internal sealed partial class EventValidator
             MiniProgramId = miniProgramId,
             SessionId = sessionId,
             Platform = platform,
-            Scene = values.Scene,
-            LoadMs = values.LoadMs,
-            ReferrerMiniProgramId = values.ReferrerMiniProgramId,
-            DurationMs = values.DurationMs,
-            Page = values.Page,
-            ShareTarget = values.ShareTarget,
-            OrderId = values.OrderId,
-            Amount = values.Amount,
-            Currency = values.Currency,
-            MerchantId = values.MerchantId,
-            AdUnitId = values.AdUnitId,
-            Revenue = values.Revenue,
-            ErrorKind = values.ErrorKind,
-            Message = values.Message,
-            Reason = values.Reason,
-            Scope = values.Scope,
-            DeveloperId = values.DeveloperId,
-            Version = values.Version,
-            Category = values.Category,
             ExtraProps = extraProps,
         };
+        StoreProps(accepted, uses, present);
+        return accepted;
     }
 
     private static int FieldOf(JsonProperty property)

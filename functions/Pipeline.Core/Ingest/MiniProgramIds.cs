@@ -2,7 +2,8 @@ namespace Pipeline.Core.Ingest;
 
 /// <summary>
 /// The one rule for a <c>miniProgramId</c> (events.md): 1 to 64 characters of <c>[A-Za-z0-9_-]</c>.
-/// The validator, the key verbs and the query API all ask here.
+/// The validator, the key verbs, the simulator, the key store, the query API and the metric row keys
+/// (which split a page value where its id ends) all ask here.
 /// </summary>
 public static class MiniProgramIds
 {
@@ -14,8 +15,11 @@ public static class MiniProgramIds
         if (id.Length is 0 or > IngestLimits.MaxMiniProgramIdLength) return false;
         foreach (var c in id)
         {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-')) return false;
+            if (!IsIdCharacter(c)) return false;
         }
         return true;
     }
+
+    /// <summary>Whether the character may be in a mini-program id.</summary>
+    public static bool IsIdCharacter(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-';
 }

@@ -1,11 +1,12 @@
 using System.Text;
+using Pipeline.Core.Ingest;
+using Pipeline.Core.Ports;
 
 namespace Pipeline.Core.Rollup;
 
 /// <summary>
-/// Table keys of metric rows. Table Storage forbids <c>/ \ # ?</c> and control characters in
-/// keys, and the catalog uses <c>|</c> as separator and <c>%</c> as escape, so those are written
-/// as <c>%XX</c> (upper-case hex of each UTF-8 byte).
+/// Table keys of metric rows. Values in keys are escaped by the table-key rule (<see cref="TableKeys.Escape"/>:
+/// <c>|</c>, <c>%</c>, <c>/ \ # ?</c> and control characters as <c>%XX</c>).
 /// </summary>
 public static class MetricRowKeys
 {
@@ -36,7 +37,7 @@ public static class MetricRowKeys
         (int)(System.IO.Hashing.XxHash32.HashToUInt32(Encoding.UTF8.GetBytes(programPartitionKey)) % ProgramBuckets);
 
     /// <summary><c>&lt;metric&gt;|&lt;dimension&gt;|&lt;escaped value&gt;</c> in <c>DailyMetrics</c>.</summary>
-    public static string DailyRowKey(MetricRow row) => $"{row.Metric}|{row.Dimension}|{Escape(row.DimensionValue)}";
+    public static string DailyRowKey(MetricRow row) => $"{row.Metric}|{row.Dimension}|{TableKeys.Escape(row.DimensionValue)}";
 
     /// <summary><c>yyyy-MM-dd|&lt;metric&gt;|&lt;dimension&gt;|&lt;escaped value&gt;</c> in <c>ProgramDailyMetrics</c>.</summary>
     public static string ProgramRowKey(MetricRow row) => $"{PartitionKey(row.Date)}|{DailyRowKey(row)}";
@@ -51,78 +52,18 @@ public static class MetricRowKeys
     /// </summary>
     public static string ProgramPartitionKey(MetricRow row) => row.Dimension switch
     {
-        "miniProgram" => Escape(row.DimensionValue),
-        "miniProgram.page" => Escape(ProgramOfPageValue(row.DimensionValue)),
-        _ when row.DimensionValue.IndexOf('/') is var slash and > 0 => Escape(row.DimensionValue[..slash]),
+        "miniProgram" => TableKeys.Escape(row.DimensionValue),
+        "miniProgram.page" => TableKeys.Escape(ProgramOfPageValue(row.DimensionValue)),
+        _ when row.DimensionValue.IndexOf('/') is var slash and > 0 => TableKeys.Escape(row.DimensionValue[..slash]),
         _ => throw new ArgumentException($"'{row.DimensionValue}' is not a value of dimension {row.Dimension}: <miniProgramId>/<value> expected.", nameof(row)),
     };
 
-    // A miniProgram.page value is <miniProgramId><page>; ids are [A-Za-z0-9_-], so the id ends
-    // where the first other character starts (the page's leading '/' in the usual case).
+    // A miniProgram.page value is <miniProgramId><page>; the id ends where the first character that
+    // cannot be in an id starts (the page's leading '/' in the usual case).
     private static string ProgramOfPageValue(string value)
     {
         var i = 0;
-        while (i < value.Length && (char.IsAsciiLetterOrDigit(value[i]) || value[i] is '_' or '-')) i++;
+        while (i < value.Length && MiniProgramIds.IsIdCharacter(value[i])) i++;
         return value[..i];
     }
-
-    public static string Escape(string value)
-    {
-        if (!NeedsEscape(value)) return value;
-        var sb = new StringBuilder(value.Length + 8);
-        Span<byte> utf8 = stackalloc byte[4];
-        foreach (var rune in value.EnumerateRunes())
-        {
-            if (rune.IsAscii && !IsReserved((char)rune.Value))
-            {
-                sb.Append((char)rune.Value);
-                continue;
-            }
-            if (!rune.IsAscii && !Rune.IsControl(rune))
-            {
-                sb.Append(rune.ToString());
-                continue;
-            }
-            var n = rune.EncodeToUtf8(utf8);
-            for (var i = 0; i < n; i++) sb.Append('%').Append(utf8[i].ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
-        }
-        return sb.ToString();
-    }
-
-    public static string Unescape(string value)
-    {
-        if (!value.Contains('%')) return value;
-        var sb = new StringBuilder(value.Length);
-        var pending = new List<byte>();
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (value[i] == '%' && i + 2 < value.Length && Uri.IsHexDigit(value[i + 1]) && Uri.IsHexDigit(value[i + 2]))
-            {
-                pending.Add(Convert.ToByte(value.Substring(i + 1, 2), 16));
-                i += 2;
-                continue;
-            }
-            Flush();
-            sb.Append(value[i]);
-        }
-        Flush();
-        return sb.ToString();
-
-        // Escaped bytes are UTF-8 sequences: decode each run as a whole.
-        void Flush()
-        {
-            if (pending.Count == 0) return;
-            sb.Append(Encoding.UTF8.GetString(pending.ToArray()));
-            pending.Clear();
-        }
-    }
-
-    private static bool NeedsEscape(string value)
-    {
-        foreach (var c in value)
-            if (IsReserved(c) || char.IsControl(c)) return true;
-        return false;
-    }
-
-    private static bool IsReserved(char c) => c is '%' or '|' or '/' or '\\' or '#' or '?' || char.IsControl(c);
 }

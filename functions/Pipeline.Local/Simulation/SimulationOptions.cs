@@ -1,3 +1,5 @@
+using Pipeline.Core.Ingest;
+
 namespace Pipeline.Local.Simulation;
 
 /// <summary>
@@ -106,8 +108,8 @@ public sealed class SimulationOptions
         {
             foreach (var id in AllowedMiniProgramIds)
             {
-                if (string.IsNullOrEmpty(id) || id.Length > 64 || id == "*")
-                    throw new ArgumentException($"AllowedMiniProgramIds holds '{id}', which is not a mini-program id (leave the list empty for '*').", nameof(AllowedMiniProgramIds));
+                if (id is null || !MiniProgramIds.IsValid(id))
+                    throw new ArgumentException($"AllowedMiniProgramIds holds '{id}', which is not a mini-program id ({MiniProgramIds.Rule}; leave the list empty for '*').", nameof(AllowedMiniProgramIds));
             }
         }
     }

@@ -17,7 +17,9 @@ namespace Pipeline.Storage.Blobs;
 /// <c>user_id</c> is the HMAC pseudonym (<see cref="PipelineEvent.UserKey"/>), never the sent
 /// <c>userId</c>. <c>type</c> is the contract's type name (<c>custom.&lt;name&gt;</c> for custom
 /// events, whose name is also in <c>custom_name</c>). <c>time</c> is a UTC timestamp in
-/// milliseconds. Unknown platform, no share target and no error kind are null.
+/// milliseconds. Unknown platform, no share target and no error kind are null. The named props'
+/// columns come from the prop table (<see cref="EventProps"/>): one per prop, in its order, named after
+/// its <see cref="PipelineEvent"/> property in snake_case.
 /// </remarks>
 public static class EventParquet
 {
@@ -40,34 +42,28 @@ public static class EventParquet
     private static readonly DataField<string> MiniProgramId = new("mini_program_id", nullable: false);
     private static readonly DataField<string> SessionId = new("session_id", nullable: true);
     private static readonly DataField<string> PlatformField = new("platform", nullable: true);
-    private static readonly DataField<int> Scene = new("scene", nullable: true);
-    private static readonly DataField<long> LoadMs = new("load_ms", nullable: true);
-    private static readonly DataField<string> ReferrerMiniProgramId = new("referrer_mini_program_id", nullable: true);
-    private static readonly DataField<long> DurationMs = new("duration_ms", nullable: true);
-    private static readonly DataField<string> Page = new("page", nullable: true);
-    private static readonly DataField<string> ShareTargetField = new("share_target", nullable: true);
-    private static readonly DataField<string> OrderId = new("order_id", nullable: true);
-    private static readonly DataField<long> Amount = new("amount", nullable: true);
-    private static readonly DataField<string> Currency = new("currency", nullable: true);
-    private static readonly DataField<string> MerchantId = new("merchant_id", nullable: true);
-    private static readonly DataField<string> AdUnitId = new("ad_unit_id", nullable: true);
-    private static readonly DataField<long> Revenue = new("revenue", nullable: true);
-    private static readonly DataField<string> ErrorKindField = new("error_kind", nullable: true);
-    private static readonly DataField<string> Message = new("message", nullable: true);
-    private static readonly DataField<string> Reason = new("reason", nullable: true);
-    private static readonly DataField<string> Scope = new("scope", nullable: true);
-    private static readonly DataField<string> DeveloperId = new("developer_id", nullable: true);
-    private static readonly DataField<string> Version = new("version", nullable: true);
-    private static readonly DataField<string> Category = new("category", nullable: true);
+    /// <summary>The named props' columns, in table order (<see cref="EventProps"/>): named after the stored property in snake_case.</summary>
+    private static readonly DataField[] PropFields = [.. EventProps.All.Select(PropField)];
+
     private static readonly DataField<string> ExtraProps = new("extra_props", nullable: true);
     private static readonly DataField<string> SourceField = new("source", nullable: true);
     private static readonly DateTimeDataField ReceivedAt = new("received_at", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis, isNullable: true);
 
     /// <summary>The file's schema, in column order.</summary>
     public static ParquetSchema Schema { get; } = new(
-        EventId, Type, CustomName, Time, UserId, MiniProgramId, SessionId, PlatformField, Scene, LoadMs,
-        ReferrerMiniProgramId, DurationMs, Page, ShareTargetField, OrderId, Amount, Currency, MerchantId,
-        AdUnitId, Revenue, ErrorKindField, Message, Reason, Scope, DeveloperId, Version, Category, ExtraProps, SourceField, ReceivedAt);
+        [EventId, Type, CustomName, Time, UserId, MiniProgramId, SessionId, PlatformField, .. PropFields, ExtraProps, SourceField, ReceivedAt]);
+
+    /// <summary>A named prop's column: int32 or int64 numbers, text, and enums by their wire names; nullable (the prop may be absent).</summary>
+    private static DataField PropField(EventProp prop)
+    {
+        var name = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(prop.Stored.Property);
+        return prop.ValueType switch
+        {
+            PropValueType.Int32 => new DataField<int>(name, nullable: true),
+            PropValueType.Int64 => new DataField<long>(name, nullable: true),
+            _ => new DataField<string>(name, nullable: true),
+        };
+    }
 
     private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
 
@@ -127,25 +123,26 @@ public static class EventParquet
         await group.WriteAsync(MiniProgramId, Strings(events, e => e.MiniProgramId)).ConfigureAwait(false);
         await group.WriteAsync(SessionId, Strings(events, e => e.SessionId)).ConfigureAwait(false);
         await group.WriteAsync(PlatformField, Strings(events, e => e.Platform == Platform.Unknown ? null : WireNames.PlatformName(e.Platform))).ConfigureAwait(false);
-        await group.WriteAsync<int>(Scene, Numbers(events, e => e.Scene), cancellationToken: cancellationToken).ConfigureAwait(false);
-        await group.WriteAsync<long>(LoadMs, Numbers(events, e => e.LoadMs), cancellationToken: cancellationToken).ConfigureAwait(false);
-        await group.WriteAsync(ReferrerMiniProgramId, Strings(events, e => e.ReferrerMiniProgramId)).ConfigureAwait(false);
-        await group.WriteAsync<long>(DurationMs, Numbers(events, e => e.DurationMs), cancellationToken: cancellationToken).ConfigureAwait(false);
-        await group.WriteAsync(Page, Strings(events, e => e.Page)).ConfigureAwait(false);
-        await group.WriteAsync(ShareTargetField, Strings(events, e => e.ShareTarget == ShareTarget.None ? null : WireNames.ShareTargetName(e.ShareTarget))).ConfigureAwait(false);
-        await group.WriteAsync(OrderId, Strings(events, e => e.OrderId)).ConfigureAwait(false);
-        await group.WriteAsync<long>(Amount, Numbers(events, e => e.Amount), cancellationToken: cancellationToken).ConfigureAwait(false);
-        await group.WriteAsync(Currency, Strings(events, e => e.Currency)).ConfigureAwait(false);
-        await group.WriteAsync(MerchantId, Strings(events, e => e.MerchantId)).ConfigureAwait(false);
-        await group.WriteAsync(AdUnitId, Strings(events, e => e.AdUnitId)).ConfigureAwait(false);
-        await group.WriteAsync<long>(Revenue, Numbers(events, e => e.Revenue), cancellationToken: cancellationToken).ConfigureAwait(false);
-        await group.WriteAsync(ErrorKindField, Strings(events, e => e.ErrorKind == ErrorKind.None ? null : WireNames.ErrorKindName(e.ErrorKind))).ConfigureAwait(false);
-        await group.WriteAsync(Message, Strings(events, e => e.Message)).ConfigureAwait(false);
-        await group.WriteAsync(Reason, Strings(events, e => e.Reason)).ConfigureAwait(false);
-        await group.WriteAsync(Scope, Strings(events, e => e.Scope)).ConfigureAwait(false);
-        await group.WriteAsync(DeveloperId, Strings(events, e => e.DeveloperId)).ConfigureAwait(false);
-        await group.WriteAsync(Version, Strings(events, e => e.Version)).ConfigureAwait(false);
-        await group.WriteAsync(Category, Strings(events, e => e.Category)).ConfigureAwait(false);
+        for (var c = 0; c < PropFields.Length; c++)
+        {
+            var prop = EventProps.All[c];
+            var field = PropFields[c];
+            switch (prop.ValueType)
+            {
+                case PropValueType.Int32:
+                    await group.WriteAsync<int>((DataField<int>)field, Numbers(events, e => (int?)prop.Stored.GetNumber(e)), cancellationToken: cancellationToken).ConfigureAwait(false);
+                    break;
+                case PropValueType.Int64:
+                    await group.WriteAsync<long>((DataField<long>)field, Numbers(events, prop.Stored.GetNumber), cancellationToken: cancellationToken).ConfigureAwait(false);
+                    break;
+                case PropValueType.Text:
+                    await group.WriteAsync((DataField<string>)field, Strings(events, prop.Stored.GetText)).ConfigureAwait(false);
+                    break;
+                default:
+                    await group.WriteAsync((DataField<string>)field, Strings(events, e => prop.Stored.GetNumber(e) is { } value ? prop.Rule.NameOf(value) : null)).ConfigureAwait(false);
+                    break;
+            }
+        }
         await group.WriteAsync(ExtraProps, Strings(events, e => e.ExtraProps)).ConfigureAwait(false);
         await group.WriteAsync(SourceField, Strings(events, e => e.Source)).ConfigureAwait(false);
         await group.WriteAsync<DateTime>(ReceivedAt, Numbers(events, e => e.ReceivedMs is { } r ? DateTime.UnixEpoch.AddTicks(checked(r * TimeSpan.TicksPerMillisecond)) : (DateTime?)null), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -201,29 +198,13 @@ public static class EventParquet
         var miniProgramId = new string?[n];
         var sessionId = new string?[n];
         var platform = new string?[n];
-        var referrer = new string?[n];
-        var page = new string?[n];
-        var shareTarget = new string?[n];
-        var orderId = new string?[n];
-        var currency = new string?[n];
-        var merchantId = new string?[n];
-        var adUnitId = new string?[n];
-        var errorKind = new string?[n];
-        var message = new string?[n];
-        var reason = new string?[n];
-        var scope = new string?[n];
-        var developerId = new string?[n];
-        var version = new string?[n];
-        var category = new string?[n];
         var extraProps = new string?[n];
         var source = new string?[n];
         var receivedAt = new DateTime?[n];
         var time = new DateTime[n];
-        var scene = new int?[n];
-        var loadMs = new long?[n];
-        var durationMs = new long?[n];
-        var amount = new long?[n];
-        var revenue = new long?[n];
+        // The named props' columns: text and enum names, or numbers (int32 ones widened), by table order.
+        var propTexts = new string?[PropFields.Length][];
+        var propNumbers = new long?[PropFields.Length][];
 
         await ReadStringsAsync(group, EventId, eventId, null, ct).ConfigureAwait(false);
         await ReadStringsAsync(group, Type, type, cache, ct).ConfigureAwait(false);
@@ -233,25 +214,25 @@ public static class EventParquet
         await ReadStringsAsync(group, MiniProgramId, miniProgramId, cache, ct).ConfigureAwait(false);
         await ReadStringsAsync(group, SessionId, sessionId, cache, ct).ConfigureAwait(false);
         await ReadStringsAsync(group, PlatformField, platform, cache, ct).ConfigureAwait(false);
-        await ReadNumbersAsync(group, Scene, scene, ct).ConfigureAwait(false);
-        await ReadNumbersAsync(group, LoadMs, loadMs, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, ReferrerMiniProgramId, referrer, cache, ct).ConfigureAwait(false);
-        await ReadNumbersAsync(group, DurationMs, durationMs, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, Page, page, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, ShareTargetField, shareTarget, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, OrderId, orderId, null, ct).ConfigureAwait(false);
-        await ReadNumbersAsync(group, Amount, amount, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, Currency, currency, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, MerchantId, merchantId, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, AdUnitId, adUnitId, cache, ct).ConfigureAwait(false);
-        await ReadNumbersAsync(group, Revenue, revenue, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, ErrorKindField, errorKind, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, Message, message, null, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, Reason, reason, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, Scope, scope, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, DeveloperId, developerId, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, Version, version, cache, ct).ConfigureAwait(false);
-        await ReadStringsAsync(group, Category, category, cache, ct).ConfigureAwait(false);
+        for (var c = 0; c < PropFields.Length; c++)
+        {
+            var prop = EventProps.All[c];
+            switch (prop.ValueType)
+            {
+                case PropValueType.Int32:
+                    var ints = new int?[n];
+                    await ReadNumbersAsync(group, PropFields[c], ints, ct).ConfigureAwait(false);
+                    propNumbers[c] = Array.ConvertAll(ints, v => (long?)v);
+                    break;
+                case PropValueType.Int64:
+                    await ReadNumbersAsync(group, PropFields[c], propNumbers[c] = new long?[n], ct).ConfigureAwait(false);
+                    break;
+                default:
+                    // Usually unique values (inline in the event store) are not worth a cache.
+                    await ReadStringsAsync(group, PropFields[c], propTexts[c] = new string?[n], prop.Codec.Kind == PropCodecKind.Inline ? null : cache, ct).ConfigureAwait(false);
+                    break;
+            }
+        }
         await ReadStringsAsync(group, ExtraProps, extraProps, null, ct).ConfigureAwait(false);
         await ReadStringsAsync(group, SourceField, source, cache, ct).ConfigureAwait(false);
         await ReadNumbersAsync(group, ReceivedAt, receivedAt, ct).ConfigureAwait(false);
@@ -259,7 +240,7 @@ public static class EventParquet
         var enums = new EnumNames();
         for (var i = 0; i < n; i++)
         {
-            events.Add(new PipelineEvent
+            var e = new PipelineEvent
             {
                 EventId = eventId[i] ?? throw Corrupt("event_id", i),
                 Type = enums.Type(type[i] ?? throw Corrupt("type", i)),
@@ -269,29 +250,29 @@ public static class EventParquet
                 MiniProgramId = miniProgramId[i] ?? throw Corrupt("mini_program_id", i),
                 SessionId = sessionId[i],
                 Platform = platform[i] is { } p ? enums.Platform(p) : Platform.Unknown,
-                Scene = scene[i],
-                LoadMs = loadMs[i],
-                ReferrerMiniProgramId = referrer[i],
-                DurationMs = durationMs[i],
-                Page = page[i],
-                ShareTarget = shareTarget[i] is { } s ? enums.ShareTarget(s) : ShareTarget.None,
-                OrderId = orderId[i],
-                Amount = amount[i],
-                Currency = currency[i],
-                MerchantId = merchantId[i],
-                AdUnitId = adUnitId[i],
-                Revenue = revenue[i],
-                ErrorKind = errorKind[i] is { } k ? enums.ErrorKind(k) : ErrorKind.None,
-                Message = message[i],
-                Reason = reason[i],
-                Scope = scope[i],
-                DeveloperId = developerId[i],
-                Version = version[i],
-                Category = category[i],
                 ExtraProps = extraProps[i],
                 Source = source[i],
                 ReceivedMs = receivedAt[i] is { } received ? (received.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond : null,
-            });
+            };
+            for (var c = 0; c < PropFields.Length; c++)
+            {
+                var prop = EventProps.All[c];
+                switch (prop.ValueType)
+                {
+                    case PropValueType.Text:
+                        if (propTexts[c][i] is { } text) prop.Stored.SetText(e, text);
+                        break;
+                    case PropValueType.Enum:
+                        if (propTexts[c][i] is { } name)
+                            prop.Stored.SetNumber(e, prop.Rule.TryParse(name, out var value) ? value
+                                : throw new InvalidDataException($"Parquet event file has unknown {PropFields[c].Name} '{name}'."));
+                        break;
+                    default:
+                        if (propNumbers[c][i] is { } number) prop.Stored.SetNumber(e, number);
+                        break;
+                }
+            }
+            events.Add(e);
         }
     }
 
@@ -389,11 +370,5 @@ public static class EventParquet
 
         public Platform Platform(string name) =>
             WireNames.TryParsePlatform(name, out var p) ? p : throw new InvalidDataException($"Parquet event file has unknown platform '{name}'.");
-
-        public ShareTarget ShareTarget(string name) =>
-            WireNames.TryParseShareTarget(name, out var t) ? t : throw new InvalidDataException($"Parquet event file has unknown share target '{name}'.");
-
-        public ErrorKind ErrorKind(string name) =>
-            WireNames.TryParseErrorKind(name, out var k) ? k : throw new InvalidDataException($"Parquet event file has unknown error kind '{name}'.");
     }
 }

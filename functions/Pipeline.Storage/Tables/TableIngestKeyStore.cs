@@ -12,6 +12,10 @@ namespace Pipeline.Storage.Tables;
 /// keeps the keys written before read keys existed valid).
 /// <c>IngestSources</c>: PartitionKey <c>source</c> (sources) or <c>reader</c> (readers), RowKey = name;
 /// AllMiniPrograms, MiniProgramIds (comma-joined), CreatedAt. Both tables are small: a partition or two.
+/// Names follow the source-name rule (<see cref="SourceNames"/>) and mini-program ids theirs
+/// (<see cref="MiniProgramIds"/>), the rules the key verbs and ingest apply: a registration that breaks
+/// them is refused, and a lookup of a name that breaks them finds nothing. Key ids are table keys
+/// (<see cref="TableKeys"/>).
 /// </summary>
 public sealed class TableIngestKeyStore(TableServiceClient tableService) : IIngestKeyStore
 {
@@ -24,7 +28,7 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
 
     public Task<IngestKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken)
     {
-        if (!IsValidKey(keyId)) return Task.FromResult<IngestKeyRecord?>(null); // an unknown key, not a bad request to storage
+        if (!TableKeys.IsValid(keyId)) return Task.FromResult<IngestKeyRecord?>(null); // an unknown key, not a bad request to storage
         return StorageFailures.RunAsync("reading ingest key", async ct =>
         {
             var entity = await _keys.GetEntityIfExistsAsync<TableEntity>(KeyPartitionKey, keyId, cancellationToken: ct).ConfigureAwait(false);
@@ -46,7 +50,7 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
 
     private Task<SourceRegistration?> FindRegistrationAsync(string partition, string name, CancellationToken cancellationToken)
     {
-        if (!IsValidKey(name)) return Task.FromResult<SourceRegistration?>(null);
+        if (!SourceNames.IsValid(name)) return Task.FromResult<SourceRegistration?>(null); // never registered: not a bad request to storage
         return StorageFailures.RunAsync($"reading {partition} {name}", async ct =>
         {
             var entity = await _sources.GetEntityIfExistsAsync<TableEntity>(partition, name, cancellationToken: ct).ConfigureAwait(false);
@@ -57,9 +61,11 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
     private Task SaveRegistrationAsync(string partition, SourceRegistration registration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(registration);
-        RequireValidKey(registration.Name, nameof(registration));
-        if (registration.MiniProgramIds.Any(id => id.Contains(',', StringComparison.Ordinal)))
-            throw new ArgumentException("Mini-program ids cannot contain ','.", nameof(registration));
+        if (!SourceNames.IsValid(registration.Name))
+            throw new ArgumentException($"'{registration.Name}' is not a source or reader name ({SourceNames.Rule}).", nameof(registration));
+        // Ids are stored comma-joined: the rule keeps ',' out of them.
+        if (registration.MiniProgramIds.FirstOrDefault(id => !MiniProgramIds.IsValid(id)) is { } bad)
+            throw new ArgumentException($"'{bad}' is not a miniProgramId ({MiniProgramIds.Rule}).", nameof(registration));
         var entity = new TableEntity(partition, registration.Name)
         {
             ["AllMiniPrograms"] = registration.AllMiniPrograms,
@@ -73,7 +79,8 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
     public Task SaveKeyAsync(IngestKeyRecord key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        RequireValidKey(key.KeyId, nameof(key));
+        if (!TableKeys.IsValid(key.KeyId))
+            throw new ArgumentException($"'{key.KeyId}' cannot be a table key (empty, too long, or holds / \\ # ? or control characters).", nameof(key));
         var entity = new TableEntity(KeyPartitionKey, key.KeyId)
         {
             ["Source"] = key.Source,
@@ -113,15 +120,5 @@ public sealed class TableIngestKeyStore(TableServiceClient tableService) : IInge
             e.GetBoolean("AllMiniPrograms") ?? false,
             string.IsNullOrEmpty(ids) ? [] : ids.Split(','),
             e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue);
-    }
-
-    // Table keys may not hold / \ # ? or control characters (and at most 1 KiB).
-    private static bool IsValidKey(string? value) =>
-        !string.IsNullOrEmpty(value) && value.Length <= 512 && value.AsSpan().IndexOfAny("/\\#?") < 0 && !value.Any(char.IsControl);
-
-    private static void RequireValidKey(string value, string parameter)
-    {
-        if (!IsValidKey(value))
-            throw new ArgumentException($"'{value}' cannot be a table key (empty, too long, or holds / \\ # ? or control characters).", parameter);
     }
 }

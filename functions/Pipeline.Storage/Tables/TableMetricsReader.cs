@@ -52,7 +52,7 @@ public sealed class TableMetricsReader(TableServiceClient tableService) : IMetri
     public Task<IReadOnlyList<StoredMetricRow>> ReadProgramAsync(string miniProgramId, DateOnly from, DateOnly to, string? metricPrefix, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(miniProgramId);
-        var partition = MetricRowKeys.Escape(miniProgramId);
+        var partition = TableKeys.Escape(miniProgramId);
         // Program row keys are "yyyy-MM-dd|…": [from|, to}) is exactly the days from..to.
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {partition} and RowKey ge {MetricRowKeys.PartitionKey(from) + "|"} and RowKey lt {MetricRowKeys.PartitionRangeEnd(to)}");

@@ -82,6 +82,22 @@ public sealed class EventParquetTests
     }
 
     [Fact]
+    public void The_schema_keeps_its_columns_their_order_and_types()
+    {
+        // Schema events/2 as analysts' queries know it (docs/architecture.md): the named props' columns come
+        // from the prop table now, and must stay exactly these.
+        Assert.Equal(
+        [
+            "event_id:String", "type:String", "custom_name:String?", "time:DateTime", "user_id:String?", "mini_program_id:String",
+            "session_id:String?", "platform:String?", "scene:Int32?", "load_ms:Int64?", "referrer_mini_program_id:String?",
+            "duration_ms:Int64?", "page:String?", "share_target:String?", "order_id:String?", "amount:Int64?", "currency:String?",
+            "merchant_id:String?", "ad_unit_id:String?", "revenue:Int64?", "error_kind:String?", "message:String?", "reason:String?",
+            "scope:String?", "developer_id:String?", "version:String?", "category:String?", "extra_props:String?", "source:String?",
+            "received_at:DateTime?",
+        ], EventParquet.Schema.GetDataFields().Select(f => $"{f.Name}:{(f.ClrType == typeof(ReadOnlyMemory<char>) ? "String" : f.ClrType.Name)}{(f.IsNullable ? "?" : "")}"));
+    }
+
+    [Fact]
     public async Task A_Parquet_file_of_another_schema_is_refused_clearly()
     {
         using var stream = new MemoryStream();
