@@ -171,7 +171,7 @@ public sealed class ImportDifferentialTests(ITestOutputHelper output)
                 Number("durationMs", e.DurationMs);
                 break;
             case EventType.Share:
-                Text("target", WireNames.ShareTargetName(e.ShareTarget));
+                Text("target", EventProps.Target.Rule.NameOf((long)e.ShareTarget));
                 Text("page", e.Page);
                 break;
             case EventType.OrderPaid or EventType.OrderRefunded:
@@ -189,7 +189,7 @@ public sealed class ImportDifferentialTests(ITestOutputHelper output)
                 Text("adUnitId", e.AdUnitId);
                 break;
             case EventType.Error:
-                Text("kind", WireNames.ErrorKindName(e.ErrorKind));
+                Text("kind", EventProps.Kind.Rule.NameOf((long)e.ErrorKind));
                 Text("message", e.Message);
                 break;
             case EventType.Complaint:
