@@ -44,26 +44,22 @@ public sealed class IngestHandler
     private readonly ReportingCalendar _calendar;
     private readonly IngestRateLimiter _limiter;
 
-    /// <summary>A handler without a rate limit (tests, and hosts that want none).</summary>
-    public IngestHandler(IIngestKeyStore keyStore, ILandingStore landing, IProcessingQueue queue, IRejectedEventStore rejected,
-        IIngestReceiptLedger receipts, PipelineOptions options, TimeProvider time)
-        : this(keyStore, landing, queue, rejected, receipts, options, time, IngestRateLimiter.Unlimited)
+    /// <summary>
+    /// A handler. <paramref name="keys"/> is the instance's one key cache (read keys are resolved through the
+    /// same cache, so a revocation reaches both within <see cref="IngestKeyCache.HitLifetime"/>); without
+    /// <paramref name="rateLimiter"/> the HTTP path is not limited (the trusted queue path never is).
+    /// </summary>
+    public IngestHandler(IngestKeyCache keys, ILandingStore landing, IProcessingQueue queue, IRejectedEventStore rejected,
+        IIngestReceiptLedger receipts, PipelineOptions options, TimeProvider time, IngestRateLimiter? rateLimiter = null)
     {
-    }
-
-    /// <summary>A handler whose HTTP path answers <c>429</c> through <paramref name="rateLimiter"/> (the trusted queue path is never limited).</summary>
-    public IngestHandler(IIngestKeyStore keyStore, ILandingStore landing, IProcessingQueue queue, IRejectedEventStore rejected,
-        IIngestReceiptLedger receipts, PipelineOptions options, TimeProvider time, IngestRateLimiter rateLimiter)
-    {
-        _receipts = receipts ?? throw new ArgumentNullException(nameof(receipts));
-        _limiter = rateLimiter ?? throw new ArgumentNullException(nameof(rateLimiter));
-        ArgumentNullException.ThrowIfNull(keyStore);
         ArgumentNullException.ThrowIfNull(options);
+        _keys = keys ?? throw new ArgumentNullException(nameof(keys));
+        _receipts = receipts ?? throw new ArgumentNullException(nameof(receipts));
+        _limiter = rateLimiter ?? IngestRateLimiter.Unlimited;
         _landing = landing ?? throw new ArgumentNullException(nameof(landing));
         _queue = queue ?? throw new ArgumentNullException(nameof(queue));
         _rejected = rejected ?? throw new ArgumentNullException(nameof(rejected));
         _time = time ?? throw new ArgumentNullException(nameof(time));
-        _keys = new IngestKeyCache(keyStore, time);
         _parser = new BatchParser(new UserPseudonymizer(options));
         _calendar = new ReportingCalendar(options.ReportingTimeZone);
     }

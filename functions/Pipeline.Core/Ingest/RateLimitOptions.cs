@@ -43,6 +43,11 @@ public sealed class RateLimitOptions
     {
         foreach (var (name, o) in Sources)
         {
+            // Configuration keys keep the case they were written in; source names are lowercase, and the
+            // lookup ignores case, so the rule is checked on the lowercase name. A key that is no source's
+            // name would silently never apply: a typo must stop the start, not pass unnoticed.
+            if (!SourceNames.IsValid(name.ToLowerInvariant()))
+                yield return $"Pipeline:RateLimit:Sources:{name} is not a source name ({SourceNames.Rule}), so its limit would never apply.";
             if (o is null) continue;
             if (o.EventsPerSecond is { } r && !(r >= 0.001 && r <= 1_000_000_000))
                 yield return $"Pipeline:RateLimit:Sources:{name}:EventsPerSecond must be between 0.001 and 1e9 (was {r}).";

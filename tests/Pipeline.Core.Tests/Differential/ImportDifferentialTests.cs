@@ -61,7 +61,7 @@ public sealed class ImportDifferentialTests(ITestOutputHelper output)
         var importTime = new FakeTimeProvider(DatasetGenerator.Calendar.StartOf(ds.LastDay.AddDays(1)).AddHours(9));
         var queue = new FakeQueue();
         var keys = new FakeKeyStore { Sources = { [IngestTestData.AllPrograms.Name] = IngestTestData.AllPrograms } };
-        var handler = new IngestHandler(keys, pipeline, queue, new FakeRejectedStore(), new FakeReceipts(),
+        var handler = new IngestHandler(new IngestKeyCache(keys, importTime), pipeline, queue, new FakeRejectedStore(), new FakeReceipts(),
             new PipelineOptions { PseudonymisationKey = IngestTestData.PseudonymisationKey }, importTime);
         var file = Ndjson(ds.Events);
         var gzip = seed % 2 == 1;

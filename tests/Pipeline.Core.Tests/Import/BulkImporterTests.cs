@@ -25,7 +25,7 @@ public class BulkImporterTests
     public BulkImporterTests()
     {
         _keys.Sources[OnlyWx123.Name] = OnlyWx123;
-        var handler = new IngestHandler(_keys, _landing, _queue, _rejected, _receipts, new PipelineOptions { PseudonymisationKey = PseudonymisationKey }, _time);
+        var handler = new IngestHandler(new IngestKeyCache(_keys, _time), _landing, _queue, _rejected, _receipts, new PipelineOptions { PseudonymisationKey = PseudonymisationKey }, _time);
         _importer = new BulkImporter(handler);
     }
 

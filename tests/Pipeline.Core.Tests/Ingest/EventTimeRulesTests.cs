@@ -132,7 +132,7 @@ public class IngestHandlerImportTests
             PseudonymisationKey = PseudonymisationKey,
             RateLimit = new RateLimitOptions { EventsPerSecond = 0.001, Burst = 1 },
         }, _time);
-        _handler = new IngestHandler(_keys, _landing, _queue, _rejected, _receipts,
+        _handler = new IngestHandler(new IngestKeyCache(_keys, _time), _landing, _queue, _rejected, _receipts,
             new PipelineOptions { PseudonymisationKey = PseudonymisationKey }, _time, limiter);
     }
 

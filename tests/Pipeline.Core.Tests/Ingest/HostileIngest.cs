@@ -35,7 +35,7 @@ internal sealed class HostileIngest
         Keys.Keys[platform.KeyId] = platform;
         Keys.Sources[OnlyWx123.Name] = OnlyWx123;
         Keys.Sources[AllPrograms.Name] = AllPrograms;
-        Handler = new IngestHandler(Keys, Landing, Queue, Rejected, Receipts, new PipelineOptions { PseudonymisationKey = PseudonymisationKey }, Time);
+        Handler = new IngestHandler(new IngestKeyCache(Keys, Time), Landing, Queue, Rejected, Receipts, new PipelineOptions { PseudonymisationKey = PseudonymisationKey }, Time);
     }
 
     public Task<IngestOutcome> PostAsync(byte[] body, bool gzip = false, string? apiKey = null, string? contentType = "application/json") =>

@@ -28,7 +28,7 @@ public class IngestHandlerTests
         _keys.Keys[_record.KeyId] = _record;
         _keys.Sources[OnlyWx123.Name] = OnlyWx123;
         _keys.Sources[AllPrograms.Name] = AllPrograms;
-        _handler = new IngestHandler(_keys, _landing, _queue, _rejected, _receipts,
+        _handler = new IngestHandler(new IngestKeyCache(_keys, _time), _landing, _queue, _rejected, _receipts,
             new PipelineOptions { PseudonymisationKey = PseudonymisationKey }, _time);
     }
 

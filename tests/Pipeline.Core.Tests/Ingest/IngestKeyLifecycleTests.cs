@@ -18,7 +18,7 @@ public class IngestKeyLifecycleTests
     public IngestKeyLifecycleTests()
     {
         _lifecycle = new IngestKeyLifecycle(_store, _time);
-        _handler = new IngestHandler(_store, new FakeLandingStore(), new FakeQueue(), new FakeRejectedStore(), new FakeReceipts(),
+        _handler = new IngestHandler(new IngestKeyCache(_store, _time), new FakeLandingStore(), new FakeQueue(), new FakeRejectedStore(), new FakeReceipts(),
             new PipelineOptions { PseudonymisationKey = PseudonymisationKey }, _time);
     }
 

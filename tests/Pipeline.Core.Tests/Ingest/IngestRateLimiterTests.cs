@@ -131,6 +131,22 @@ public class IngestRateLimiterTests
         Assert.Contains(Validate(options), m => m.Contains("Sources:x:EventsPerSecond", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("payments", true)]
+    [InlineData("Payments", true)]    // configuration keeps the case it was written in; the lookup ignores it
+    [InlineData("pay_ments", false)]  // not a source name: the override could never apply
+    [InlineData("pay ments", false)]
+    public void A_source_override_must_name_a_possible_source(string name, bool valid)
+    {
+        var options = new PipelineOptions { PseudonymisationKey = PseudonymisationKey };
+        options.RateLimit.Sources[name] = new SourceRateLimit { EventsPerSecond = 10 };
+
+        var problems = Validate(options);
+
+        Assert.Equal(valid, !problems.Any(m => m.Contains($"Sources:{name} is not a source name", StringComparison.Ordinal)));
+        if (valid) Assert.Empty(problems);
+    }
+
     // The validator the hosts run at start-up (source-generated: attributes, nested members, IValidatableObject).
     private static List<string> Validate(PipelineOptions options)
     {
@@ -159,7 +175,7 @@ public class IngestHandlerRateLimitTests
         var options = new PipelineOptions { PseudonymisationKey = PseudonymisationKey };
         options.RateLimit.EventsPerSecond = 10;
         options.RateLimit.Burst = 20;
-        _handler = new IngestHandler(_keys, _landing, _queue, _rejected, new FakeReceipts(), options, _time, new IngestRateLimiter(options, _time));
+        _handler = new IngestHandler(new IngestKeyCache(_keys, _time), _landing, _queue, _rejected, new FakeReceipts(), options, _time, new IngestRateLimiter(options, _time));
     }
 
     private Task<IngestOutcome> Post(int events) => Post(new MemoryStream(Encoding.UTF8.GetBytes(

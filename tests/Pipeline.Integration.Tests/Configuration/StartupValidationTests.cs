@@ -14,6 +14,7 @@ public sealed class StartupValidationTests
     [InlineData("Pipeline:CommissionRate", "1.5", "CommissionRate must be between 0 and 1")]
     [InlineData("Pipeline:RateLimit:Burst", "0", "Burst")]                                     // a nested member
     [InlineData("Pipeline:RateLimit:Sources:payments:EventsPerSecond", "0", "Sources:payments:EventsPerSecond")]
+    [InlineData("Pipeline:RateLimit:Sources:pay_ments:EventsPerSecond", "10", "Sources:pay_ments is not a source name")] // a typo'd source
     [InlineData("Pipeline:PseudonymisationKey", "too-short", "PseudonymisationKey")]
     [InlineData("Pipeline:EventStoreShards", "0", "EventStoreShards")]
     public void A_bad_setting_fails_validation_naming_it(string key, string value, string named)

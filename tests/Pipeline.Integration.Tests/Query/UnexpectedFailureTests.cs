@@ -80,7 +80,7 @@ public sealed class UnexpectedFailureTests
     public async Task A_bug_on_the_ingest_endpoint_is_a_logged_500_not_a_503()
     {
         var storage = UnreachableStorage.Options();
-        var handler = new IngestHandler(new BuggyKeyStore(), new BlobLandingStore(storage.CreateBlobServiceClient()),
+        var handler = new IngestHandler(new IngestKeyCache(new BuggyKeyStore(), TimeProvider.System), new BlobLandingStore(storage.CreateBlobServiceClient()),
             new QueueProcessingQueue(storage.CreateQueueServiceClient()), new BlobRejectedEventStore(storage.CreateBlobServiceClient()),
             new TableIngestReceiptLedger(storage.CreateTableServiceClient()), new PipelineOptions { PseudonymisationKey = new string('k', 32) }, TimeProvider.System);
         var log = new ListLogger<IngestEndpoint>();

@@ -159,7 +159,7 @@ public sealed class ResilienceTests(AzuriteFixture azurite)
         var down = UnreachableStorage.Options();
         var resilience = new DurableWriteResilience(new DurableWriteResilienceOptions { MinimumThroughput = 3, FailureRatio = 0.5, BreakDuration = TimeSpan.FromSeconds(20) });
         var landing = new CountingLandingStore(new BlobLandingStore(down.CreateBlobServiceClient()));
-        var handler = new IngestHandler(keys, new ResilientLandingStore(landing, resilience),
+        var handler = new IngestHandler(new IngestKeyCache(keys, TimeProvider.System), new ResilientLandingStore(landing, resilience),
             new ResilientProcessingQueue(new QueueProcessingQueue(down.CreateQueueServiceClient()), resilience),
             new BlobRejectedEventStore(azurite.Blobs), new TableIngestReceiptLedger(azurite.Tables),
             new PipelineOptions { PseudonymisationKey = "resilience-tests-pseudonymisation-key-0123456789" }, TimeProvider.System);
