@@ -219,14 +219,6 @@ public sealed class CompactedEventFile
         return new CompactedEventFile(generation, eventCount, foldedCount, manifest, null, blocks);
     }
 
-    /// <summary>Decodes every event of the file, in order.</summary>
-    public List<PipelineEvent> DecodeEvents()
-    {
-        var events = new List<PipelineEvent>((int)Math.Min(EventCount, int.MaxValue));
-        foreach (var block in Blocks) events.AddRange(EventBlockCodec.Decode(block.Span));
-        return events;
-    }
-
     private static string[] DecodeManifest(ReadOnlySpan<byte> manifest, int count)
     {
         var names = new string[count];

@@ -109,7 +109,6 @@ public static class EventProps
     internal static PropUse[] ForType(EventType type) => (uint)type < (uint)ByType.Length ? ByType[(int)type] : [];
 
     /// <summary>The prop of a wire name, or null.</summary>
-    public static EventProp? Find(string name) => All.FirstOrDefault(p => p.Name == name);
 
     private static PropCarrier Required(EventType type) => new(type, true);
 

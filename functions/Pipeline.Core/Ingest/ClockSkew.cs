@@ -4,15 +4,14 @@ using System.Text.Json;
 namespace Pipeline.Core.Ingest;
 
 /// <summary>
-/// Event time: parsing the contract's timestamps, clock-skew correction and the accepted window.
+/// Event time: parsing the contract's timestamps and the clock-skew correction (the accepted window is
+/// <see cref="EventTimeRules"/>).
 /// All instants are Unix milliseconds (UTC).
 /// </summary>
 public static class ClockSkew
 {
     private static readonly long MinUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
     private static readonly long MaxUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
-    private static readonly long MaxAheadMs = (long)IngestLimits.MaxAhead.TotalMilliseconds;
-    private static readonly long MaxBehindMs = (long)IngestLimits.MaxBehind.TotalMilliseconds;
 
     /// <summary>
     /// Reads a timestamp: a JSON string in ISO-8601 (extended format, as System.Text.Json reads it)
@@ -57,11 +56,4 @@ public static class ClockSkew
     /// </summary>
     public static long Correct(long timestampMs, long? sentAtMs, long receivedAtMs) =>
         sentAtMs is { } sentAt ? receivedAtMs - (sentAt - timestampMs) : timestampMs;
-
-    /// <summary>
-    /// True when a corrected time is within the window: at most 10 minutes ahead of and at most
-    /// 30 days behind <paramref name="receivedAtMs"/>, both ends inclusive (one millisecond further is out).
-    /// </summary>
-    public static bool IsInWindow(long correctedMs, long receivedAtMs) =>
-        correctedMs <= receivedAtMs + MaxAheadMs && correctedMs >= receivedAtMs - MaxBehindMs;
 }

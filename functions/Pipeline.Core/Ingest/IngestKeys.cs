@@ -78,12 +78,6 @@ public static class IngestKeys
     }
 
     /// <summary>
-    /// True when <paramref name="secret"/> (as <see cref="TryParse"/> returned it) matches the record and the
-    /// key is neither revoked nor expired at <paramref name="now"/> (see <see cref="Check"/>).
-    /// </summary>
-    public static bool Verify(IngestKeyRecord record, string secret, DateTimeOffset now) => Check(record, secret, now) == IngestKeyStatus.Valid;
-
-    /// <summary>
     /// Checks <paramref name="secret"/> against the record first, in constant time, and only then the key's
     /// state: so <see cref="IngestKeyStatus.Revoked"/> and <see cref="IngestKeyStatus.Expired"/> are told
     /// only to whoever holds the secret, and anyone else learns nothing but <see cref="IngestKeyStatus.WrongSecret"/>.

@@ -20,9 +20,6 @@ namespace Pipeline.Core.Ingest;
 /// </remarks>
 public sealed class UserPseudonymizer
 {
-    /// <summary>Length of every pseudonym: 32 bytes of HMAC in base64url without padding.</summary>
-    public const int PseudonymLength = 43;
-
     private const int StackLimit = 512;
     private readonly byte[] _key;
     private readonly ThreadLocal<IncrementalHash> _hmac;

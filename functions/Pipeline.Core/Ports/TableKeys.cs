@@ -46,35 +46,6 @@ public static class TableKeys
         return sb.ToString();
     }
 
-    public static string Unescape(string value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        if (!value.Contains('%')) return value;
-        var sb = new StringBuilder(value.Length);
-        var pending = new List<byte>();
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (value[i] == '%' && i + 2 < value.Length && Uri.IsHexDigit(value[i + 1]) && Uri.IsHexDigit(value[i + 2]))
-            {
-                pending.Add(Convert.ToByte(value.Substring(i + 1, 2), 16));
-                i += 2;
-                continue;
-            }
-            Flush();
-            sb.Append(value[i]);
-        }
-        Flush();
-        return sb.ToString();
-
-        // Escaped bytes are UTF-8 sequences: decode each run as a whole.
-        void Flush()
-        {
-            if (pending.Count == 0) return;
-            sb.Append(Encoding.UTF8.GetString(pending.ToArray()));
-            pending.Clear();
-        }
-    }
-
     private static bool NeedsEscape(string value)
     {
         foreach (var c in value)

@@ -1,7 +1,6 @@
 using Pipeline.Local.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Core.Rollup;
 using Pipeline.Storage.Queues;
 
 namespace Pipeline.Local.Hosting;
@@ -31,12 +30,4 @@ internal static class RollupWork
             try { await Task.WhenAll(listeners); } catch (OperationCanceledException) { }
         }
     }
-
-    /// <summary>The scheduled run, now, waited for.</summary>
-    public static Task<RollupReport> RunRollupDueAsync(this IServiceProvider services, CancellationToken cancellationToken) =>
-        services.WhileWorkingAsync(ct => services.GetRequiredService<RollupRunner>().RunDueAsync(ct), cancellationToken);
-
-    /// <summary>A re-roll of a range, waited for.</summary>
-    public static Task<RollupReport> RunRollupRangeAsync(this IServiceProvider services, DateOnly from, DateOnly to, CancellationToken cancellationToken) =>
-        services.WhileWorkingAsync(ct => services.GetRequiredService<RollupRunner>().RunRangeAsync(from, to, ct), cancellationToken);
 }

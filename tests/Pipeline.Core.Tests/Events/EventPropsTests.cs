@@ -20,7 +20,7 @@ public sealed class EventPropsTests
 
     public static TheoryData<string> Props => [.. EventProps.All.Select(p => p.Name)];
 
-    private static EventProp Prop(string name) => EventProps.Find(name) ?? throw new ArgumentException(name);
+    private static EventProp Prop(string name) => EventProps.All.FirstOrDefault(p => p.Name == name) ?? throw new ArgumentException(name);
 
     [Fact]
     public void Every_named_prop_property_of_the_stored_form_is_one_entry()

@@ -156,7 +156,7 @@ public class BatchParserTests
         var json = Assert.Single(result.RejectedEvents)!;
         Assert.DoesNotContain(RawUserId, json);
         Assert.DoesNotContain(userIdJson, json);
-        Assert.Equal(UserPseudonymizer.PseudonymLength, JsonNode.Parse(json)!["userId"]!.GetValue<string>().Length);
+        Assert.Equal(43, JsonNode.Parse(json)!["userId"]!.GetValue<string>().Length); // 32 bytes of HMAC in base64url
     }
 
     [Fact]

@@ -58,5 +58,5 @@ public class ClockSkewTests
     [InlineData(-30 * Day - 1, false)]
     [InlineData(0, true)]
     public void Window_is_inclusive_at_both_ends(long offset, bool inWindow) =>
-        Assert.Equal(inWindow, ClockSkew.IsInWindow(Received + offset, Received));
+        Assert.Equal(inWindow, EventTimeRules.Contract.Accepts(Received + offset, Received));
 }

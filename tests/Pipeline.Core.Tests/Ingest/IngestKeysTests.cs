@@ -36,7 +36,7 @@ public class IngestKeysTests
         var (plaintext, record) = IngestKeys.Create("s", Now);
         Assert.True(IngestKeys.TryParse(plaintext, out var keyId, out var secret));
         Assert.Equal(record.KeyId, keyId);
-        Assert.True(IngestKeys.Verify(record, secret, Now));
+        Assert.Equal(IngestKeyStatus.Valid, IngestKeys.Check(record, secret, Now));
     }
 
     [Fact]
@@ -45,8 +45,8 @@ public class IngestKeysTests
         var (_, record) = IngestKeys.Create("s", Now);
         var (other, _) = IngestKeys.Create("s", Now);
         Assert.True(IngestKeys.TryParse(other, out _, out var otherSecret));
-        Assert.False(IngestKeys.Verify(record, otherSecret, Now));
-        Assert.False(IngestKeys.Verify(record, "not-a-secret", Now));
+        Assert.NotEqual(IngestKeyStatus.Valid, IngestKeys.Check(record, otherSecret, Now));
+        Assert.NotEqual(IngestKeyStatus.Valid, IngestKeys.Check(record, "not-a-secret", Now));
     }
 
     [Fact]
@@ -54,9 +54,9 @@ public class IngestKeysTests
     {
         var (plaintext, record) = IngestKeys.Create("s", Now);
         IngestKeys.TryParse(plaintext, out _, out var secret);
-        Assert.False(IngestKeys.Verify(record with { RevokedAt = Now }, secret, Now));
-        Assert.False(IngestKeys.Verify(record with { RevokedAt = Now.AddDays(-1) }, secret, Now));
-        Assert.True(IngestKeys.Verify(record with { RevokedAt = Now.AddMilliseconds(1) }, secret, Now));
+        Assert.NotEqual(IngestKeyStatus.Valid, IngestKeys.Check(record with { RevokedAt = Now }, secret, Now));
+        Assert.NotEqual(IngestKeyStatus.Valid, IngestKeys.Check(record with { RevokedAt = Now.AddDays(-1) }, secret, Now));
+        Assert.Equal(IngestKeyStatus.Valid, IngestKeys.Check(record with { RevokedAt = Now.AddMilliseconds(1) }, secret, Now));
     }
 
     [Theory]

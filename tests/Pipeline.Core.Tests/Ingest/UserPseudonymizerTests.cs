@@ -22,7 +22,7 @@ public class UserPseudonymizerTests
     {
         var pseudonym = new UserPseudonymizer(Key).Pseudonymize(userId);
         Assert.Equal(Expected(Key, userId), pseudonym);
-        Assert.Equal(UserPseudonymizer.PseudonymLength, pseudonym.Length);
+        Assert.Equal(43, pseudonym.Length); // 32 bytes of HMAC-SHA-256 in base64url without padding
         Assert.Matches("^[A-Za-z0-9_-]{43}$", pseudonym);
     }
 

@@ -37,9 +37,6 @@ public sealed class DashboardEndpoint(PipelineOptions options)
         ["reportingTimeZone"] = options.ReportingTimeZone,
     }));
 
-    /// <summary>The names of the embedded files (for the tests and the start-up check).</summary>
-    public static IReadOnlyCollection<string> FileNames => Files.Keys;
-
     public HttpReply Handle(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
