@@ -17,10 +17,11 @@ namespace Pipeline.Core.Ingest;
 /// empty: decided before the body is read), 413 (body), 400 (batch), 429 (the batch's events cost
 /// more tokens than the bucket holds; nothing stored), then per-event validation. The inbound queue
 /// path is not rate-limited (the queue itself buffers). A 202 is answered only after the landing write and the enqueue both
-/// succeeded. Every failure of a storage port (including the key store) is a 503 with
-/// <c>Retry-After</c>; an <see cref="OperationCanceledException"/> propagates when the caller's
-/// token was cancelled, and otherwise (a client-side timeout inside a store) counts as a storage
-/// failure. Every 400 after authentication is also recorded for operators in the rejected store;
+/// succeeded. An outage that Storage reports as such (<see cref="StorageUnavailableException"/>, which
+/// Storage raises at its boundary, client-side timeouts included) is a 503 with <c>Retry-After</c>;
+/// only that may be, because clients retry a 503 for ever. Anything else is a bug and propagates: the
+/// endpoint logs it with its exception and answers 500 with a correlation id that is also in the log.
+/// Every 400 after authentication is also recorded for operators in the rejected store;
 /// if that write fails the answer is 503, so that nothing about the request is silently lost (a
 /// retry of a batch that was already landed is harmless: processing de-duplicates by event id).
 /// </remarks>
@@ -95,7 +96,7 @@ public sealed class IngestHandler
             if (source is null)
                 return Tag(IngestOutcome.Error(IngestResultKind.Unauthorized, IngestErrorCodes.Unauthorized, "The X-Api-Key is unknown or revoked."), null, keyId, null);
         }
-        catch (Exception e) when (IsStorageFailure(e, ct))
+        catch (StorageUnavailableException e)
         {
             return Unavailable(e, null, keyId, null);
         }
@@ -159,7 +160,7 @@ public sealed class IngestHandler
         {
             registration = string.IsNullOrEmpty(source) ? null : await _keys.FindSourceAsync(source, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsStorageFailure(e, ct))
+        catch (StorageUnavailableException e)
         {
             return Unavailable(e, source, keyId, null);
         }
@@ -201,7 +202,7 @@ public sealed class IngestHandler
                 await _rejected.WriteAsync(Record(parsed, source.Name, keyId, batchId, receivedAt, 400, code, message), ct).ConfigureAwait(false);
                 await RecordReceiptAsync(parsed, source.Name, batchId, receivedAt, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (IsStorageFailure(e, ct))
+            catch (StorageUnavailableException e)
             {
                 return Unavailable(e, source.Name, keyId, batchId);
             }
@@ -227,7 +228,7 @@ public sealed class IngestHandler
                 await _rejected.WriteAsync(Record(parsed, source.Name, keyId, batchId, receivedAt, 202, null, null), ct).ConfigureAwait(false);
             await RecordReceiptAsync(parsed, source.Name, batchId, receivedAt, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsStorageFailure(e, ct))
+        catch (StorageUnavailableException e)
         {
             return Unavailable(e, source.Name, keyId, batchId);
         }
@@ -260,7 +261,7 @@ public sealed class IngestHandler
                 Events = [],
             }, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsStorageFailure(e, ct))
+        catch (StorageUnavailableException e)
         {
             return Unavailable(e, source, keyId, batchId);
         }
@@ -292,10 +293,6 @@ public sealed class IngestHandler
         }
         return new AcceptedTimeRange(earliest, latest);
     }
-
-    // Only an outage that Storage reports as such may become 503 (clients retry 503 forever); anything
-    // else is a bug and must surface: it propagates to the endpoint, which logs it and answers 500.
-    private static bool IsStorageFailure(Exception e, CancellationToken ct) => e is StorageUnavailableException;
 
     private IngestOutcome RateLimited(string source, string keyId, TimeSpan wait)
     {
