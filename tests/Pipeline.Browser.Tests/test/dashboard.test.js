@@ -326,6 +326,21 @@ test("the mini-program page shows its own distributions, referrers, retention gr
     assert.match(await page.textContent('#custom-other-note'), /\(other\)/);
     await page.waitForSelector('#custom-events .chart canvas');
 
+    // The mini-program whose names pass the day's cap (the demo floods one with 120 names a day): its (other)
+    // row shows the API's numbers, over the range and on the day.
+    const capped = await api(demo.address, demo.key, { from, to: day, metric: 'custom.events', dimension: 'miniProgram.event' });
+    assert.equal(capped.continuation, null, 'one page of rows');
+    const otherRows = capped.rows.filter((r) => r.dimensionValue.endsWith('/(other)'));
+    assert.ok(otherRows.length > 0, 'the demo has a mini-program past the custom-event cap');
+    const flooded = otherRows[0].dimensionValue.slice(0, -'/(other)'.length);
+    const otherTotal = otherRows.filter((r) => r.dimensionValue === `${flooded}/(other)`).reduce((t, r) => t + r.value, 0);
+    await page.evaluate((mp) => { window.location.hash = `#/mini-program/${mp}?range=30`; }, flooded);
+    await page.waitForFunction((mp) => document.querySelector('#page-title')?.textContent.includes(mp), flooded);
+    await page.waitForSelector('#custom-events-table tr[data-event="(other)"]');
+    const [otherCell] = await cells('#custom-events-table tr[data-event="(other)"] td[data-column="total"]');
+    assert.equal(Number(otherCell.value), otherTotal, `${flooded}/(other): events over the range`);
+    assert.equal(otherCell.text, formatValue(otherTotal, 'events', en));
+
     // A range with no Sunday: the weekly grids say why they are empty.
     let monday = day;
     while (new Date(monday + 'T00:00:00Z').getUTCDay() !== 1 || shiftDay(monday, 5) > day) monday = shiftDay(monday, -1);
