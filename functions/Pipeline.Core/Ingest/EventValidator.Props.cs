@@ -177,9 +177,14 @@ internal sealed partial class EventValidator
             var n => $"a string of {n} characters",
         };
 
-    /// <summary>Rules every unknown prop obeys: string values at most 1024 characters, containers at most depth 4.</summary>
+    /// <summary>
+    /// Rules every unknown prop obeys: string values at most 1024 characters, containers at most depth 4;
+    /// names and string values, passed through unread, must be text (else <see cref="InvalidOperationException"/>,
+    /// which rejects the event as not valid UTF-8).
+    /// </summary>
     private string? CheckUnknown(JsonProperty property)
     {
+        JsonText.RequireTextName(property);
         var value = property.Value;
         return value.ValueKind switch
         {
@@ -202,6 +207,7 @@ internal sealed partial class EventValidator
                 return $"props.{NameForMessage(top.Name)} has an object with the property \"{NameForMessage(repeated)}\" more than once";
             foreach (var inner in container.EnumerateObject())
             {
+                JsonText.RequireTextName(inner);
                 if (CheckNested(inner.Value, depth, top) is { } problem) return problem;
             }
         }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Unicode;
 using System.Text.Json;
 
 namespace Pipeline.Core.Ingest;
@@ -45,12 +46,35 @@ internal static class JsonText
         return string.Concat(text.AsSpan(0, cut), "…");
     }
 
-    /// <summary>UTF-16 length of a JSON string value, without allocating it unless it has escapes.</summary>
+    /// <summary>
+    /// UTF-16 length of a JSON string value, without allocating it unless it has escapes. Throws
+    /// <see cref="InvalidOperationException"/>, as <see cref="JsonElement.GetString"/> does, when the text is
+    /// not valid UTF-8 (the reader does not check the bytes inside strings).
+    /// </summary>
     public static int StringLength(JsonElement value)
     {
         var raw = JsonMarshal.GetRawUtf8Value(value);
         raw = raw[1..^1];
-        return raw.IndexOf((byte)'\\') < 0 ? Encoding.UTF8.GetCharCount(raw) : value.GetString()!.Length;
+        if (raw.IndexOf((byte)'\\') >= 0) return value.GetString()!.Length;
+        RequireUtf8(raw);
+        return Encoding.UTF8.GetCharCount(raw);
+    }
+
+    /// <summary>
+    /// Checks that a property's name is text, throwing <see cref="InvalidOperationException"/> as
+    /// <see cref="JsonProperty.Name"/> does when it is not (invalid UTF-8, or a lone surrogate escape). Names
+    /// that are passed through unread must be checked: a writer would store invalid bytes as U+FFFD.
+    /// </summary>
+    public static void RequireTextName(JsonProperty property)
+    {
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        if (raw.IndexOf((byte)'\\') >= 0) _ = property.Name;
+        else RequireUtf8(raw);
+    }
+
+    private static void RequireUtf8(ReadOnlySpan<byte> raw)
+    {
+        if (!Utf8.IsValid(raw)) throw new InvalidOperationException("The text is not valid UTF-8.");
     }
 
     /// <summary>Cuts a text to at most <paramref name="max"/> UTF-16 units without splitting a surrogate pair.</summary>

@@ -19,12 +19,17 @@ namespace Pipeline.Core.Tests.Ingest;
 /// <list type="bullet">
 /// <item>never a 5xx, and only the contract's statuses (202, 400, 413);</item>
 /// <item>every stored event is valid per the contract (<see cref="StoredEventContract"/>) and allowed for its source;</item>
-/// <item>no valid event is lost: each event of the batch that is accepted when sent alone is accepted in
-/// the batch, unless the whole batch is refused with a documented batch-level code that the body
-/// really earns (not JSON, no events array, 0 or more than 1000 events, over 4 MiB, bad gzip);</item>
+/// <item>no valid event is lost, and no invalid one is kept: the events the handler stores are exactly those
+/// that <see cref="WireEventOracle"/> accepts, unless the whole batch is refused with a documented batch-level
+/// code that the body really earns (not JSON, no events array, 0 or more than 1000 events, over 4 MiB, bad
+/// gzip). Both decisions are independent of the product: the batch level is decided here, each event by the
+/// oracle, written from docs/ingest-contract.md and not from the product's parser, validator or prop table, so
+/// that a rule the product gets wrong shows as a difference instead of being agreed with;</item>
 /// <item>no <c>userId</c> kept for operators is the raw one (a property whose name a mutation changed
 /// is no longer a <c>userId</c>, and is kept as sent).</item>
 /// </list>
+/// Every family of the oracle's rules (<see cref="WireRule"/>) must decide some event of the run, and the run
+/// must reach enough kinds of answer, or the agreement would prove little.
 /// The seed is fixed so the run is repeatable; set <c>INGEST_FUZZ_SEED</c> to explore others. A failure names the seed and the batch.
 /// </summary>
 public class IngestFuzzTests(ITestOutputHelper output)
@@ -46,7 +51,7 @@ public class IngestFuzzTests(ITestOutputHelper output)
         var seed = int.TryParse(Environment.GetEnvironmentVariable("INGEST_FUZZ_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : DefaultSeed;
         var random = new Random(seed);
         var ingest = new HostileIngest();
-        var alone = Parser();
+        var rules = new Dictionary<WireRule, int>();
         var watch = Stopwatch.StartNew();
         var statuses = new Dictionary<string, int>();
 
@@ -55,7 +60,7 @@ public class IngestFuzzTests(ITestOutputHelper output)
             var request = FuzzRequest.Create(random, i);
             try
             {
-                var outcome = await Check(ingest, alone, request);
+                var outcome = await Check(ingest, request, rules);
                 var key = outcome.Status + " " + (outcome.ErrorCode ?? "");
                 statuses[key] = statuses.GetValueOrDefault(key) + 1;
             }
@@ -70,9 +75,13 @@ public class IngestFuzzTests(ITestOutputHelper output)
         foreach (var (answer, count) in statuses.OrderByDescending(p => p.Value)) output.WriteLine($"  {answer}: {count}");
         // The mutations must reach every kind of answer, or the fuzzing proves little.
         Assert.True(statuses.Keys.Count(k => k.StartsWith("202", StringComparison.Ordinal)) >= 1 && statuses.Keys.Count >= 8, string.Join(", ", statuses.Keys));
+        foreach (var (rule, count) in rules.OrderByDescending(p => p.Value)) output.WriteLine($"  oracle {rule}: {count}");
+        // And every family of the contract's event rules must decide some event, or the oracle's agreement with the handler proves little there.
+        var missing = Enum.GetValues<WireRule>().Where(r => !rules.ContainsKey(r)).ToList();
+        Assert.True(missing.Count == 0, "no event decided by: " + string.Join(", ", missing));
     }
 
-    private static async Task<IngestOutcome> Check(HostileIngest ingest, BatchParser alone, FuzzRequest request)
+    private static async Task<IngestOutcome> Check(HostileIngest ingest, FuzzRequest request, Dictionary<WireRule, int> rules)
     {
         var source = request.PlatformKey ? AllPrograms : OnlyWx123;
         var landed = ingest.Landing.Written.Count;
@@ -93,23 +102,39 @@ public class IngestFuzzTests(ITestOutputHelper output)
         foreach (var record in ingest.Rejected.Written.Skip(rejectedRecords))
             Assert.DoesNotContain(record.Events, json => json is not null && json.Contains("\"userId\":\"" + RawUserId, StringComparison.Ordinal));
 
-        var expected = Expect(request, alone, source);
-        if (expected is null) return outcome; // the compressed bytes were mutated: no independent oracle of their content
-        Assert.Equal(expected.Value.Status, outcome.Status);
-        Assert.Equal(expected.Value.Code, outcome.ErrorCode);
+        if (Expect(request, source, rules) is not { } expected) return outcome; // the compressed bytes were mutated: no independent oracle of their content
+        // On a difference, name what the oracle decided for each event: the contract then says which side is wrong.
+        var verdicts = string.Join("; ", expected.Verdicts.Select((v, i) => $"[{i}] {v}"));
+        Assert.True(expected.Status == outcome.Status && expected.Code == outcome.ErrorCode,
+            $"expected {expected.Status} {expected.Code}, got {outcome.Status} {outcome.ErrorCode} {Rejections(outcome)}; oracle: {verdicts}");
         if (outcome.Status == 202)
-            Assert.Equal(expected.Value.AcceptedIds, stored[0].Events.Select(e => e.EventId));
+        {
+            var storedIds = stored[0].Events.Select(e => e.EventId).ToList();
+            Assert.True(expected.AcceptedIds.SequenceEqual(storedIds),
+                $"expected accepted [{string.Join(", ", expected.AcceptedIds)}], stored [{string.Join(", ", storedIds)}] {Rejections(outcome)}; oracle: {verdicts}");
+        }
         return outcome;
     }
 
-    /// <summary>The answer the body earns, decided without the handler; null when it cannot be known.</summary>
-    private static (int Status, string? Code, List<string> AcceptedIds)? Expect(FuzzRequest request, BatchParser alone, SourceRegistration source)
+    /// <summary>The handler's rejections, as its answer lists them, for a failure message.</summary>
+    private static string Rejections(IngestOutcome outcome)
+    {
+        using var answer = JsonDocument.Parse(outcome.Body);
+        return answer.RootElement.TryGetProperty("rejected", out var rejected) ? "rejected " + rejected.GetRawText() : "";
+    }
+
+    /// <summary>
+    /// The answer the body earns, decided without the handler or its parser (each event by <see cref="WireEventOracle"/>,
+    /// counted in <paramref name="rules"/> by the rule that decided it); null when it cannot be known.
+    /// </summary>
+    private static (int Status, string? Code, List<string> AcceptedIds, List<WireVerdict> Verdicts)? Expect(
+        FuzzRequest request, SourceRegistration source, Dictionary<WireRule, int> rules)
     {
         if (request.Plain is not { } plain) return null;
-        if (request.DeclaredGzip && request.Body.Length == 0) return (400, IngestErrorCodes.InvalidBody, []); // gzip of nothing writes nothing: not a gzip stream
+        if (request.DeclaredGzip && request.Body.Length == 0) return (400, IngestErrorCodes.InvalidBody, [], []); // gzip of nothing writes nothing: not a gzip stream
         if (request.DeclaredGzip != request.Compressed)
-            return request.DeclaredGzip ? (400, IngestErrorCodes.InvalidBody, []) : (400, IngestErrorCodes.InvalidJson, []);
-        if (plain.Length > IngestLimits.MaxBodyBytes) return (413, IngestErrorCodes.PayloadTooLarge, []);
+            return request.DeclaredGzip ? (400, IngestErrorCodes.InvalidBody, [], []) : (400, IngestErrorCodes.InvalidJson, [], []);
+        if (plain.Length > IngestLimits.MaxBodyBytes) return (413, IngestErrorCodes.PayloadTooLarge, [], []);
 
         var bytes = plain.AsMemory();
         if (bytes.Span.StartsWith("\uFEFF"u8)) bytes = bytes[3..];
@@ -120,35 +145,32 @@ public class IngestFuzzTests(ITestOutputHelper output)
         }
         catch (JsonException)
         {
-            return (400, IngestErrorCodes.InvalidJson, []);
+            return (400, IngestErrorCodes.InvalidJson, [], []);
         }
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return (400, IngestErrorCodes.InvalidJson, []);
+            if (root.ValueKind != JsonValueKind.Object) return (400, IngestErrorCodes.InvalidJson, [], []);
             var events = root.EnumerateObject().Where(p => p.NameEquals("events")).ToList();
             var sentAt = root.EnumerateObject().Where(p => p.NameEquals("sentAt")).ToList();
-            if (events.Count > 1 || sentAt.Count > 1) return (400, IngestErrorCodes.InvalidJson, []);
-            if (events.Count == 0 || events[0].Value.ValueKind != JsonValueKind.Array) return (400, IngestErrorCodes.MissingEvents, []);
+            if (events.Count > 1 || sentAt.Count > 1) return (400, IngestErrorCodes.InvalidJson, [], []);
+            if (events.Count == 0 || events[0].Value.ValueKind != JsonValueKind.Array) return (400, IngestErrorCodes.MissingEvents, [], []);
             var items = events[0].Value.EnumerateArray().ToList();
-            if (items.Count == 0) return (400, IngestErrorCodes.EmptyBatch, []);
-            if (items.Count > IngestLimits.MaxEvents) return (400, IngestErrorCodes.TooManyEvents, []);
+            if (items.Count == 0) return (400, IngestErrorCodes.EmptyBatch, [], []);
+            if (items.Count > IngestLimits.MaxEvents) return (400, IngestErrorCodes.TooManyEvents, [], []);
 
-            // Each event on its own, with the batch's sentAt.
-            byte[] prefix = sentAt.Count == 1
-                ? [.. "{\"sentAt\":"u8, .. System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(sentAt[0].Value), .. ",\"events\":["u8]
-                : [.. "{\"events\":["u8];
+            // Each event on its own, judged by the contract (not by the product's parser), with the batch's sentAt.
+            JsonElement? batchSentAt = sentAt.Count == 1 ? sentAt[0].Value : null;
             var accepted = new List<string>();
+            var verdicts = new List<WireVerdict>();
             foreach (var item in items)
             {
-                var single = new List<byte>(prefix);
-                single.AddRange(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item).ToArray());
-                single.AddRange("]}"u8.ToArray());
-                var result = alone.Parse(single.ToArray(), source, Now);
-                Assert.Null(result.ErrorCode);
-                accepted.AddRange(result.Accepted.Select(e => e.EventId));
+                var verdict = WireEventOracle.Check(item, batchSentAt, source, Now);
+                verdicts.Add(verdict);
+                rules[verdict.Rule] = rules.GetValueOrDefault(verdict.Rule) + 1;
+                if (verdict.Accepted) accepted.Add(item.GetProperty("eventId").GetString()!);
             }
-            return accepted.Count == 0 ? (400, IngestErrorCodes.AllRejected, []) : (202, null, accepted);
+            return accepted.Count == 0 ? (400, IngestErrorCodes.AllRejected, [], verdicts) : (202, null, accepted, verdicts);
         }
     }
 
@@ -278,7 +300,7 @@ public class IngestFuzzTests(ITestOutputHelper output)
             var onProps = props is { Count: > 0 } && random.Next(2) == 0;
             var target = onProps ? props! : e;
             var key = target.Select(p => p.Key).ElementAt(random.Next(target.Count));
-            switch (random.Next(11))
+            switch (random.Next(12))
             {
                 case 0:
                     target.Remove(key);
@@ -328,6 +350,12 @@ public class IngestFuzzTests(ITestOutputHelper output)
                 case 9:
                     e["userId"] = new[] { "", new string('u', 128), new string('u', 129), "😀用户", "\u0000" }[random.Next(5)];
                     mutations.Add($"userId of event {index}");
+                    break;
+                case 10 when props is not null && Encoding.UTF8.GetByteCount(e.ToJsonString()) < IngestLimits.MaxEventBytes - 1000:
+                    // Valid props up to the event size limit, or one byte past it: only the size can then refuse the event.
+                    var bytes = IngestLimits.MaxEventBytes + random.Next(2);
+                    PadTo(e, bytes);
+                    mutations.Add($"event {index} padded to {bytes} bytes");
                     break;
                 default:
                     e["type"] = new[] { "custom.", "custom.A", "custom." + new string('a', 65), "order_paid", "page_view", "SESSION_START" }[random.Next(6)];
