@@ -43,6 +43,9 @@ public sealed class DayFinaliseHandler(
         if (day < run.From || day > run.To)
             throw new InvalidOperationException($"Rollup run {run.RunId} rolls {run.From:yyyy-MM-dd}..{run.To:yyyy-MM-dd}; {day:yyyy-MM-dd} is not one of its days.");
 
+        // The whole progress, once a day: its check of the shards does not rely on every shard's record having
+        // been written when the run started (a run started before they were), and a day finalised before every
+        // shard rolled it would merge whatever partials of the day an earlier run left.
         var progress = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
         if (progress.Completed is not null || progress.FinalisedThrough >= day) return Skip("already finalised");
         var expected = progress.FinalisedThrough is { } f ? f.AddDays(1) : run.From;
@@ -76,12 +79,9 @@ public sealed class DayFinaliseHandler(
 
         if (day == run.To)
             await runs.CompleteAsync(run.RunId, cancellationToken).ConfigureAwait(false);
-        else
-        {
-            var after = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
-            if (after.AllShardsDone(day.AddDays(1)))
-                await queue.EnqueueDayAsync(new RollupDayMessage(run.RunId, day.AddDays(1)), cancellationToken).ConfigureAwait(false);
-        }
+        // Asked after the day is recorded, as the last shard of the next day asks after its own record: at least one of the two hands it on.
+        else if (await runs.AllShardsDoneAsync(run, day.AddDays(1), cancellationToken).ConfigureAwait(false))
+            await queue.EnqueueDayAsync(new RollupDayMessage(run.RunId, day.AddDays(1)), cancellationToken).ConfigureAwait(false);
         return new DayFinaliseResult(run.RunId, day, outcome, null);
 
         DayFinaliseResult Skip(string why) => new(run.RunId, day, null, why);
