@@ -8,8 +8,8 @@ public sealed record DayFinaliseResult(string RunId, DateOnly Day, DayOutcome? O
 
 /// <summary>
 /// Finalises one day of a run, once every shard has rolled it and the day before is finalised:
-/// merges the shards' partials (folded in one at a time, each dropped once folded) with the ledger of the day before (settled part by part: orders by key
-/// hash, buyers by user shard, the registry), saves each part under the day, replaces the day's rows in
+/// merges the shards' partials (folded in one at a time, each dropped once folded) with the ledger of
+/// the day before (settled part by part: orders by key hash, buyers by user shard, the registry), saves each part under the day, replaces the day's rows in
 /// both tables (with why the day is rolled, for the restatements of rows it changes), writes the CSV and Parquet exports, clears the day's dirty mark (at the
 /// version the run saw), advances the cursor, records the day as finalised and hands on to the
 /// next day (or ends the run).
