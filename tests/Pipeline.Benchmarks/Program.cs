@@ -11,6 +11,7 @@ public static class Program
     /// store format by CPU time (see <see cref="CpuTimeProbe"/>); <c>formats [events] [rounds]</c> times
     /// the compacted event store's formats by CPU time (see <see cref="FormatCpuProbe"/>); <c>rollupday [events]
     /// [mini-programs] [shards,shards]</c> rolls one large day up through storage with the real CLI (see <see cref="RollupDayProbe"/>);
+    /// <c>finalisemem [events] [shards,shards]</c> samples what the day's finaliser holds while merging the partials (see <see cref="FinaliseMemoryProbe"/>);
     /// <c>import-sample FILE [events] [days]</c> writes an NDJSON file of simulated history for the <c>import</c> verb (see <see cref="ImportSample"/>);
     /// <c>ingestcpu [batches] [rounds]</c> times ingest's stages per request of the 8-client load shape (see <see cref="IngestStageProbe"/>).
     /// </summary>
@@ -19,6 +20,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "load") return await LoadHarness.RunCliAsync(args[1..]);
         if (args.Length > 0 && args[0] == "cputime") return CpuTimeProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "formats") return FormatCpuProbe.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "finalisemem") return FinaliseMemoryProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "rollupday") return await RollupDayProbe.RunAsync(args[1..]);
         if (args.Length > 0 && args[0] == "import-sample") return ImportSample.Run(args[1..]);
         if (args.Length > 0 && args[0] == "ingestcpu") return IngestStageProbe.Run(args[1..]);

@@ -62,9 +62,19 @@ public interface IRollupQueue
 /// while another is. Progress is one record per (run, shard), written only by that shard's
 /// invocation, and one per (run, day) finalised, so shards never contend with each other.
 /// </summary>
+/// <remarks>
+/// A shard invocation asks its questions of the fan-in with <see cref="GetShardDoneAsync"/>,
+/// <see cref="AllShardsDoneAsync"/> and <see cref="GetFinalisedThroughAsync"/>, each of which reads at
+/// most one record whatever the number of shards: with S shards each asking after every day,
+/// reading the whole progress instead would cost S² records a day.
+/// </remarks>
 public interface IRollupRunStore
 {
-    /// <summary>Records <paramref name="run"/> and makes it the run in flight, unless one already is (then returns that one and false).</summary>
+    /// <summary>
+    /// Records <paramref name="run"/> and makes it the run in flight, unless one already is (then returns that one and false).
+    /// Before the run is in flight every shard has a progress record that says it has rolled no day yet,
+    /// so that <see cref="AllShardsDoneAsync"/> sees a shard that has not started as behind.
+    /// </summary>
     Task<(bool Started, RollupRun Active)> TryStartAsync(RollupRun run, CancellationToken cancellationToken);
 
     /// <summary>The run in flight; null when none is.</summary>
@@ -74,6 +84,18 @@ public interface IRollupRunStore
 
     /// <summary>Records that <paramref name="shard"/> has rolled <paramref name="day"/> (and every run day before it).</summary>
     Task MarkShardDoneAsync(string runId, int shard, DateOnly day, long events, CancellationToken cancellationToken);
+
+    /// <summary>The last day <paramref name="shard"/> has rolled in the run; null when it has rolled none yet. Reads one record.</summary>
+    Task<DateOnly?> GetShardDoneAsync(string runId, int shard, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether every shard of <paramref name="run"/> has rolled <paramref name="day"/>: asks for one shard
+    /// still behind it, so reads at most one record whatever the number of shards.
+    /// </summary>
+    Task<bool> AllShardsDoneAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken);
+
+    /// <summary>The last day of the run finalised; null when none is yet. Reads one record.</summary>
+    Task<DateOnly?> GetFinalisedThroughAsync(string runId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Records that <paramref name="day"/> is finalised, only if the day before it is the last one
@@ -85,7 +107,7 @@ public interface IRollupRunStore
     /// <summary>Ends the run (it is no longer in flight).</summary>
     Task CompleteAsync(string runId, CancellationToken cancellationToken);
 
-    /// <summary>Everything known about a run's progress.</summary>
+    /// <summary>Everything known about a run's progress: reads a record per shard and per day finalised (for the waiter, the status and the finaliser's check).</summary>
     Task<RollupProgress> GetProgressAsync(RollupRun run, CancellationToken cancellationToken);
 
     /// <summary>The most recent runs, newest first.</summary>

@@ -32,7 +32,8 @@ internal sealed class DayFinaliser(double commissionRate)
     /// </summary>
     public IReadOnlyList<MetricRow> Finalise(DateOnly day, IReadOnlyList<ShardPartial> partials, WindowState ledger, IngestTotals? receipts)
     {
-        var close = Begin(day, partials, partitions: 1);
+        var close = Begin(day, partitions: 1);
+        foreach (var partial in partials) close.Fold(partial);
         close.SettleOrders(0, ledger);
         close.SettleBuyers(0, ledger);
         close.SettleRegistry(ledger);
@@ -40,12 +41,13 @@ internal sealed class DayFinaliser(double commissionRate)
     }
 
     /// <summary>
-    /// Starts finalising <paramref name="day"/>: merges the partials' counters and picks the earliest
-    /// candidate of each order. The ledger is then settled part by part (<see cref="DayClose"/>), so that
-    /// no process holds more than one partition of it: orders partitioned by a hash of their key, buyers
-    /// by their user shard (<paramref name="partitions"/> of each), the registry whole.
+    /// Starts finalising <paramref name="day"/>: the shards' partials are then folded in one at a time
+    /// (<see cref="DayClose.Fold"/>: their counters merged, the earliest candidate of each order kept), and
+    /// the ledger is settled part by part, so that no process holds more than one partition of it: orders
+    /// partitioned by a hash of their key, buyers by their user shard (<paramref name="partitions"/> of
+    /// each), the registry whole.
     /// </summary>
-    public DayClose Begin(DateOnly day, IReadOnlyList<ShardPartial> partials, int partitions) => new(this, day, partials, partitions);
+    public DayClose Begin(DateOnly day, int partitions) => new(this, day, partitions);
 
     /// <summary>The partition of an order's key in the ledger.</summary>
     public static int OrderPartition(OrderKey key, int partitions) => UserShard.Of(key.MerchantId + "\u0000" + key.OrderId, partitions);
@@ -54,54 +56,79 @@ internal sealed class DayFinaliser(double commissionRate)
     public static int BuyerPartition(string buyer, int partitions) => UserShard.Of(buyer, partitions);
 
     /// <summary>
-    /// One day being finalised. Call <see cref="SettleOrders"/> for every order partition, then
-    /// <see cref="SettleBuyers"/> for every buyer partition, then <see cref="SettleRegistry"/>, then
-    /// <see cref="Rows"/>. Each settle step advances the part it is given (as of the day before) to the
-    /// end of the day.
+    /// One day being finalised. Call <see cref="Fold"/> with every shard's partial, then
+    /// <see cref="SettleOrders"/> for every order partition, then <see cref="SettleBuyers"/> for every
+    /// buyer partition, then <see cref="SettleRegistry"/>, then <see cref="Rows"/>. Each settle step
+    /// advances the part it is given (as of the day before) to the end of the day.
     /// </summary>
+    /// <remarks>
+    /// A partial is not kept once folded: what the day holds is the merged counters and samples, the
+    /// earliest candidate of each order and the day's publishes, however many shards there are. The
+    /// rows do not depend on the order of the folds (sums, an earliest per order, sorted samples, a
+    /// registry of earliest and latest), except that of two candidates for one order at the same time
+    /// and event id the first folded wins: fold in shard order for the one-process rollup's choice.
+    /// </remarks>
     public sealed class DayClose
     {
         private readonly DayFinaliser _finaliser;
         private readonly DateOnly _day;
         private readonly int _d;
-        private readonly IReadOnlyList<ShardPartial> _partials;
         private readonly DayAggregate _agg = new();
+        private Dictionary<OrderKey, OrderCandidate>? _earliest = new();
+        private readonly List<PublishEvent> _publishes = [];
         private readonly List<OrderCandidate>[] _candidates;
         private readonly List<OrderCandidate>[] _paidByBuyer;
         private readonly List<OrderCandidate> _paid = [];
         private readonly bool[] _ordersSettled, _buyersSettled;
-        private long _buyers30d, _repeatBuyers30d;
+        private long _events, _buyers30d, _repeatBuyers30d;
         private WindowState? _registry;
 
-        internal DayClose(DayFinaliser finaliser, DateOnly day, IReadOnlyList<ShardPartial> partials, int partitions)
+        internal DayClose(DayFinaliser finaliser, DateOnly day, int partitions)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
             _finaliser = finaliser;
             _day = day;
             _d = day.DayNumber;
-            _partials = partials;
-            var earliest = new Dictionary<OrderKey, OrderCandidate>();
-            foreach (var p in partials)
-            {
-                _agg.Merge(p.Aggregate);
-                foreach (var candidate in p.Orders)
-                {
-                    ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(earliest, candidate.Key, out var exists);
-                    if (!exists || candidate.IsEarlierThan(slot)) slot = candidate;
-                }
-            }
             _candidates = new List<OrderCandidate>[partitions];
             _paidByBuyer = new List<OrderCandidate>[partitions];
             for (var i = 0; i < partitions; i++) { _candidates[i] = []; _paidByBuyer[i] = []; }
-            foreach (var (key, candidate) in earliest) _candidates[OrderPartition(key, partitions)].Add(candidate);
             _ordersSettled = new bool[partitions];
             _buyersSettled = new bool[partitions];
         }
 
         public int Partitions => _candidates.Length;
 
-        /// <summary>Events of the day, over every shard.</summary>
-        public long Events => _partials.Sum(p => p.Events);
+        /// <summary>Events of the day, over every shard folded.</summary>
+        public long Events => _events;
+
+        /// <summary>
+        /// Merges one shard's partial of the day into the day: adds its counters and samples, keeps the
+        /// earlier of its candidate and the day's for each order, and takes its publishes. The partial is
+        /// not referenced afterwards (the caller may drop it). Every partial is folded before the first settle step.
+        /// </summary>
+        public void Fold(ShardPartial partial)
+        {
+            ArgumentNullException.ThrowIfNull(partial);
+            var earliest = _earliest ?? throw new InvalidOperationException("Fold every partial before the first settle step.");
+            if (partial.Day != _d)
+                throw new ArgumentException($"The partial is of {DateOnly.FromDayNumber(partial.Day):yyyy-MM-dd}, not of {_day:yyyy-MM-dd}.", nameof(partial));
+            _agg.Merge(partial.Aggregate);
+            foreach (var candidate in partial.Orders)
+            {
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(earliest, candidate.Key, out var exists);
+                if (!exists || candidate.IsEarlierThan(slot)) slot = candidate;
+            }
+            _publishes.AddRange(partial.Publishes);
+            _events += partial.Events;
+        }
+
+        /// <summary>Ends the folding: hands each order's earliest candidate to its partition (once).</summary>
+        private void EndFolding()
+        {
+            if (_earliest is null) return;
+            foreach (var (key, candidate) in _earliest) _candidates[OrderPartition(key, Partitions)].Add(candidate);
+            _earliest = null;
+        }
 
         /// <summary>
         /// Settles the day's candidates of order partition <paramref name="partition"/> against its orders
@@ -113,6 +140,7 @@ internal sealed class DayFinaliser(double commissionRate)
         {
             ArgumentNullException.ThrowIfNull(part);
             if (_ordersSettled[partition]) throw new InvalidOperationException($"Order partition {partition} is already settled.");
+            EndFolding();
             _ordersSettled[partition] = true;
             var orderRetentionStart = _d - WindowState.OrderRetentionDays + 1;
             foreach (var candidate in _candidates[partition])
@@ -167,7 +195,8 @@ internal sealed class DayFinaliser(double commissionRate)
         {
             ArgumentNullException.ThrowIfNull(part);
             if (_registry is not null) throw new InvalidOperationException("The registry is already settled.");
-            AddPublishes(_agg, part, _partials, _d);
+            EndFolding();
+            AddPublishes(_agg, part, _publishes, _d);
             part.AsOfDay = _d;
             _registry = part;
         }
@@ -218,24 +247,23 @@ internal sealed class DayFinaliser(double commissionRate)
         agg.AddTotal("businesses.transacting_merchants", merchants.Count);
     }
 
-    private static void AddPublishes(DayAggregate agg, WindowState state, IReadOnlyList<ShardPartial> partials, int d)
+    private static void AddPublishes(DayAggregate agg, WindowState state, List<PublishEvent> publishes, int d)
     {
         var newPrograms = 0;
-        foreach (var partial in partials)
-            foreach (var e in partial.Publishes)
+        foreach (var e in publishes)
+        {
+            agg.AddTotal("developers.releases", 1);
+            agg.Add("developers.releases", MiniProgram, e.MiniProgramId, 1);
+            var developer = e.DeveloperId;
+            ref var reg = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Programs, e.MiniProgramId, out var exists);
+            if (!exists)
             {
-                agg.AddTotal("developers.releases", 1);
-                agg.Add("developers.releases", MiniProgram, e.MiniProgramId, 1);
-                var developer = e.DeveloperId;
-                ref var reg = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Programs, e.MiniProgramId, out var exists);
-                if (!exists)
-                {
-                    newPrograms++;
-                    reg = new ProgramRegistration(d, e.TimeMs, e.EventId, developer);
-                }
-                else if (OrderCandidate.Earlier(reg.LatestTimeMs, reg.LatestEventId, e.TimeMs, e.EventId))
-                    reg = reg with { LatestTimeMs = e.TimeMs, LatestEventId = e.EventId, DeveloperId = developer };
+                newPrograms++;
+                reg = new ProgramRegistration(d, e.TimeMs, e.EventId, developer);
             }
+            else if (OrderCandidate.Earlier(reg.LatestTimeMs, reg.LatestEventId, e.TimeMs, e.EventId))
+                reg = reg with { LatestTimeMs = e.TimeMs, LatestEventId = e.EventId, DeveloperId = developer };
+        }
         agg.AddTotal("developers.new_mini_programs", newPrograms);
     }
 

@@ -162,15 +162,12 @@ public sealed class RollupEngine
     }
 
     /// <summary>
-    /// Starts finalising <paramref name="day"/> from every shard's partial (in shard order), for a host
-    /// that settles the ledger part by part (<see cref="DayFinaliser.DayClose"/>): orders and buyers in
-    /// <paramref name="partitions"/> partitions each, then the registry, then the rows.
+    /// Starts finalising <paramref name="day"/>, for a host that feeds the shards' partials one at a time
+    /// (<see cref="DayFinaliser.DayClose.Fold"/>, in shard order) and settles the ledger part by part
+    /// (<see cref="DayFinaliser.DayClose"/>): orders and buyers in <paramref name="partitions"/> partitions
+    /// each, then the registry, then the rows.
     /// </summary>
-    internal DayFinaliser.DayClose BeginFinalise(DateOnly day, IReadOnlyList<ShardPartial> partials, int partitions)
-    {
-        ArgumentNullException.ThrowIfNull(partials);
-        return _finaliser.Begin(day, partials, partitions);
-    }
+    internal DayFinaliser.DayClose BeginFinalise(DateOnly day, int partitions) => _finaliser.Begin(day, partitions);
 
     private static void CheckOrder(DateOnly day, WindowState previous)
     {

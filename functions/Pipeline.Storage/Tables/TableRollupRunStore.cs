@@ -22,10 +22,24 @@ namespace Pipeline.Storage.Tables;
 /// RowKey <c>finalised</c>, the last day finalised, advanced with an ETag condition in the same
 /// entity-group transaction as the day's row, so exactly one finaliser records each day.</item>
 /// </list>
+/// <para>Every shard's row is written when the run starts, before the run is in flight, with an empty
+/// <c>LastDay</c> (it sorts before every day): a shard that has not rolled a day is then a row whose
+/// <c>LastDay</c> is less than the day, and "is every shard done with the day" is a query for one such
+/// row (<see cref="AllShardsDoneAsync"/>), which returns at most one entity however many shards there
+/// are. The service still evaluates the filter over the shard rows, but sends none of them back.</para>
 /// </remarks>
 public sealed class TableRollupRunStore(TableServiceClient tableService, TimeProvider time) : IRollupRunStore
 {
     public const string RunsPartition = "runs", ActivePartition = RunsPartition, ActiveRow = "~active", FinalisedRow = "finalised";
+
+    /// <summary>The most operations of one entity-group transaction.</summary>
+    private const int MaxBatch = 100;
+
+    /// <summary>The shard rows of a run are the RowKeys in [<c>shard-</c>, <c>shard.</c>) ('.' follows '-').</summary>
+    private const string ShardRowsFrom = "shard-", ShardRowsTo = "shard.";
+
+    /// <summary>A shard row's <c>LastDay</c> before the shard has rolled a day: less than every day.</summary>
+    private const string NoDay = "";
 
     private readonly TableClient _table = tableService.GetTableClient(StorageNames.RollupRunsTable);
     private readonly ResiliencePipeline _concurrency = OptimisticConcurrency.CreatePipeline();
@@ -41,13 +55,29 @@ public sealed class TableRollupRunStore(TableServiceClient tableService, TimePro
                 var existing = await GetAsync(current.GetString("RunId"), token).ConfigureAwait(false);
                 var completed = existing is null || (await _table.GetEntityAsync<TableEntity>(RunsPartition, existing.RunId, cancellationToken: token).ConfigureAwait(false)).Value.GetDateTimeOffset("Completed") is not null;
                 if (!completed) return (false, existing!);
+                await WriteShardRowsAsync(run, token).ConfigureAwait(false);
                 await SubmitAsync([new(TableTransactionActionType.Add, ToEntity(run)), new(TableTransactionActionType.UpdateReplace, Pointer(run.RunId), current.ETag)], token).ConfigureAwait(false);
                 return (true, run);
             }
-            // 409 when another planner won: retried, then seen as in flight.
+            // 409 when another planner won: retried, then seen as in flight (its shard rows are left, in a partition no one reads).
+            await WriteShardRowsAsync(run, token).ConfigureAwait(false);
             await SubmitAsync([new(TableTransactionActionType.Add, ToEntity(run)), new(TableTransactionActionType.Add, Pointer(run.RunId))], token).ConfigureAwait(false);
             return (true, run);
         }, ct).AsTask(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Every shard's row, as "no day rolled yet", in transactions of at most <see cref="MaxBatch"/>. Written
+    /// before the run is in flight, so no shard has written its own yet: writing them again (a retried start) changes nothing.
+    /// </summary>
+    private async Task WriteShardRowsAsync(RollupRun run, CancellationToken cancellationToken)
+    {
+        for (var first = 0; first < run.Shards; first += MaxBatch)
+        {
+            var batch = Enumerable.Range(first, Math.Min(MaxBatch, run.Shards - first))
+                .Select(shard => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(run.RunId, ShardRow(shard)) { ["LastDay"] = NoDay }));
+            await SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public Task<RollupRun?> GetActiveAsync(CancellationToken cancellationToken) =>
@@ -69,6 +99,34 @@ public sealed class TableRollupRunStore(TableServiceClient tableService, TimePro
         {
             var entity = new TableEntity(runId, ShardRow(shard)) { ["LastDay"] = Day(day), ["LastDayEvents"] = events };
             return _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct);
+        }, cancellationToken);
+
+    public Task<DateOnly?> GetShardDoneAsync(string runId, int shard, CancellationToken cancellationToken) =>
+        StorageFailures.RunAsync($"reading the progress of rollup shard {shard} of run {runId}", async ct =>
+        {
+            var row = await _table.GetEntityIfExistsAsync<TableEntity>(runId, ShardRow(shard), ["LastDay"], ct).ConfigureAwait(false);
+            return row.HasValue && row.Value is { } e ? ParseDayOrNone(e.GetString("LastDay")) : null;
+        }, cancellationToken);
+
+    public Task<bool> AllShardsDoneAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return StorageFailures.RunAsync($"asking whether every shard of rollup run {run.RunId} has rolled {Day(day)}", async ct =>
+        {
+            var behind = TableClient.CreateQueryFilter(
+                $"PartitionKey eq {run.RunId} and RowKey ge {ShardRowsFrom} and RowKey lt {ShardRowsTo} and LastDay lt {Day(day)}");
+            // One entity a page: the first shard found behind answers the question (pages may come back empty, with a continuation).
+            await foreach (var _ in _table.QueryAsync<TableEntity>(behind, maxPerPage: 1, select: ["RowKey"], cancellationToken: ct).ConfigureAwait(false))
+                return false;
+            return true;
+        }, cancellationToken);
+    }
+
+    public Task<DateOnly?> GetFinalisedThroughAsync(string runId, CancellationToken cancellationToken) =>
+        StorageFailures.RunAsync($"reading the last day finalised of rollup run {runId}", async ct =>
+        {
+            var pointer = await _table.GetEntityIfExistsAsync<TableEntity>(runId, FinalisedRow, ["Through"], ct).ConfigureAwait(false);
+            return pointer.HasValue && pointer.Value is { } p ? ParseDay(p.GetString("Through")) : (DateOnly?)null;
         }, cancellationToken);
 
     public Task<bool> TryMarkFinalisedAsync(string runId, DayOutcome outcome, CancellationToken cancellationToken)
@@ -131,7 +189,7 @@ public sealed class TableRollupRunStore(TableServiceClient tableService, TimePro
                 if (e.Timestamp is { } ts && ts > last) last = ts;
                 if (e.RowKey.StartsWith("shard-", StringComparison.Ordinal)
                     && int.TryParse(e.RowKey.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out var shard) && shard < run.Shards)
-                    shardDone[shard] = ParseDay(e.GetString("LastDay"));
+                    shardDone[shard] = ParseDayOrNone(e.GetString("LastDay"));
                 else if (e.RowKey.StartsWith("day-", StringComparison.Ordinal))
                     finalised.Add(new DayOutcome(ParseDay(e.RowKey[4..]), e.GetInt32("Rows") ?? 0, e.GetInt64("Events") ?? 0, e.GetDateTimeOffset("FinalisedAt") ?? last));
                 else if (e.RowKey == FinalisedRow)
@@ -197,4 +255,7 @@ public sealed class TableRollupRunStore(TableServiceClient tableService, TimePro
     private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     private static DateOnly ParseDay(string text) => DateOnly.ParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>A shard row's last day: none while it is the empty <see cref="NoDay"/> written when the run started.</summary>
+    private static DateOnly? ParseDayOrNone(string? text) => string.IsNullOrEmpty(text) ? null : ParseDay(text);
 }

@@ -208,6 +208,14 @@ internal sealed class InMemoryRollup : IRollupStateStore, IRollupRunStore, IRoll
         return Task.CompletedTask;
     }
 
+    public Task<DateOnly?> GetShardDoneAsync(string runId, int shard, CancellationToken cancellationToken) => Task.FromResult(_shardDone[runId][shard]);
+
+    public Task<bool> AllShardsDoneAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken) =>
+        Task.FromResult(_shardDone[run.RunId].All(d => d >= day));
+
+    public Task<DateOnly?> GetFinalisedThroughAsync(string runId, CancellationToken cancellationToken) =>
+        Task.FromResult(_finalised[runId] is { Count: > 0 } days ? days[^1].Day : (DateOnly?)null);
+
     public Task<bool> TryMarkFinalisedAsync(string runId, DayOutcome outcome, CancellationToken cancellationToken)
     {
         var list = _finalised[runId];

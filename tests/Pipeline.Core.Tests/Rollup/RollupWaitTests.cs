@@ -27,6 +27,9 @@ public sealed class RollupWaitTests
         public Task<RollupRun?> GetActiveAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<RollupRun?> GetAsync(string runId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task MarkShardDoneAsync(string runId, int shard, DateOnly day, long events, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<DateOnly?> GetShardDoneAsync(string runId, int shard, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<bool> AllShardsDoneAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<DateOnly?> GetFinalisedThroughAsync(string runId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<bool> TryMarkFinalisedAsync(string runId, DayOutcome outcome, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task CompleteAsync(string runId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<RollupRun>> ListRecentAsync(int max, CancellationToken cancellationToken) => throw new NotSupportedException();

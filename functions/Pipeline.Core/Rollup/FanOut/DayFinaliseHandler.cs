@@ -8,8 +8,8 @@ public sealed record DayFinaliseResult(string RunId, DateOnly Day, DayOutcome? O
 
 /// <summary>
 /// Finalises one day of a run, once every shard has rolled it and the day before is finalised:
-/// merges the shards' partials with the ledger of the day before (settled part by part: orders by key
-/// hash, buyers by user shard, the registry), saves each part under the day, replaces the day's rows in
+/// merges the shards' partials (folded in one at a time, each dropped once folded) with the ledger of
+/// the day before (settled part by part: orders by key hash, buyers by user shard, the registry), saves each part under the day, replaces the day's rows in
 /// both tables (with why the day is rolled, for the restatements of rows it changes), writes the CSV and Parquet exports, clears the day's dirty mark (at the
 /// version the run saw), advances the cursor, records the day as finalised and hands on to the
 /// next day (or ends the run).
@@ -31,7 +31,7 @@ public sealed class DayFinaliseHandler(
     RollupEngine engine,
     TimeProvider time)
 {
-    /// <summary>Partials loaded at once.</summary>
+    /// <summary>Partials loaded ahead of the fold: the most the finaliser holds at once besides the merged day.</summary>
     public const int ReadParallelism = 8;
 
     public async Task<DayFinaliseResult> HandleAsync(RollupDayMessage message, CancellationToken cancellationToken)
@@ -43,14 +43,17 @@ public sealed class DayFinaliseHandler(
         if (day < run.From || day > run.To)
             throw new InvalidOperationException($"Rollup run {run.RunId} rolls {run.From:yyyy-MM-dd}..{run.To:yyyy-MM-dd}; {day:yyyy-MM-dd} is not one of its days.");
 
+        // The whole progress, once a day: its check of the shards does not rely on every shard's record having
+        // been written when the run started (a run started before they were), and a day finalised before every
+        // shard rolled it would merge whatever partials of the day an earlier run left.
         var progress = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
         if (progress.Completed is not null || progress.FinalisedThrough >= day) return Skip("already finalised");
         var expected = progress.FinalisedThrough is { } f ? f.AddDays(1) : run.From;
         if (day != expected) return Skip($"waiting for {expected:yyyy-MM-dd} to be finalised first");
         if (!progress.AllShardsDone(day)) return Skip($"{progress.ShardDone.Count(d => d >= day)}/{run.Shards} shards have rolled it");
 
-        var partials = await LoadPartialsAsync(run, day, cancellationToken).ConfigureAwait(false);
-        var close = engine.BeginFinalise(day, partials, run.Shards);
+        var close = engine.BeginFinalise(day, run.Shards);
+        await FoldPartialsAsync(run, day, close, cancellationToken).ConfigureAwait(false);
         // The ledger, one part at a time: orders (every partition before the buyers), buyers, registry.
         for (var p = 0; p < run.Shards; p++)
             await SettleAsync(run, day, LedgerParts.Orders(p), part => close.SettleOrders(p, part), cancellationToken).ConfigureAwait(false);
@@ -76,12 +79,9 @@ public sealed class DayFinaliseHandler(
 
         if (day == run.To)
             await runs.CompleteAsync(run.RunId, cancellationToken).ConfigureAwait(false);
-        else
-        {
-            var after = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
-            if (after.AllShardsDone(day.AddDays(1)))
-                await queue.EnqueueDayAsync(new RollupDayMessage(run.RunId, day.AddDays(1)), cancellationToken).ConfigureAwait(false);
-        }
+        // Asked after the day is recorded, as the last shard of the next day asks after its own record: at least one of the two hands it on.
+        else if (await runs.AllShardsDoneAsync(run, day.AddDays(1), cancellationToken).ConfigureAwait(false))
+            await queue.EnqueueDayAsync(new RollupDayMessage(run.RunId, day.AddDays(1)), cancellationToken).ConfigureAwait(false);
         return new DayFinaliseResult(run.RunId, day, outcome, null);
 
         DayFinaliseResult Skip(string why) => new(run.RunId, day, null, why);
@@ -102,21 +102,44 @@ public sealed class DayFinaliseHandler(
         await states.SaveLedgerPartAsync(day, part, WindowStateCodec.Encode(state), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ShardPartial[]> LoadPartialsAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken)
+    /// <summary>
+    /// Folds every shard's partial into the day, in shard order (the one-process rollup's order), loading
+    /// up to <see cref="ReadParallelism"/> ahead. A partial is dropped once folded, so the finaliser holds
+    /// the merged day and at most <see cref="ReadParallelism"/> partials, however many shards there are.
+    /// </summary>
+    private async Task FoldPartialsAsync(RollupRun run, DateOnly day, DayFinaliser.DayClose close, CancellationToken cancellationToken)
     {
-        var partials = new ShardPartial[run.Shards];
-        await Parallel.ForEachAsync(Enumerable.Range(0, run.Shards),
-            new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = cancellationToken },
-            async (shard, ct) =>
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var loading = new Queue<Task<ShardPartial>>(ReadParallelism);
+        var next = 0;
+        try
+        {
+            while (next < run.Shards || loading.Count > 0)
             {
-                var bytes = await states.LoadPartialAsync(day, shard, ct).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException($"Rollup run {run.RunId}: shard {shard} recorded {day:yyyy-MM-dd} as rolled but its partial is missing.");
-                var partial = ShardPartialCodec.Decode(bytes);
-                if (partial.Day != day.DayNumber)
-                    throw new InvalidDataException($"Rollup run {run.RunId}: the partial of shard {shard} for {day:yyyy-MM-dd} is of another day.");
-                partials[shard] = partial;
-            }).ConfigureAwait(false);
-        return partials;
+                while (next < run.Shards && loading.Count < ReadParallelism)
+                    loading.Enqueue(LoadPartialAsync(run, day, next++, abandon.Token));
+                close.Fold(await loading.Dequeue().ConfigureAwait(false));
+            }
+        }
+        finally
+        {
+            if (loading.Count > 0)
+            {
+                // A load or a fold failed: the loads still running are not wanted; their own failures (or cancellation) are not the cause.
+                await abandon.CancelAsync().ConfigureAwait(false);
+                await Task.WhenAll(loading).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<ShardPartial> LoadPartialAsync(RollupRun run, DateOnly day, int shard, CancellationToken cancellationToken)
+    {
+        var bytes = await states.LoadPartialAsync(day, shard, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Rollup run {run.RunId}: shard {shard} recorded {day:yyyy-MM-dd} as rolled but its partial is missing.");
+        var partial = ShardPartialCodec.Decode(bytes);
+        if (partial.Day != day.DayNumber)
+            throw new InvalidDataException($"Rollup run {run.RunId}: the partial of shard {shard} for {day:yyyy-MM-dd} is of another day.");
+        return partial;
     }
 
     /// <summary>The cursor's first day is the earliest day rolled that had events; its last day only moves forward.</summary>

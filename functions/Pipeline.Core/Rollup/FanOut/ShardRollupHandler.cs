@@ -10,7 +10,8 @@ public sealed record ShardRollupResult(string RunId, int Shard, int DaysRolled, 
 /// to day): first compact and read every day's events and decide which copies are duplicates
 /// (<see cref="ShardDeduplicator"/>), then per day roll the rest with the shard's state of the day before,
 /// save the shard's partial and state of the day, record the progress, and, when this shard was the
-/// last of the day, put the day's finalise message on the queue.
+/// last of the day, put the day's finalise message on the queue. The progress it reads is its own
+/// record and a record or two per day, never the whole run's (which grows with the shards).
 /// </summary>
 /// <remarks>
 /// Idempotent and resumable: a redelivered or resumed message starts after the last day this shard
@@ -28,10 +29,9 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             ?? throw new InvalidOperationException($"Rollup run {message.RunId} does not exist.");
         if (message.Shard < 0 || message.Shard >= run.Shards)
             throw new InvalidOperationException($"Rollup run {run.RunId} has {run.Shards} shards; shard {message.Shard} is not one of them.");
-        var progress = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
-        if (progress.Completed is not null) return new ShardRollupResult(run.RunId, message.Shard, 0, 0, Skipped: true);
-
-        var done = progress.ShardDone[message.Shard];
+        // Its own record only: a run ends only after every shard has rolled every day (its last day is then
+        // run.To and the message is skipped below), so the run's whole progress would say nothing more.
+        var done = await runs.GetShardDoneAsync(run.RunId, message.Shard, cancellationToken).ConfigureAwait(false);
         var day = done is { } last && last >= run.From ? last.AddDays(1) : run.From;
         if (day > run.To) return new ShardRollupResult(run.RunId, message.Shard, 0, 0, Skipped: true);
 
@@ -57,10 +57,7 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             await states.SaveShardStateAsync(day, message.Shard, WindowStateCodec.Encode(result.State), cancellationToken).ConfigureAwait(false);
             await runs.MarkShardDoneAsync(run.RunId, message.Shard, day, dayEvents, cancellationToken).ConfigureAwait(false);
 
-            // Fan-in: the last shard to finish a day hands it to the finaliser, once the day before is finalised
-            // (otherwise the finaliser of the day before hands it on when it ends).
-            var now = await runs.GetProgressAsync(run, cancellationToken).ConfigureAwait(false);
-            if (now.AllShardsDone(day) && (day == run.From ? now.FinalisedThrough is null : now.FinalisedThrough == day.AddDays(-1)))
+            if (await IsLastToFinishAsync(run, day, cancellationToken).ConfigureAwait(false))
                 await queue.EnqueueDayAsync(new RollupDayMessage(run.RunId, day), cancellationToken).ConfigureAwait(false);
 
             state = result.State;
@@ -68,6 +65,20 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             eventsRead += dayEvents;
         }
         return new ShardRollupResult(run.RunId, message.Shard, rolled, eventsRead, Skipped: false);
+    }
+
+    /// <summary>
+    /// Fan-in: the last shard to finish a day hands it to the finaliser, once the day before is finalised
+    /// (otherwise the finaliser of the day before hands it on when it ends). Asked after this shard's record
+    /// of the day is written, as the finaliser of the day before asks after its own: of the two, at least
+    /// one sees the other's record. Two shards finishing at once may both hand the day on; the finaliser
+    /// records each day once. At most two records read, whatever the number of shards.
+    /// </summary>
+    private async Task<bool> IsLastToFinishAsync(RollupRun run, DateOnly day, CancellationToken cancellationToken)
+    {
+        var finalised = await runs.GetFinalisedThroughAsync(run.RunId, cancellationToken).ConfigureAwait(false);
+        if (day == run.From ? finalised is not null : finalised != day.AddDays(-1)) return false;
+        return await runs.AllShardsDoneAsync(run, day, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
