@@ -60,9 +60,11 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         ArgumentNullException.ThrowIfNull(runId);
         var dayKey = MetricRowKeys.PartitionKey(day);
 
-        var dailyEntities = new Dictionary<string, TableEntity>(rows.Count, StringComparer.Ordinal);
+        // The rows to write, as keys and marks: each becomes a TableEntity only in the transaction that
+        // writes it, so a day of many rows is never held as two tables' worth of entities at once.
+        var dailyEntities = new Dictionary<string, PendingEntity>(rows.Count, StringComparer.Ordinal);
         var byKey = new Dictionary<string, MetricRow>(rows.Count, StringComparer.Ordinal);
-        var programEntities = new Dictionary<(string Partition, string Row), TableEntity>();
+        var programEntities = new Dictionary<(string Partition, string Row), PendingEntity>();
         var programDailyKey = new Dictionary<(string Partition, string Row), string>();
         var programOf = new Dictionary<string, (string Partition, string Row)>(StringComparer.Ordinal);
         foreach (var row in rows)
@@ -70,14 +72,14 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
             if (row.Date != day)
                 throw new ArgumentException($"Row {row.Metric}|{row.Dimension}|{row.DimensionValue} is for {row.Date:yyyy-MM-dd}, not {dayKey}.", nameof(rows));
             var rowKey = MetricRowKeys.DailyRowKey(row);
-            if (!dailyEntities.TryAdd(rowKey, ToEntity(MetricRowKeys.DailyPartitionKey(row), rowKey, row, runId, computedAt)))
+            if (!dailyEntities.TryAdd(rowKey, new PendingEntity(MetricRowKeys.DailyPartitionKey(row), rowKey, row, runId, computedAt)))
                 throw new ArgumentException($"Two rows of {dayKey} have the key '{rowKey}'.", nameof(rows));
             byKey[rowKey] = row;
             if (MetricRowKeys.IsProgramRow(row))
             {
                 var partition = MetricRowKeys.ProgramPartitionKey(row);
                 var programRowKey = MetricRowKeys.ProgramRowKey(row);
-                programEntities[(partition, programRowKey)] = ToEntity(partition, programRowKey, row, runId, computedAt);
+                programEntities[(partition, programRowKey)] = new PendingEntity(partition, programRowKey, row, runId, computedAt);
                 programDailyKey[(partition, programRowKey)] = rowKey;
                 programOf[rowKey] = (partition, programRowKey);
             }
@@ -160,8 +162,8 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
     /// <c>Restated</c> and <c>PreviousValue</c> on the new entities of the rows whose value changed; a row whose value did
     /// not change but is written again (it moved partition) keeps the marks it had.
     /// </summary>
-    private static void MarkRestated(List<TableEntity> oldDaily, Dictionary<string, MetricRow> byKey, Dictionary<string, TableEntity> dailyEntities,
-        Dictionary<(string Partition, string Row), TableEntity> programEntities, Dictionary<string, (string Partition, string Row)> programOf)
+    private static void MarkRestated(List<TableEntity> oldDaily, Dictionary<string, MetricRow> byKey, Dictionary<string, PendingEntity> dailyEntities,
+        Dictionary<(string Partition, string Row), PendingEntity> programEntities, Dictionary<string, (string Partition, string Row)> programOf)
     {
         foreach (var e in oldDaily)
         {
@@ -175,10 +177,10 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
             Mark(dailyEntities[e.RowKey]);
             if (programOf.TryGetValue(e.RowKey, out var key)) Mark(programEntities[key]);
 
-            void Mark(TableEntity entity)
+            void Mark(PendingEntity entity)
             {
-                entity["Restated"] = restated;
-                if (previous is { } p) entity["PreviousValue"] = p;
+                entity.Restated = restated;
+                if (previous is { } p) entity.PreviousValue = p;
             }
         }
     }
@@ -206,32 +208,45 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
     /// A row moved to its bucket partition with the same value is not recomputed: it keeps when and by which
     /// run it was last computed differently (the query API's computedAt and runId promise that).
     /// </summary>
-    private static void KeepComputed(TableEntity old, TableEntity daily, TableEntity? program)
+    private static void KeepComputed(TableEntity old, PendingEntity daily, PendingEntity? program)
     {
         foreach (var target in program is null ? [daily] : new[] { daily, program })
         {
-            if (old.GetDateTimeOffset("ComputedAt") is { } at) target["ComputedAt"] = at;
-            if (old.GetString("RunId") is { } run) target["RunId"] = run;
+            if (old.GetDateTimeOffset("ComputedAt") is { } at) target.ComputedAt = at;
+            if (old.GetString("RunId") is { } run) target.RunId = run;
         }
     }
 
-    private static TableEntity ToEntity(string partitionKey, string rowKey, MetricRow row, string runId, DateTimeOffset computedAt)
+    /// <summary>A row to write: its keys, its value and the marks the comparison with the old row gave it.</summary>
+    private sealed class PendingEntity(string partitionKey, string rowKey, MetricRow row, string runId, DateTimeOffset computedAt)
     {
-        var entity = new TableEntity(partitionKey, rowKey)
+        public string PartitionKey { get; } = partitionKey;
+        public string RowKey { get; } = rowKey;
+        public DateTimeOffset ComputedAt { get; set; } = computedAt;
+        public string RunId { get; set; } = runId;
+        public bool? Restated { get; set; }
+        public double? PreviousValue { get; set; }
+
+        public TableEntity ToEntity()
         {
-            ["Metric"] = row.Metric,
-            ["Stakeholder"] = row.Stakeholder,
-            ["Tier"] = row.Tier,
-            ["Dimension"] = row.Dimension,
-            ["DimensionValue"] = row.DimensionValue,
-            ["Value"] = row.Value,
-            ["Unit"] = row.Unit,
-            ["ComputedAt"] = computedAt,
-            ["RunId"] = runId,
-        };
-        if (row.Numerator is { } numerator) entity["Numerator"] = numerator;
-        if (row.Denominator is { } denominator) entity["Denominator"] = denominator;
-        return entity;
+            var entity = new TableEntity(PartitionKey, RowKey)
+            {
+                ["Metric"] = row.Metric,
+                ["Stakeholder"] = row.Stakeholder,
+                ["Tier"] = row.Tier,
+                ["Dimension"] = row.Dimension,
+                ["DimensionValue"] = row.DimensionValue,
+                ["Value"] = row.Value,
+                ["Unit"] = row.Unit,
+                ["ComputedAt"] = ComputedAt,
+                ["RunId"] = RunId,
+            };
+            if (row.Numerator is { } numerator) entity["Numerator"] = numerator;
+            if (row.Denominator is { } denominator) entity["Denominator"] = denominator;
+            if (Restated is { } restated) entity["Restated"] = restated;
+            if (PreviousValue is { } previous) entity["PreviousValue"] = previous;
+            return entity;
+        }
     }
 
     private static MetricRow ToRow(DateOnly day, TableEntity e) => MetricEntities.ToRow(day, e);
@@ -251,34 +266,36 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         }
     }
 
-    private static Task UpsertAsync(TableClient table, IEnumerable<TableEntity> entities, CancellationToken ct) =>
-        SubmitAsync(table, entities, TableTransactionActionType.UpsertReplace, ct);
+    /// <summary>Upserts in entity-group transactions; each row becomes a <see cref="TableEntity"/> in its transaction only.</summary>
+    private static Task UpsertAsync(TableClient table, IEnumerable<PendingEntity> entities, CancellationToken ct) =>
+        SubmitAsync(table, entities, e => e.PartitionKey, async (batch, token) =>
+            // Upserts take no ETag (an empty one breaks the SDK's request builder).
+            await table.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e.ToEntity())), token).ConfigureAwait(false), ct);
 
     private static Task DeleteAsync(TableClient table, IEnumerable<TableEntity> entities, CancellationToken ct) =>
-        SubmitAsync(table, entities.Select(e => new TableEntity(e.PartitionKey, e.RowKey)), TableTransactionActionType.Delete, ct);
-
-    /// <summary>Entity-group transactions: one partition, at most 100 entities each, partitions in parallel.</summary>
-    private static async Task SubmitAsync(TableClient table, IEnumerable<TableEntity> entities, TableTransactionActionType action, CancellationToken ct)
-    {
-        var batches = entities
-            .GroupBy(e => e.PartitionKey, StringComparer.Ordinal)
-            .SelectMany(g => g.Chunk(TransactionLimit))
-            .ToList();
-        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (batch, token) =>
+        SubmitAsync(table, entities, e => e.PartitionKey, async (batch, token) =>
         {
             try
             {
-                // Deletes carry ETag.All (unconditional); upserts take no ETag (an empty one breaks the SDK's request builder).
-                await table.SubmitTransactionAsync(batch.Select(e => action == TableTransactionActionType.Delete
-                    ? new TableTransactionAction(action, e, Azure.ETag.All)
-                    : new TableTransactionAction(action, e)), token).ConfigureAwait(false);
+                // Deletes carry ETag.All (unconditional).
+                await table.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(e.PartitionKey, e.RowKey), Azure.ETag.All)), token).ConfigureAwait(false);
             }
-            catch (Azure.RequestFailedException ex) when (action == TableTransactionActionType.Delete && ex.Status == 404)
+            catch (Azure.RequestFailedException ex) when (ex.Status == 404)
             {
                 // A concurrent replace of the same day removed some already: delete the rest one by one.
                 foreach (var e in batch)
                     await table.DeleteEntityAsync(e.PartitionKey, e.RowKey, Azure.ETag.All, token).ConfigureAwait(false);
             }
-        }).ConfigureAwait(false);
+        }, ct);
+
+    /// <summary>Entity-group transactions: one partition, at most 100 entities each, partitions in parallel.</summary>
+    private static async Task SubmitAsync<T>(TableClient table, IEnumerable<T> items, Func<T, string> partitionOf, Func<T[], CancellationToken, Task> submit, CancellationToken ct)
+    {
+        var batches = items
+            .GroupBy(partitionOf, StringComparer.Ordinal)
+            .SelectMany(g => g.Chunk(TransactionLimit))
+            .ToList();
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+            async (batch, token) => await submit(batch, token).ConfigureAwait(false)).ConfigureAwait(false);
     }
 }
