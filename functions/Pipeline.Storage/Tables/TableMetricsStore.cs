@@ -88,21 +88,23 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         return StorageFailures.RunAsync("replacing the metrics of " + dayKey, async ct =>
         {
             // (1) What the day has now.
-            var oldDaily = new List<TableEntity>();
+            // Kept as compact rows, not as the entities read (a property dictionary each): a re-roll reads every row of the day.
+            var oldDaily = new List<StoredRow>();
             var unchanged = new HashSet<string>(StringComparer.Ordinal);
             await foreach (var e in _daily.QueryAsync<TableEntity>(DayFilter(day), select: ValueColumns, cancellationToken: ct).ConfigureAwait(false))
             {
-                oldDaily.Add(e);
-                if (!byKey.TryGetValue(e.RowKey, out var row) || ToRow(day, e) != row) continue;
+                var stored = StoredRow.From(day, e);
+                oldDaily.Add(stored);
+                if (!byKey.TryGetValue(e.RowKey, out var row) || stored.Row != row) continue;
                 // Unchanged only in the same partition (rows written before the buckets were in the day's partition).
                 if (dailyEntities[e.RowKey].PartitionKey == e.PartitionKey) unchanged.Add(e.RowKey);
-                else KeepComputed(e, dailyEntities[e.RowKey], programOf.TryGetValue(e.RowKey, out var p) ? programEntities[p] : null);
+                else KeepComputed(stored, dailyEntities[e.RowKey], programOf.TryGetValue(e.RowKey, out var p) ? programEntities[p] : null);
             }
 
             var programPartitions = new HashSet<string>(StringComparer.Ordinal);
             foreach (var e in oldDaily)
             {
-                var old = ToRow(day, e);
+                var old = e.Row;
                 if (MetricRowKeys.IsProgramRow(old) && TryProgramPartition(old, out var partition)) programPartitions.Add(partition);
             }
             foreach (var (partition, _) in programEntities.Keys) programPartitions.Add(partition);
@@ -134,12 +136,13 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
             await DeleteAsync(_program, staleProgram, ct).ConfigureAwait(false);
 
             // (5) Stale daily rows, last (a row now in another partition of the day is stale where it was).
-            await DeleteAsync(_daily, oldDaily.Where(e => !dailyEntities.TryGetValue(e.RowKey, out var now) || now.PartitionKey != e.PartitionKey), ct).ConfigureAwait(false);
+            await DeleteAsync(_daily, oldDaily.Where(e => !dailyEntities.TryGetValue(e.RowKey, out var now) || now.PartitionKey != e.PartitionKey)
+                .Select(e => new TableEntity(e.PartitionKey, e.RowKey)), ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 
     /// <summary>The old rows whose value the new rows change (Value, Numerator or Denominator), or that they no longer have.</summary>
-    private static List<Restatement> Restatements(DateOnly day, List<TableEntity> oldDaily, Dictionary<string, MetricRow> byKey, string runId, DateTimeOffset computedAt, string reason)
+    private static List<Restatement> Restatements(DateOnly day, List<StoredRow> oldDaily, Dictionary<string, MetricRow> byKey, string runId, DateTimeOffset computedAt, string reason)
     {
         var restated = new List<Restatement>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -147,13 +150,13 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         {
             // A row in two partitions of the day (a crash while it moved to its bucket): one record.
             if (!seen.Add(e.RowKey)) continue;
-            var old = ToRow(day, e);
+            var old = e.Row;
             byKey.TryGetValue(e.RowKey, out var now);
             if (now is not null && SameValue(old, now)) continue;
             restated.Add(new Restatement(
                 day, old.Metric, old.Dimension, old.DimensionValue,
                 old.Value, now?.Value, old.Numerator, old.Denominator, now?.Numerator, now?.Denominator,
-                e.GetString("RunId"), runId, e.GetDateTimeOffset("ComputedAt"), computedAt, reason));
+                e.RunId, runId, e.ComputedAt, computedAt, reason));
         }
         return restated;
     }
@@ -162,17 +165,17 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
     /// <c>Restated</c> and <c>PreviousValue</c> on the new entities of the rows whose value changed; a row whose value did
     /// not change but is written again (it moved partition) keeps the marks it had.
     /// </summary>
-    private static void MarkRestated(List<TableEntity> oldDaily, Dictionary<string, MetricRow> byKey, Dictionary<string, PendingEntity> dailyEntities,
+    private static void MarkRestated(List<StoredRow> oldDaily, Dictionary<string, MetricRow> byKey, Dictionary<string, PendingEntity> dailyEntities,
         Dictionary<(string Partition, string Row), PendingEntity> programEntities, Dictionary<string, (string Partition, string Row)> programOf)
     {
         foreach (var e in oldDaily)
         {
             if (!byKey.TryGetValue(e.RowKey, out var now)) continue;
-            var old = ToRow(now.Date, e);
+            var old = e.Row;
             bool restated;
             double? previous;
             if (!SameValue(old, now)) (restated, previous) = (true, old.Value);
-            else if (e.GetBoolean("Restated") == true) (restated, previous) = (true, e.GetDouble("PreviousValue"));
+            else if (e.Restated == true) (restated, previous) = (true, e.PreviousValue);
             else continue;
             Mark(dailyEntities[e.RowKey]);
             if (programOf.TryGetValue(e.RowKey, out var key)) Mark(programEntities[key]);
@@ -208,13 +211,20 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
     /// A row moved to its bucket partition with the same value is not recomputed: it keeps when and by which
     /// run it was last computed differently (the query API's computedAt and runId promise that).
     /// </summary>
-    private static void KeepComputed(TableEntity old, PendingEntity daily, PendingEntity? program)
+    private static void KeepComputed(StoredRow old, PendingEntity daily, PendingEntity? program)
     {
         foreach (var target in program is null ? [daily] : new[] { daily, program })
         {
-            if (old.GetDateTimeOffset("ComputedAt") is { } at) target.ComputedAt = at;
-            if (old.GetString("RunId") is { } run) target.RunId = run;
+            if (old.ComputedAt is { } at) target.ComputedAt = at;
+            if (old.RunId is { } run) target.RunId = run;
         }
+    }
+
+    /// <summary>A row of the day as stored, with what the comparison with the new rows needs.</summary>
+    private sealed record StoredRow(string PartitionKey, string RowKey, MetricRow Row, DateTimeOffset? ComputedAt, string? RunId, bool? Restated, double? PreviousValue)
+    {
+        public static StoredRow From(DateOnly day, TableEntity e) => new(
+            e.PartitionKey, e.RowKey, MetricEntities.ToRow(day, e), e.GetDateTimeOffset("ComputedAt"), e.GetString("RunId"), e.GetBoolean("Restated"), e.GetDouble("PreviousValue"));
     }
 
     /// <summary>A row to write: its keys, its value and the marks the comparison with the old row gave it.</summary>
