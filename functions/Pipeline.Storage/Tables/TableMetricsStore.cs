@@ -123,21 +123,21 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
             // Program row keys are "yyyy-MM-dd|…"; '}' is the character after '|', so [day|, day}) is exactly that day.
             var from = dayKey + "|";
             var to = dayKey + "}";
-            var staleProgram = new List<TableEntity>();
+            var staleProgram = new List<(string PartitionKey, string RowKey)>();
             await Parallel.ForEachAsync(programPartitions, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (partition, token) =>
             {
                 var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {from} and RowKey lt {to}");
                 await foreach (var e in _program.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: token).ConfigureAwait(false))
                 {
                     if (!programEntities.ContainsKey((partition, e.RowKey)))
-                        lock (staleProgram) staleProgram.Add(e);
+                        lock (staleProgram) staleProgram.Add((e.PartitionKey, e.RowKey));
                 }
             }).ConfigureAwait(false);
             await DeleteAsync(_program, staleProgram, ct).ConfigureAwait(false);
 
             // (5) Stale daily rows, last (a row now in another partition of the day is stale where it was).
             await DeleteAsync(_daily, oldDaily.Where(e => !dailyEntities.TryGetValue(e.RowKey, out var now) || now.PartitionKey != e.PartitionKey)
-                .Select(e => new TableEntity(e.PartitionKey, e.RowKey)), ct).ConfigureAwait(false);
+                .Select(e => (e.PartitionKey, e.RowKey)), ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 
@@ -198,7 +198,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         {
             var rows = new List<MetricRow>();
             await foreach (var e in _daily.QueryAsync<TableEntity>(DayFilter(day), cancellationToken: ct).ConfigureAwait(false))
-                rows.Add(ToRow(day, e));
+                rows.Add(MetricEntities.ToRow(day, e));
             return rows;
         }, cancellationToken);
     }
@@ -259,7 +259,6 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         }
     }
 
-    private static MetricRow ToRow(DateOnly day, TableEntity e) => MetricEntities.ToRow(day, e);
 
     // A malformed old row (say a currency value without '/') must not block replacing the day.
     private static bool TryProgramPartition(MetricRow row, out string partition)
@@ -282,8 +281,8 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
             // Upserts take no ETag (an empty one breaks the SDK's request builder).
             await table.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e.ToEntity())), token).ConfigureAwait(false), ct);
 
-    private static Task DeleteAsync(TableClient table, IEnumerable<TableEntity> entities, CancellationToken ct) =>
-        SubmitAsync(table, entities, e => e.PartitionKey, async (batch, token) =>
+    private static Task DeleteAsync(TableClient table, IEnumerable<(string PartitionKey, string RowKey)> keys, CancellationToken ct) =>
+        SubmitAsync(table, keys, e => e.PartitionKey, async (batch, token) =>
         {
             try
             {
