@@ -56,9 +56,17 @@ internal static class JsonText
         var raw = JsonMarshal.GetRawUtf8Value(value);
         raw = raw[1..^1];
         if (raw.IndexOf((byte)'\\') >= 0) return value.GetString()!.Length;
-        RequireUtf8(raw);
-        return Encoding.UTF8.GetCharCount(raw);
+        try
+        {
+            return StrictUtf8.GetCharCount(raw); // one pass: counts and validates
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new InvalidOperationException("The text is not valid UTF-8.");
+        }
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>
     /// Checks that a property's name is text, throwing <see cref="InvalidOperationException"/> as
