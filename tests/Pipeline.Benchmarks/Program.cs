@@ -10,7 +10,7 @@ public static class Program
     /// (e.g. <c>--filter '*'</c>); <c>cputime [events] [rounds]</c> times the rollup from the event
     /// store format by CPU time (see <see cref="CpuTimeProbe"/>); <c>formats [events] [rounds]</c> times
     /// the compacted event store's formats by CPU time (see <see cref="FormatCpuProbe"/>); <c>rollupday [events]
-    /// [mini-programs] [shards,shards]</c> rolls one large day up through storage with the real CLI (see <see cref="RollupDayProbe"/>);
+    /// [mini-programs] [shards,shards] [compacted]</c> rolls one large day up through storage with the real CLI (see <see cref="RollupDayProbe"/>);
     /// <c>finalisemem [events] [shards,shards]</c> samples what the day's finaliser holds while merging the partials (see <see cref="FinaliseMemoryProbe"/>);
     /// <c>import-sample FILE [events] [days]</c> writes an NDJSON file of simulated history for the <c>import</c> verb (see <see cref="ImportSample"/>);
     /// <c>ingestcpu [batches] [rounds]</c> times ingest's stages per request of the 8-client load shape (see <see cref="IngestStageProbe"/>).

@@ -20,7 +20,8 @@ namespace Pipeline.Benchmarks;
 /// events (the simulator's ecosystem with M mini-programs, about 13.5 events per user) is stored in a
 /// throw-away Azurite as processing stores it (one segment per (day, shard) of each batch of 500), the
 /// day is marked dirty, and the real <c>pipeline rollup</c> runs as a child process: its wall time, its
-/// peak RSS and its rows are reported. With several shard counts, every run gets its own Azurite and
+/// peak RSS and its rows are reported. With <c>compacted</c> as the fourth argument the day is first compacted as the
+/// sweeper compacts the days before today in the background, and that is timed apart. With several shard counts, every run gets its own Azurite and
 /// the days' CSV exports are compared byte for byte.
 /// </summary>
 internal static partial class RollupDayProbe
@@ -30,7 +31,9 @@ internal static partial class RollupDayProbe
         var events = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
         var programs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000;
         var shardCounts = args.Length > 2 ? args[2].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [16];
-        Console.WriteLine($"rollupday: {events:N0} events, {programs:N0} mini-programs, shards {string.Join(", ", shardCounts)}; {Environment.ProcessorCount} processors, load average {ProcessStats.LoadAverage()}");
+        // "compacted": compact the day first, as the sweeper does in the background before the nightly rollup, and time it apart.
+        var compactFirst = args.Length > 3 && args[3] == "compacted";
+        Console.WriteLine($"rollupday: {events:N0} events, {programs:N0} mini-programs, shards {string.Join(", ", shardCounts)}{(compactFirst ? ", compacted before the rollup" : "")}; {Environment.ProcessorCount} processors, load average {ProcessStats.LoadAverage()}");
 
         var clock = Stopwatch.StartNew();
         // The day rolled is yesterday (reporting time zone), so the run rolls that one day, as the nightly run does.
@@ -70,6 +73,15 @@ internal static partial class RollupDayProbe
             await Parallel.ForEachAsync(segments, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (s, ct) => await store.WriteAsync(s, ct));
             await new TableDirtyDayLedger(tables).MarkAsync(days, CancellationToken.None);
             Console.WriteLine($"S={shards}: stored {segments.Count:N0} segments in {clock.Elapsed.TotalSeconds:0.0} s");
+            if (compactFirst)
+            {
+                // What the sweeper's EventCompactor does for each (day, shard) of a dirty day before today, as many at once.
+                clock.Restart();
+                var work = days.SelectMany(d => Enumerable.Range(0, shards).Select(shard => (Day: d, Shard: shard))).ToList();
+                await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = Pipeline.Core.Sweep.EventCompactor.Parallelism },
+                    async (w, ct) => await store.CompactAsync(w.Day, w.Shard, ct));
+                Console.WriteLine($"S={shards}: compacted {work.Count:N0} (day, shard)s in {clock.Elapsed.TotalSeconds:0.0} s (the sweeper's work, before the rollup)");
+            }
 
             var environment = new Dictionary<string, string>
             {

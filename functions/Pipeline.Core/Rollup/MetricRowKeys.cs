@@ -1,4 +1,3 @@
-using System.Text;
 using Pipeline.Core.Ingest;
 using Pipeline.Core.Ports;
 
@@ -10,39 +9,19 @@ namespace Pipeline.Core.Rollup;
 /// </summary>
 public static class MetricRowKeys
 {
-    /// <summary>
-    /// Per-mini-program rows of a day in <c>DailyMetrics</c> are spread over this many partitions
-    /// (<see cref="DailyPartitionKey"/>), so that writing a day is not bound by one partition's rate.
-    /// Persisted: changing it strands the rows written under the old count.
-    /// </summary>
-    public const int ProgramBuckets = 64;
-
-    /// <summary>The day's partition in <c>DailyMetrics</c> (its ecosystem rows), and the first key of its range.</summary>
+    /// <summary>The day as keys write it (<c>yyyy-MM-dd</c>), and the first key of its range of partitions in <c>DailyMetrics</c>.</summary>
     public static string PartitionKey(DateOnly day) => day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>
-    /// A row's partition in <c>DailyMetrics</c>: <c>yyyy-MM-dd</c> for an ecosystem row, <c>yyyy-MM-dd|NN</c>
-    /// (NN the bucket of its mini-program, 00 to 63) for a per-mini-program row. A day's partitions are the
-    /// key range [<c>yyyy-MM-dd</c>, <see cref="PartitionRangeEnd"/>): '|' sorts before '}'.
-    /// </summary>
-    public static string DailyPartitionKey(MetricRow row) => IsProgramRow(row)
-        ? $"{PartitionKey(row.Date)}|{Bucket(ProgramPartitionKey(row)):D2}"
-        : PartitionKey(row.Date);
 
     /// <summary>The end (exclusive) of the day's partition key range in <c>DailyMetrics</c>.</summary>
     public static string PartitionRangeEnd(DateOnly day) => PartitionKey(day) + "}";
 
-    /// <summary>A mini-program's bucket: XxHash32 of its (escaped) partition key, stable across processes and releases.</summary>
-    public static int Bucket(string programPartitionKey) =>
-        (int)(System.IO.Hashing.XxHash32.HashToUInt32(Encoding.UTF8.GetBytes(programPartitionKey)) % ProgramBuckets);
-
-    /// <summary><c>&lt;metric&gt;|&lt;dimension&gt;|&lt;escaped value&gt;</c> in <c>DailyMetrics</c>.</summary>
+    /// <summary>
+    /// <c>&lt;metric&gt;|&lt;dimension&gt;|&lt;escaped value&gt;</c>: a row's identity within its day (unique among the day's
+    /// rows), by which a re-roll compares old and new rows and a restatement names its row.
+    /// </summary>
     public static string DailyRowKey(MetricRow row) => $"{row.Metric}|{row.Dimension}|{TableKeys.Escape(row.DimensionValue)}";
 
-    /// <summary><c>yyyy-MM-dd|&lt;metric&gt;|&lt;dimension&gt;|&lt;escaped value&gt;</c> in <c>ProgramDailyMetrics</c>.</summary>
-    public static string ProgramRowKey(MetricRow row) => $"{PartitionKey(row.Date)}|{DailyRowKey(row)}";
-
-    /// <summary>Rows that also go to <c>ProgramDailyMetrics</c>: those whose dimension starts with <c>miniProgram</c>.</summary>
+    /// <summary>Per-mini-program rows (also in their mini-program's <c>ProgramDailyMetrics</c> partition): those whose dimension starts with <c>miniProgram</c>.</summary>
     public static bool IsProgramRow(MetricRow row) => row.Dimension.StartsWith("miniProgram", StringComparison.Ordinal);
 
     /// <summary>

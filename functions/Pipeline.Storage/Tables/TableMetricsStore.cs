@@ -6,45 +6,49 @@ using Pipeline.Core.Rollup;
 namespace Pipeline.Storage.Tables;
 
 /// <summary>
-/// The metric catalog's tables. <c>DailyMetrics</c>: every row of a day, RowKey
-/// <see cref="MetricRowKeys.DailyRowKey"/>, PartitionKey <see cref="MetricRowKeys.DailyPartitionKey"/>: the day
-/// for the ecosystem rows (a few hundred), the day and one of 64 buckets for the per-mini-program rows
-/// (most of the day), so a day is the partition key range [day, day}). <c>ProgramDailyMetrics</c>: the rows whose dimension
-/// starts with <c>miniProgram</c>, PartitionKey <see cref="MetricRowKeys.ProgramPartitionKey"/>,
-/// RowKey <see cref="MetricRowKeys.ProgramRowKey"/>. Properties: Metric, Stakeholder, Tier,
-/// Dimension, DimensionValue (unescaped), Value, Numerator and Denominator (ratios only), Unit,
-/// ComputedAt, RunId; on a row whose value a re-roll changed, Restated (true) and PreviousValue (the value before).
+/// The metric catalog's tables, with many rows per entity (<see cref="MetricRowPack"/>: a binary property <c>Rows</c>,
+/// and <c>Count</c>).
+/// <list type="bullet">
+/// <item><c>DailyMetrics</c>: a day's rows by (metric, dimension), PartitionKey <see cref="MetricTableKeys.DailyPartition"/>
+/// (<c>yyyy-MM-dd|e</c> for the ecosystem rows, <c>yyyy-MM-dd|p</c> for the rows whose dimension starts with
+/// <c>miniProgram</c>), RowKey <c>&lt;metric&gt;|&lt;dimension&gt;|&lt;part:D4&gt;</c>, rows in value order, each part at most
+/// <see cref="MetricRowPack.MaxRows"/> rows. The day is the partition key range [<c>yyyy-MM-dd</c>, <c>yyyy-MM-dd}</c>).</item>
+/// <item><c>ProgramDailyMetrics</c>: one mini-program's rows of a day, PartitionKey the escaped mini-program id, RowKey
+/// <c>yyyy-MM-dd|&lt;part:D4&gt;</c>: a mini-program's series is one partition and a day of it usually one entity.</item>
+/// </list>
+/// Each row in a pack keeps its own ComputedAt and RunId, and on a row whose value a re-roll changed, Restated and
+/// PreviousValue (the value before).
 /// </summary>
 /// <remarks>
-/// <see cref="ReplaceDayAsync"/> never leaves a stale row once it completes, and a crash half-way
-/// is repaired by the next run, because of its order: (1) read the day's old <c>DailyMetrics</c>
-/// rows, whose <c>miniProgram*</c> rows name every program partition the day has rows in;
-/// (2) upsert the program rows of every row that is new or changed, (3) upsert those daily rows,
-/// (4) in every old or new program partition, delete the day's rows not in the new set, (5) delete
-/// the stale daily rows last, so that until the program tables are clean the daily table still
-/// lists their partitions.
-/// <para>A re-roll writes only the rows whose value changed (a late event touches a few rows of a
-/// day, not all of them): a row equal to the stored one keeps its <c>ComputedAt</c> and <c>RunId</c>,
-/// which therefore say when and by which run its value was last computed differently. The daily
-/// row is written after its program row, so a crash between the two leaves the daily row old and
-/// the next run writes both again.</para>
+/// <para>Why packed: a day has rows in proportion to mini-programs × pages. One entity per row made the day's table
+/// writes the rollup's largest cost (a day of 1,000,000 events over 2,000 mini-programs: 139,280 rows, about 270,000
+/// entity writes); packed it is about 2,400 entities. The arithmetic at a million mini-programs is in
+/// docs/performance.md ("Rows at scale").</para>
+/// <para><see cref="ReplaceDayAsync(DateOnly, IReadOnlyList{MetricRow}, string, DateTimeOffset, string, CancellationToken)"/>
+/// never leaves a stale row once it completes, and a crash half-way is repaired by the next run, because of its order:
+/// (1) read the day's old <c>DailyMetrics</c> entities, whose <c>miniProgram*</c> rows name every program partition the
+/// day has rows in; (2) record the restatements; (3) read the day's entities in each old or new program partition;
+/// (4) write the program packs that changed, (5) then the daily packs that changed, (6) delete the program entities of
+/// the day not written now, (7) and the daily ones last, so that until the program table is clean the daily table still
+/// names its partitions. A crash between writes can leave a row in an old and a new pack for a moment: readers keep the
+/// newer (<see cref="MetricEntities.DistinctRows"/>), and the retried run removes the old one.</para>
+/// <para>A re-roll writes only the packs whose bytes changed (a late event touches a few rows of a day, so a few
+/// packs): a row equal to the stored one keeps its <c>ComputedAt</c> and <c>RunId</c>, which therefore say when and by
+/// which run its value was last computed differently.</para>
 /// <para>Restatements: a re-roll that changes the value (Value, Numerator or Denominator) of a row the day had, or removes
 /// it, first records the change in <c>Restatements</c> (<see cref="IRestatementStore"/>: old and new value, both runs,
-/// why), between (1) and (2), so a crash cannot publish a change without its record; a retry of the same run records
-/// the same entities again (the store keeps their keys). The changed rows get <c>Restated</c> = true and
-/// <c>PreviousValue</c>; a first roll of a day (no old rows) records nothing.</para>
-/// <para>Writes are entity-group transactions of up to 100 rows of one partition, several partitions
-/// at once: a day's program rows spread over one partition per mini-program in <c>ProgramDailyMetrics</c>
-/// and 64 in <c>DailyMetrics</c>, so no partition's rate (2,000 entities/s in Azure) bounds a day; see
-/// docs/performance.md.</para>
+/// why), before anything is replaced, so a crash cannot publish a change without its record; a retry of the same run
+/// records the same entities again (the store keeps their keys). A first roll of a day (no old rows) records nothing.</para>
+/// <para>The layout before packing (one entity per row, in partitions <c>yyyy-MM-dd</c> and <c>yyyy-MM-dd|NN</c> of
+/// <c>DailyMetrics</c> and RowKeys <c>yyyy-MM-dd|&lt;metric&gt;|…</c> of <c>ProgramDailyMetrics</c>) is still read; a day
+/// rolled again is rewritten packed and its one-row entities deleted as stale.</para>
 /// </remarks>
 public sealed class TableMetricsStore(TableServiceClient tableService, IRestatementStore? restatements = null) : IMetricsStore
 {
     private const int TransactionLimit = 100;
+    // An entity-group transaction carries at most 4 MiB; packs travel base64-encoded (4/3 of their bytes).
+    private const int TransactionBytes = 2 * 1024 * 1024;
     private const int Parallelism = 8;
-
-    private static readonly string[] ValueColumns =
-        ["PartitionKey", "RowKey", "Metric", "Stakeholder", "Tier", "Dimension", "DimensionValue", "Value", "Numerator", "Denominator", "Unit", "ComputedAt", "RunId", "Restated", "PreviousValue"];
 
     private readonly TableClient _daily = tableService.GetTableClient(StorageNames.DailyMetricsTable);
     private readonly TableClient _program = tableService.GetTableClient(StorageNames.ProgramDailyMetricsTable);
@@ -59,206 +63,155 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(runId);
         var dayKey = MetricRowKeys.PartitionKey(day);
-
-        // The rows to write, as keys and marks: each becomes a TableEntity only in the transaction that
-        // writes it, so a day of many rows is never held as two tables' worth of entities at once.
-        var dailyEntities = new Dictionary<string, PendingEntity>(rows.Count, StringComparer.Ordinal);
         var byKey = new Dictionary<string, MetricRow>(rows.Count, StringComparer.Ordinal);
-        var programEntities = new Dictionary<(string Partition, string Row), PendingEntity>();
-        var programDailyKey = new Dictionary<(string Partition, string Row), string>();
-        var programOf = new Dictionary<string, (string Partition, string Row)>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
             if (row.Date != day)
                 throw new ArgumentException($"Row {row.Metric}|{row.Dimension}|{row.DimensionValue} is for {row.Date:yyyy-MM-dd}, not {dayKey}.", nameof(rows));
-            var rowKey = MetricRowKeys.DailyRowKey(row);
-            if (!dailyEntities.TryAdd(rowKey, new PendingEntity(MetricRowKeys.DailyPartitionKey(row), rowKey, row, runId, computedAt)))
-                throw new ArgumentException($"Two rows of {dayKey} have the key '{rowKey}'.", nameof(rows));
-            byKey[rowKey] = row;
-            if (MetricRowKeys.IsProgramRow(row))
-            {
-                var partition = MetricRowKeys.ProgramPartitionKey(row);
-                var programRowKey = MetricRowKeys.ProgramRowKey(row);
-                programEntities[(partition, programRowKey)] = new PendingEntity(partition, programRowKey, row, runId, computedAt);
-                programDailyKey[(partition, programRowKey)] = rowKey;
-                programOf[rowKey] = (partition, programRowKey);
-            }
+            if (!byKey.TryAdd(MetricRowKeys.DailyRowKey(row), row))
+                throw new ArgumentException($"Two rows of {dayKey} have the key '{MetricRowKeys.DailyRowKey(row)}'.", nameof(rows));
         }
 
         return StorageFailures.RunAsync("replacing the metrics of " + dayKey, async ct =>
         {
-            // (1) What the day has now.
-            // Kept as compact rows, not as the entities read (a property dictionary each): a re-roll reads every row of the day.
-            var oldDaily = new List<StoredRow>();
-            var unchanged = new HashSet<string>(StringComparer.Ordinal);
-            await foreach (var e in _daily.QueryAsync<TableEntity>(DayFilter(day), select: ValueColumns, cancellationToken: ct).ConfigureAwait(false))
+            // (1) What the day has now: its rows (one per key) and its entities (keys, and a pack's bytes).
+            var old = new MetricEntities.DistinctRows();
+            var oldDaily = new Dictionary<(string, string), byte[]?>();
+            await foreach (var e in _daily.QueryAsync<TableEntity>(MetricTableKeys.DayFilter(day), select: MetricEntities.Columns, cancellationToken: ct).ConfigureAwait(false))
             {
-                var stored = StoredRow.From(day, e);
-                oldDaily.Add(stored);
-                if (!byKey.TryGetValue(e.RowKey, out var row) || stored.Row != row) continue;
-                // Unchanged only in the same partition (rows written before the buckets were in the day's partition).
-                if (dailyEntities[e.RowKey].PartitionKey == e.PartitionKey) unchanged.Add(e.RowKey);
-                else KeepComputed(stored, dailyEntities[e.RowKey], programOf.TryGetValue(e.RowKey, out var p) ? programEntities[p] : null);
+                old.Add(day, e);
+                oldDaily[(e.PartitionKey, e.RowKey)] = e.GetBinary(MetricEntities.RowsProperty);
             }
 
-            var programPartitions = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var e in oldDaily)
-            {
-                var old = e.Row;
-                if (MetricRowKeys.IsProgramRow(old) && TryProgramPartition(old, out var partition)) programPartitions.Add(partition);
-            }
-            foreach (var (partition, _) in programEntities.Keys) programPartitions.Add(partition);
-
-            // (1b) Restatements: every old row whose value changed or that is gone, recorded before anything replaces it.
-            var restated = Restatements(day, oldDaily, byKey, runId, computedAt, reason);
+            // (2) Restatements: every old row whose value changed or that is gone, recorded before anything replaces it.
+            var restated = Restatements(day, old.ByKey, byKey, runId, computedAt, reason);
             if (restated.Count > 0)
                 await _restatements.RecordAsync(day, runId, restated, ct).ConfigureAwait(false);
-            MarkRestated(oldDaily, byKey, dailyEntities, programEntities, programOf);
+            var stored = Stored(rows, old.ByKey, runId, computedAt);
 
-            // (2), (3) The new and changed rows: program rows first, the daily row (which the next run compares with) last.
-            await UpsertAsync(_program, programEntities.Where(kv => !unchanged.Contains(programDailyKey[kv.Key])).Select(kv => kv.Value), ct).ConfigureAwait(false);
-            await UpsertAsync(_daily, dailyEntities.Where(kv => !unchanged.Contains(kv.Key)).Select(kv => kv.Value), ct).ConfigureAwait(false);
+            // (3) The day's entities in every program partition it had or has rows in.
+            var programPartitions = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (_, (row, _)) in old.ByKey)
+                if (MetricRowKeys.IsProgramRow(row.Row) && TryProgramPartition(row.Row, out var partition)) programPartitions.Add(partition);
+            var newProgram = ProgramPacks(day, stored);
+            foreach (var (partition, _) in newProgram.Keys) programPartitions.Add(partition);
+            var oldProgram = await ReadProgramEntitiesAsync(day, programPartitions, ct).ConfigureAwait(false);
 
-            // (4) Stale program rows: the day's key range of each partition it had or has rows in.
-            // Program row keys are "yyyy-MM-dd|…"; '}' is the character after '|', so [day|, day}) is exactly that day.
-            var from = dayKey + "|";
-            var to = dayKey + "}";
-            var staleProgram = new List<(string PartitionKey, string RowKey)>();
-            await Parallel.ForEachAsync(programPartitions, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (partition, token) =>
-            {
-                var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {from} and RowKey lt {to}");
-                await foreach (var e in _program.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: token).ConfigureAwait(false))
-                {
-                    if (!programEntities.ContainsKey((partition, e.RowKey)))
-                        lock (staleProgram) staleProgram.Add((e.PartitionKey, e.RowKey));
-                }
-            }).ConfigureAwait(false);
-            await DeleteAsync(_program, staleProgram, ct).ConfigureAwait(false);
+            // (4), (5) The packs that changed: program packs first, the daily packs (which the next run reads first) last.
+            var newDaily = DailyPacks(day, stored);
+            await UpsertAsync(_program, Changed(newProgram, oldProgram), ct).ConfigureAwait(false);
+            await UpsertAsync(_daily, Changed(newDaily, oldDaily), ct).ConfigureAwait(false);
 
-            // (5) Stale daily rows, last (a row now in another partition of the day is stale where it was).
-            await DeleteAsync(_daily, oldDaily.Where(e => !dailyEntities.TryGetValue(e.RowKey, out var now) || now.PartitionKey != e.PartitionKey)
-                .Select(e => (e.PartitionKey, e.RowKey)), ct).ConfigureAwait(false);
+            // (6), (7) What the day had and no longer has: program entities, then daily entities.
+            await DeleteAsync(_program, oldProgram.Keys.Where(k => !newProgram.ContainsKey(k)), ct).ConfigureAwait(false);
+            await DeleteAsync(_daily, oldDaily.Keys.Where(k => !newDaily.ContainsKey(k)), ct).ConfigureAwait(false);
         }, cancellationToken);
     }
-
-    /// <summary>The old rows whose value the new rows change (Value, Numerator or Denominator), or that they no longer have.</summary>
-    private static List<Restatement> Restatements(DateOnly day, List<StoredRow> oldDaily, Dictionary<string, MetricRow> byKey, string runId, DateTimeOffset computedAt, string reason)
-    {
-        var restated = new List<Restatement>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var e in oldDaily)
-        {
-            // A row in two partitions of the day (a crash while it moved to its bucket): one record.
-            if (!seen.Add(e.RowKey)) continue;
-            var old = e.Row;
-            byKey.TryGetValue(e.RowKey, out var now);
-            if (now is not null && SameValue(old, now)) continue;
-            restated.Add(new Restatement(
-                day, old.Metric, old.Dimension, old.DimensionValue,
-                old.Value, now?.Value, old.Numerator, old.Denominator, now?.Numerator, now?.Denominator,
-                e.RunId, runId, e.ComputedAt, computedAt, reason));
-        }
-        return restated;
-    }
-
-    /// <summary>
-    /// <c>Restated</c> and <c>PreviousValue</c> on the new entities of the rows whose value changed; a row whose value did
-    /// not change but is written again (it moved partition) keeps the marks it had.
-    /// </summary>
-    private static void MarkRestated(List<StoredRow> oldDaily, Dictionary<string, MetricRow> byKey, Dictionary<string, PendingEntity> dailyEntities,
-        Dictionary<(string Partition, string Row), PendingEntity> programEntities, Dictionary<string, (string Partition, string Row)> programOf)
-    {
-        foreach (var e in oldDaily)
-        {
-            if (!byKey.TryGetValue(e.RowKey, out var now)) continue;
-            var old = e.Row;
-            bool restated;
-            double? previous;
-            if (!SameValue(old, now)) (restated, previous) = (true, old.Value);
-            else if (e.Restated == true) (restated, previous) = (true, e.PreviousValue);
-            else continue;
-            Mark(dailyEntities[e.RowKey]);
-            if (programOf.TryGetValue(e.RowKey, out var key)) Mark(programEntities[key]);
-
-            void Mark(PendingEntity entity)
-            {
-                entity.Restated = restated;
-                if (previous is { } p) entity.PreviousValue = p;
-            }
-        }
-    }
-
-    private static bool SameValue(MetricRow a, MetricRow b) =>
-        a.Value.Equals(b.Value) && Nullable.Equals(a.Numerator, b.Numerator) && Nullable.Equals(a.Denominator, b.Denominator);
 
     public Task<IReadOnlyList<MetricRow>> ReadDayAsync(DateOnly day, CancellationToken cancellationToken)
     {
         var dayKey = MetricRowKeys.PartitionKey(day);
         return StorageFailures.RunAsync<IReadOnlyList<MetricRow>>("reading the metrics of " + dayKey, async ct =>
         {
-            var rows = new List<MetricRow>();
-            await foreach (var e in _daily.QueryAsync<TableEntity>(DayFilter(day), cancellationToken: ct).ConfigureAwait(false))
-                rows.Add(MetricEntities.ToRow(day, e));
-            return rows;
+            var rows = new MetricEntities.DistinctRows();
+            await foreach (var e in _daily.QueryAsync<TableEntity>(MetricTableKeys.DayFilter(day), select: MetricEntities.Columns, cancellationToken: ct).ConfigureAwait(false))
+                rows.Add(day, e);
+            return rows.ToList().Select(r => r.Row).ToList();
         }, cancellationToken);
     }
 
-    /// <summary>Every partition of the day in <c>DailyMetrics</c>: the ecosystem partition and its 64 buckets (one key range).</summary>
-    private static string DayFilter(DateOnly day) =>
-        TableClient.CreateQueryFilter($"PartitionKey ge {MetricRowKeys.PartitionKey(day)} and PartitionKey lt {MetricRowKeys.PartitionRangeEnd(day)}");
-
     /// <summary>
-    /// A row moved to its bucket partition with the same value is not recomputed: it keeps when and by which
-    /// run it was last computed differently (the query API's computedAt and runId promise that).
+    /// The new rows as they are stored: a row equal to the old one keeps when and by which run it was computed and its
+    /// marks; a row whose value changed is marked restated with the value before; a new row has neither.
     /// </summary>
-    private static void KeepComputed(StoredRow old, PendingEntity daily, PendingEntity? program)
+    private static List<StoredMetricRow> Stored(IReadOnlyList<MetricRow> rows, IReadOnlyDictionary<string, (StoredMetricRow Row, bool Packed)> old, string runId, DateTimeOffset computedAt)
     {
-        foreach (var target in program is null ? [daily] : new[] { daily, program })
+        var stored = new List<StoredMetricRow>(rows.Count);
+        foreach (var row in rows)
         {
-            if (old.ComputedAt is { } at) target.ComputedAt = at;
-            if (old.RunId is { } run) target.RunId = run;
-        }
-    }
-
-    /// <summary>A row of the day as stored, with what the comparison with the new rows needs.</summary>
-    private sealed record StoredRow(string PartitionKey, string RowKey, MetricRow Row, DateTimeOffset? ComputedAt, string? RunId, bool? Restated, double? PreviousValue)
-    {
-        public static StoredRow From(DateOnly day, TableEntity e) => new(
-            e.PartitionKey, e.RowKey, MetricEntities.ToRow(day, e), e.GetDateTimeOffset("ComputedAt"), e.GetString("RunId"), e.GetBoolean("Restated"), e.GetDouble("PreviousValue"));
-    }
-
-    /// <summary>A row to write: its keys, its value and the marks the comparison with the old row gave it.</summary>
-    private sealed class PendingEntity(string partitionKey, string rowKey, MetricRow row, string runId, DateTimeOffset computedAt)
-    {
-        public string PartitionKey { get; } = partitionKey;
-        public string RowKey { get; } = rowKey;
-        public DateTimeOffset ComputedAt { get; set; } = computedAt;
-        public string RunId { get; set; } = runId;
-        public bool? Restated { get; set; }
-        public double? PreviousValue { get; set; }
-
-        public TableEntity ToEntity()
-        {
-            var entity = new TableEntity(PartitionKey, RowKey)
+            if (!old.TryGetValue(MetricRowKeys.DailyRowKey(row), out var before))
             {
-                ["Metric"] = row.Metric,
-                ["Stakeholder"] = row.Stakeholder,
-                ["Tier"] = row.Tier,
-                ["Dimension"] = row.Dimension,
-                ["DimensionValue"] = row.DimensionValue,
-                ["Value"] = row.Value,
-                ["Unit"] = row.Unit,
-                ["ComputedAt"] = ComputedAt,
-                ["RunId"] = RunId,
-            };
-            if (row.Numerator is { } numerator) entity["Numerator"] = numerator;
-            if (row.Denominator is { } denominator) entity["Denominator"] = denominator;
-            if (Restated is { } restated) entity["Restated"] = restated;
-            if (PreviousValue is { } previous) entity["PreviousValue"] = previous;
-            return entity;
+                stored.Add(new StoredMetricRow(row, computedAt, runId));
+                continue;
+            }
+            var was = before.Row;
+            if (was.Row == row && was.ComputedAt is not null && was.RunId is not null) stored.Add(was);
+            else if (SameValue(was.Row, row)) stored.Add(new StoredMetricRow(row, computedAt, runId, was.Restated, was.PreviousValue));
+            else stored.Add(new StoredMetricRow(row, computedAt, runId, Restated: true, PreviousValue: was.Row.Value));
         }
+        return stored;
     }
 
+    /// <summary>The day's rows in <c>DailyMetrics</c>: by (metric, dimension), in value order, in packs.</summary>
+    private static Dictionary<(string, string), byte[]> DailyPacks(DateOnly day, List<StoredMetricRow> stored)
+    {
+        var packs = new Dictionary<(string, string), byte[]>();
+        foreach (var group in stored
+            .GroupBy(r => (r.Row.Metric, r.Row.Dimension))
+            .OrderBy(g => g.Key.Metric, StringComparer.Ordinal).ThenBy(g => g.Key.Dimension, StringComparer.Ordinal))
+        {
+            var partition = MetricTableKeys.DailyPartition(day, MetricRowKeys.IsProgramRow(group.First().Row));
+            var part = 0;
+            foreach (var pack in MetricRowPack.Pack(group.OrderBy(r => r.Row.DimensionValue, StringComparer.Ordinal)))
+                packs[(partition, MetricTableKeys.DailyRowKey(group.Key.Metric, group.Key.Dimension, part++))] = pack;
+        }
+        return packs;
+    }
+
+    /// <summary>Each mini-program's rows of the day in its <c>ProgramDailyMetrics</c> partition, in row-key order, in packs.</summary>
+    private static Dictionary<(string, string), byte[]> ProgramPacks(DateOnly day, List<StoredMetricRow> stored)
+    {
+        var packs = new Dictionary<(string, string), byte[]>();
+        foreach (var program in stored
+            .Where(r => MetricRowKeys.IsProgramRow(r.Row))
+            .GroupBy(r => MetricRowKeys.ProgramPartitionKey(r.Row), StringComparer.Ordinal))
+        {
+            var part = 0;
+            foreach (var pack in MetricRowPack.Pack(program.OrderBy(r => MetricRowKeys.DailyRowKey(r.Row), StringComparer.Ordinal)))
+                packs[(program.Key, MetricTableKeys.ProgramRowKey(day, part++))] = pack;
+        }
+        return packs;
+    }
+
+    /// <summary>The day's entities (keys, and a pack's bytes) in each of <paramref name="partitions"/> of <c>ProgramDailyMetrics</c>.</summary>
+    private async Task<Dictionary<(string, string), byte[]?>> ReadProgramEntitiesAsync(DateOnly day, IEnumerable<string> partitions, CancellationToken ct)
+    {
+        var entities = new Dictionary<(string, string), byte[]?>();
+        await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (partition, token) =>
+        {
+            var found = new List<TableEntity>();
+            await foreach (var e in _program.QueryAsync<TableEntity>(MetricTableKeys.ProgramDaysFilter(partition, day, day), select: ["PartitionKey", "RowKey", MetricEntities.RowsProperty], cancellationToken: token).ConfigureAwait(false))
+                found.Add(e);
+            lock (entities)
+                foreach (var e in found) entities[(e.PartitionKey, e.RowKey)] = e.GetBinary(MetricEntities.RowsProperty);
+        }).ConfigureAwait(false);
+        return entities;
+    }
+
+    /// <summary>The new packs whose bytes differ from what is stored under their key.</summary>
+    private static IEnumerable<TableEntity> Changed(Dictionary<(string Partition, string Row), byte[]> packs, Dictionary<(string, string), byte[]?> stored) =>
+        packs.Where(p => !(stored.TryGetValue(p.Key, out var was) && was is not null && was.AsSpan().SequenceEqual(p.Value)))
+            .Select(p => MetricTableKeys.PackEntity(p.Key.Partition, p.Key.Row, p.Value));
+
+    /// <summary>The old rows whose value the new rows change (Value, Numerator or Denominator), or that they no longer have.</summary>
+    private static List<Restatement> Restatements(DateOnly day, IReadOnlyDictionary<string, (StoredMetricRow Row, bool Packed)> old, Dictionary<string, MetricRow> byKey, string runId, DateTimeOffset computedAt, string reason)
+    {
+        var restated = new List<Restatement>();
+        foreach (var (key, (stored, _)) in old)
+        {
+            var was = stored.Row;
+            byKey.TryGetValue(key, out var now);
+            if (now is not null && SameValue(was, now)) continue;
+            restated.Add(new Restatement(
+                day, was.Metric, was.Dimension, was.DimensionValue,
+                was.Value, now?.Value, was.Numerator, was.Denominator, now?.Numerator, now?.Denominator,
+                stored.RunId, runId, stored.ComputedAt, computedAt, reason));
+        }
+        return restated;
+    }
+
+    private static bool SameValue(MetricRow a, MetricRow b) =>
+        a.Value.Equals(b.Value) && Nullable.Equals(a.Numerator, b.Numerator) && Nullable.Equals(a.Denominator, b.Denominator);
 
     // A malformed old row (say a currency value without '/') must not block replacing the day.
     private static bool TryProgramPartition(MetricRow row, out string partition)
@@ -275,35 +228,55 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
         }
     }
 
-    /// <summary>Upserts in entity-group transactions; each row becomes a <see cref="TableEntity"/> in its transaction only.</summary>
-    private static Task UpsertAsync(TableClient table, IEnumerable<PendingEntity> entities, CancellationToken ct) =>
-        SubmitAsync(table, entities, e => e.PartitionKey, async (batch, token) =>
+    /// <summary>
+    /// Upserts, as entity-group transactions of one partition within the service's count and size limits (a partition with
+    /// one entity, as a mini-program's day usually is, is one plain upsert); partitions in parallel.
+    /// </summary>
+    private static Task UpsertAsync(TableClient table, IEnumerable<TableEntity> entities, CancellationToken ct) =>
+        SubmitAsync(entities.Select(e => (e, e.PartitionKey, Bytes: e.GetBinary(MetricEntities.RowsProperty)?.Length ?? 0)), async (batch, token) =>
+        {
+            if (batch.Length == 1) await table.UpsertEntityAsync(batch[0].Item, TableUpdateMode.Replace, token).ConfigureAwait(false);
             // Upserts take no ETag (an empty one breaks the SDK's request builder).
-            await table.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e.ToEntity())), token).ConfigureAwait(false), ct);
+            else await table.SubmitTransactionAsync(batch.Select(b => new TableTransactionAction(TableTransactionActionType.UpsertReplace, b.Item)), token).ConfigureAwait(false);
+        }, ct);
 
     private static Task DeleteAsync(TableClient table, IEnumerable<(string PartitionKey, string RowKey)> keys, CancellationToken ct) =>
-        SubmitAsync(table, keys, e => e.PartitionKey, async (batch, token) =>
+        SubmitAsync(keys.Select(k => (k, k.PartitionKey, Bytes: 0)), async (batch, token) =>
         {
             try
             {
                 // Deletes carry ETag.All (unconditional).
-                await table.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(e.PartitionKey, e.RowKey), Azure.ETag.All)), token).ConfigureAwait(false);
+                await table.SubmitTransactionAsync(batch.Select(b => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(b.Item.PartitionKey, b.Item.RowKey), Azure.ETag.All)), token).ConfigureAwait(false);
             }
             catch (Azure.RequestFailedException ex) when (ex.Status == 404)
             {
                 // A concurrent replace of the same day removed some already: delete the rest one by one.
-                foreach (var e in batch)
-                    await table.DeleteEntityAsync(e.PartitionKey, e.RowKey, Azure.ETag.All, token).ConfigureAwait(false);
+                foreach (var (k, _, _) in batch)
+                    await table.DeleteEntityAsync(k.PartitionKey, k.RowKey, Azure.ETag.All, token).ConfigureAwait(false);
             }
         }, ct);
 
-    /// <summary>Entity-group transactions: one partition, at most 100 entities each, partitions in parallel.</summary>
-    private static async Task SubmitAsync<T>(TableClient table, IEnumerable<T> items, Func<T, string> partitionOf, Func<T[], CancellationToken, Task> submit, CancellationToken ct)
+    /// <summary>Batches of one partition, at most 100 items and <see cref="TransactionBytes"/> of packs each, submitted in parallel.</summary>
+    private static async Task SubmitAsync<T>(IEnumerable<(T Item, string PartitionKey, int Bytes)> items, Func<(T Item, string PartitionKey, int Bytes)[], CancellationToken, Task> submit, CancellationToken ct)
     {
-        var batches = items
-            .GroupBy(partitionOf, StringComparer.Ordinal)
-            .SelectMany(g => g.Chunk(TransactionLimit))
-            .ToList();
+        var batches = new List<(T, string, int)[]>();
+        foreach (var partition in items.GroupBy(i => i.PartitionKey, StringComparer.Ordinal))
+        {
+            var batch = new List<(T, string, int)>();
+            var bytes = 0;
+            foreach (var item in partition)
+            {
+                if (batch.Count == TransactionLimit || (batch.Count > 0 && bytes + item.Bytes > TransactionBytes))
+                {
+                    batches.Add([.. batch]);
+                    batch.Clear();
+                    bytes = 0;
+                }
+                batch.Add(item);
+                bytes += item.Bytes;
+            }
+            if (batch.Count > 0) batches.Add([.. batch]);
+        }
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
             async (batch, token) => await submit(batch, token).ConfigureAwait(false)).ConfigureAwait(false);
     }

@@ -135,10 +135,10 @@ public sealed class ImportCommandTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.True(report.DaysRolled[0] <= d45, report.ToString());
         Assert.Contains(d45, report.DaysRolled);
         Assert.Contains(d35, report.DaysRolled);
-        var daily = new TableClient(azurite.ConnectionString, "DailyMetrics");
-        Assert.Equal(10, PipelineFlowTests.Value(daily, d45.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "users.dau|total|"));
-        Assert.Equal(10, PipelineFlowTests.Value(daily, d40.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "users.dau|total|"));
-        Assert.Equal(5, PipelineFlowTests.Value(daily, d35.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "users.dau|total|"));
+        var daily = new StoredMetrics(azurite.ConnectionString);
+        Assert.Equal(10, await daily.ValueAsync(d45.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "users.dau|total|"));
+        Assert.Equal(10, await daily.ValueAsync(d40.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "users.dau|total|"));
+        Assert.Equal(5, await daily.ValueAsync(d35.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "users.dau|total|"));
         Assert.DoesNotContain(await host.Get<IDirtyDayLedger>().ListAsync(None), d => d.Day <= today.AddDays(-1));
     }
 

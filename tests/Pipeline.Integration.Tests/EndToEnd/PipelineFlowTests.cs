@@ -1,3 +1,4 @@
+using Pipeline.Integration.Tests.Infrastructure;
 using Pipeline.Local.Hosting;
 using System.Net;
 using System.Text;
@@ -48,27 +49,26 @@ public sealed class PipelineFlowTests : IAsyncLifetime
         await host.WaitForProcessingAsync();
         await host.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
 
-        var daily = new TableClient(_azurite.ConnectionString, "DailyMetrics");
+        var daily = new StoredMetrics(_azurite.ConnectionString);
         var day = data.Day.ToString("yyyy-MM-dd");
-        Assert.Equal(Dataset.ExpectedDau, Value(daily, day, "users.dau|total|"));
-        Assert.Equal(Dataset.ExpectedNewUsers, Value(daily, day, "users.new|total|"));
-        Assert.Equal(Dataset.ExpectedEngagedUsers, Value(daily, day, "northstar.engaged_users|total|"));
-        Assert.Equal(1, Value(daily, day, "users.retention_d1|total|"));
-        Assert.Equal(1, Value(daily, day, "businesses.orders|total|"));
-        Assert.Equal(Dataset.ExpectedGmvCny, Value(daily, day, "businesses.gmv|currency|CNY"));
-        Assert.Equal(Dataset.ExpectedLoadP95, Value(daily, day, "developers.load_time_p95_ms|total|"));
-        Assert.Equal(1, Value(daily, day, "users.dau|channel|qr"));
-        Assert.Equal(1, Value(daily, day, "users.dau|channel|share"));
-        Assert.Equal(2, Value(daily, day, "users.dau|platform|ios"));
-        var share = daily.GetEntity<TableEntity>(day, "users.channel_share|channel|recent").Value;
-        Assert.Equal(1.0, share.GetDouble("Numerator"));
-        Assert.Equal(3.0, share.GetDouble("Denominator"));
+        Assert.Equal(Dataset.ExpectedDau, await daily.ValueAsync(day, "users.dau|total|"));
+        Assert.Equal(Dataset.ExpectedNewUsers, await daily.ValueAsync(day, "users.new|total|"));
+        Assert.Equal(Dataset.ExpectedEngagedUsers, await daily.ValueAsync(day, "northstar.engaged_users|total|"));
+        Assert.Equal(1, await daily.ValueAsync(day, "users.retention_d1|total|"));
+        Assert.Equal(1, await daily.ValueAsync(day, "businesses.orders|total|"));
+        Assert.Equal(Dataset.ExpectedGmvCny, await daily.ValueAsync(day, "businesses.gmv|currency|CNY"));
+        Assert.Equal(Dataset.ExpectedLoadP95, await daily.ValueAsync(day, "developers.load_time_p95_ms|total|"));
+        Assert.Equal(1, await daily.ValueAsync(day, "users.dau|channel|qr"));
+        Assert.Equal(1, await daily.ValueAsync(day, "users.dau|channel|share"));
+        Assert.Equal(2, await daily.ValueAsync(day, "users.dau|platform|ios"));
+        var share = (await daily.DayAsync(day))["users.channel_share|channel|recent"].Row;
+        Assert.Equal(1.0, share.Numerator);
+        Assert.Equal(3.0, share.Denominator);
 
         // One mini-program's history is one partition of ProgramDailyMetrics.
-        var program = new TableClient(_azurite.ConnectionString, "ProgramDailyMetrics");
-        var dau = program.GetEntity<TableEntity>(data.MiniProgram, $"{day}|users.dau|miniProgram|{data.MiniProgram}").Value;
-        Assert.Equal(3.0, dau.GetDouble("Value"));
-        Assert.Equal("users", dau.GetString("Stakeholder"));
+        var dau = (await daily.ProgramDayAsync(data.MiniProgram, day))[$"users.dau|miniProgram|{data.MiniProgram}"].Row;
+        Assert.Equal(3.0, dau.Value);
+        Assert.Equal("users", dau.Stakeholder);
 
         var csv = Encoding.UTF8.GetString((await new BlobContainerClient(_azurite.ConnectionString, "exports").GetBlobClient($"daily/{day}.csv").DownloadContentAsync()).Value.Content.ToArray());
         var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
@@ -106,13 +106,13 @@ public sealed class PipelineFlowTests : IAsyncLifetime
         Assert.Equal(2 * Dataset.EventsOnDay, (await StoredCopiesAsync(host, data.Day)).Count);
         Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(host, data.Day));
         await host.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
-        var daily = new TableClient(_azurite.ConnectionString, "DailyMetrics");
+        var daily = new StoredMetrics(_azurite.ConnectionString);
         var day = data.Day.ToString("yyyy-MM-dd");
-        Assert.Equal(Dataset.ExpectedDau, Value(daily, day, "users.dau|total|"));
-        Assert.Equal(1, Value(daily, day, "users.page_views|total|"));
-        Assert.Equal(1, Value(daily, day, "users.shares|total|"));
-        Assert.Equal(1, Value(daily, day, "businesses.orders|total|"));
-        Assert.Equal(Dataset.ExpectedGmvCny, Value(daily, day, "businesses.gmv|currency|CNY"));
+        Assert.Equal(Dataset.ExpectedDau, await daily.ValueAsync(day, "users.dau|total|"));
+        Assert.Equal(1, await daily.ValueAsync(day, "users.page_views|total|"));
+        Assert.Equal(1, await daily.ValueAsync(day, "users.shares|total|"));
+        Assert.Equal(1, await daily.ValueAsync(day, "businesses.orders|total|"));
+        Assert.Equal(Dataset.ExpectedGmvCny, await daily.ValueAsync(day, "businesses.gmv|currency|CNY"));
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class PipelineFlowTests : IAsyncLifetime
         Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(second, data.Day));
         Assert.Equal(Dataset.EventsOnDayBefore, await CountStoredAsync(second, data.Day.AddDays(-1)));
         await second.Get<IServiceProvider>().RunRollupDueAsync(CancellationToken.None);
-        Assert.Equal(Dataset.ExpectedDau, Value(new TableClient(_azurite.ConnectionString, "DailyMetrics"), data.Day.ToString("yyyy-MM-dd"), "users.dau|total|"));
+        Assert.Equal(Dataset.ExpectedDau, await new StoredMetrics(_azurite.ConnectionString).ValueAsync(data.Day.ToString("yyyy-MM-dd"), "users.dau|total|"));
     }
 
     [Fact]
@@ -155,8 +155,6 @@ public sealed class PipelineFlowTests : IAsyncLifetime
 
         Assert.Equal(Dataset.EventsOnDay, await CountStoredAsync(host, data.Day));
     }
-
-    internal static double Value(TableClient table, string day, string rowKey) => table.GetEntity<TableEntity>(day, rowKey).Value.GetDouble("Value")!.Value;
 
     /// <summary>
     /// Distinct events (source, eventId) stored for a day: the store keeps every copy a client sent in another

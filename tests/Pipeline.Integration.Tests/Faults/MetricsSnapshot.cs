@@ -3,20 +3,20 @@ using System.Text;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Pipeline.Storage;
+using Pipeline.Core.Rollup;
 using Pipeline.Storage.Blobs;
+using Pipeline.Storage.Tables;
 
 namespace Pipeline.Integration.Tests.Faults;
 
 /// <summary>
 /// What a run ended with, for the days compared: every <c>DailyMetrics</c> and
-/// <c>ProgramDailyMetrics</c> row (keys and values; not <c>ComputedAt</c>, <c>RunId</c> or the
+/// <c>ProgramDailyMetrics</c> row (unpacked; identity and values; not <c>ComputedAt</c>, <c>RunId</c> or the
 /// service's timestamps, which differ between any two runs) and the number of distinct events
 /// (source, eventId) stored per day (a client's retry in another batch is stored too, and dropped by the rollup).
 /// </summary>
 internal sealed record MetricsSnapshot(IReadOnlyDictionary<string, string> Rows, IReadOnlyDictionary<DateOnly, int> StoredEvents)
 {
-    private static readonly string[] Compared = ["Metric", "Stakeholder", "Tier", "Dimension", "DimensionValue", "Value", "Numerator", "Denominator", "Unit"];
-
     public static async Task<MetricsSnapshot> TakeAsync(string connectionString, IReadOnlyList<DateOnly> days, int shards)
     {
         var tables = new TableServiceClient(connectionString);
@@ -24,12 +24,22 @@ internal sealed record MetricsSnapshot(IReadOnlyDictionary<string, string> Rows,
         foreach (var day in days)
         {
             var key = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            var dayRange = TableClient.CreateQueryFilter($"PartitionKey ge {key} and PartitionKey lt {key + "}"}");
-            await foreach (var e in tables.GetTableClient(StorageNames.DailyMetricsTable).QueryAsync<TableEntity>(dayRange))
-                rows[$"daily|{e.PartitionKey}|{e.RowKey}"] = Describe(e);
+            var daily = new MetricEntities.DistinctRows();
+            await foreach (var e in tables.GetTableClient(StorageNames.DailyMetricsTable).QueryAsync<TableEntity>(MetricTableKeys.DayFilter(day)))
+                daily.Add(day, e);
+            foreach (var row in daily.ToList())
+                rows[$"daily|{key}|{MetricRowKeys.DailyRowKey(row.Row)}"] = Describe(row.Row);
+            // Every mini-program's partition: the day's RowKey range across the table.
+            var programs = new Dictionary<string, MetricEntities.DistinctRows>(StringComparer.Ordinal);
             var filter = TableClient.CreateQueryFilter($"RowKey ge {key + "|"} and RowKey lt {key + "}"}");
             await foreach (var e in tables.GetTableClient(StorageNames.ProgramDailyMetricsTable).QueryAsync<TableEntity>(filter))
-                rows[$"program|{e.PartitionKey}|{e.RowKey}"] = Describe(e);
+            {
+                if (!programs.TryGetValue(e.PartitionKey, out var program)) programs[e.PartitionKey] = program = new MetricEntities.DistinctRows();
+                program.Add(day, e);
+            }
+            foreach (var (partition, program) in programs)
+                foreach (var row in program.ToList())
+                    rows[$"program|{partition}|{key}|{MetricRowKeys.DailyRowKey(row.Row)}"] = Describe(row.Row);
         }
 
         var store = new BlobEventStore(new BlobServiceClient(connectionString));
@@ -65,16 +75,12 @@ internal sealed record MetricsSnapshot(IReadOnlyDictionary<string, string> Rows,
         Assert.Equal(expected.Rows.Count, Rows.Count);
     }
 
-    private static string Describe(TableEntity e) =>
-        string.Join(";", Compared.Select(name => $"{name}={Format(e.TryGetValue(name, out var v) ? v : null)}"));
+    /// <summary>A row's fields, as compared (not ComputedAt or RunId, which differ between any two runs).</summary>
+    private static string Describe(MetricRow r) => string.Join(";",
+        $"Metric={r.Metric}", $"Stakeholder={r.Stakeholder}", $"Tier={r.Tier}", $"Dimension={r.Dimension}", $"DimensionValue={r.DimensionValue}",
+        $"Value={Format(r.Value)}", $"Numerator={Format(r.Numerator)}", $"Denominator={Format(r.Denominator)}", $"Unit={r.Unit}");
 
-    private static string Format(object? value) => value switch
-    {
-        null => "",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
+    private static string Format(double? value) => value is { } d ? d.ToString("R", CultureInfo.InvariantCulture) : "";
 
     private static string Field(string described, string name) =>
         described.Split(';').First(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..];

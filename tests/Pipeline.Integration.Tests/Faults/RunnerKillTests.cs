@@ -108,7 +108,7 @@ public sealed class RunnerKillTests(BaselineFixture baseline, ITestOutputHelper 
         await WaitUntilAsync(async () =>
         {
             if (rollup.HasExited) throw new InvalidOperationException($"The rollup finished before it could be killed. Output:\n{rollup.Output}");
-            await foreach (var _ in daily.QueryAsync<TableEntity>(e => e.PartitionKey == first, maxPerPage: 1, select: ["RowKey"]))
+            await foreach (var _ in daily.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {first} and PartitionKey lt {first + "}"}"), maxPerPage: 1, select: ["RowKey"]))
                 return true;
             return false;
         }, "the first day's rows written", pollMs: 5);

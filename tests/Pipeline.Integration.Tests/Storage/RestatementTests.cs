@@ -76,29 +76,21 @@ public sealed class RestatementTests(AzuriteFixture azurite)
         Assert.Equal((0.25, 1.0, 4.0, 0.4, 2.0, 5.0), (ratio.OldValue, ratio.OldNumerator!.Value, ratio.OldDenominator!.Value, ratio.NewValue!.Value, ratio.NewNumerator!.Value, ratio.NewDenominator!.Value));
 
         // The changed rows are marked in both tables; the unchanged and the new ones are not.
-        var dayKey = MetricRowKeys.PartitionKey(day);
-        var daily = azurite.Tables.GetTableClient(StorageNames.DailyMetricsTable);
-        var program = azurite.Tables.GetTableClient(StorageNames.ProgramDailyMetricsTable);
-        var up = Row(day, "dau", "miniProgram", "rs_up", 7);
-        foreach (var e in new[]
-        {
-            (await daily.GetEntityAsync<TableEntity>(MetricRowKeys.DailyPartitionKey(up), "dau|miniProgram|rs_up")).Value,
-            (await program.GetEntityAsync<TableEntity>("rs_up", dayKey + "|dau|miniProgram|rs_up")).Value,
-        })
-        {
-            Assert.Equal(true, e.GetBoolean("Restated"));
-            Assert.Equal(6.0, e.GetDouble("PreviousValue"));
-        }
-        Assert.Equal(10.0, (await daily.GetEntityAsync<TableEntity>(dayKey, "dau|all|")).Value.GetDouble("PreviousValue"));
-        var same = (await program.GetEntityAsync<TableEntity>("rs_same", dayKey + "|dau|miniProgram|rs_same")).Value;
-        Assert.False(same.ContainsKey("Restated"));
-        Assert.Equal("run-1", same.GetString("RunId"));
-        Assert.False((await program.GetEntityAsync<TableEntity>("rs_new", dayKey + "|dau|miniProgram|rs_new")).Value.ContainsKey("Restated"));
+        var reader = new TableMetricsReader(azurite.Tables);
+        var daily = (await reader.ReadDayAsync(day, MetricRowSelection.All, None)).ToDictionary(r => MetricRowKeys.DailyRowKey(r.Row));
+        async Task<StoredMetricRow> ProgramRow(string mp) => Assert.Single(await reader.ReadProgramAsync(mp, day, day, null, None));
+        foreach (var row in new[] { daily["dau|miniProgram|rs_up"], await ProgramRow("rs_up") })
+            Assert.Equal((true, (double?)6.0), (row.Restated, row.PreviousValue));
+        Assert.Equal((double?)10.0, daily["dau|all|"].PreviousValue);
+        var same = await ProgramRow("rs_same");
+        Assert.False(same.Restated);
+        Assert.Equal("run-1", same.RunId);
+        Assert.False((await ProgramRow("rs_new")).Restated);
 
         // A third roll that changes nothing records nothing more, and the marks stay.
         await store.ReplaceDayAsync(day, (await store.ReadDayAsync(day, None)).ToList(), "run-3", second.AddMinutes(10), "nothing new", None);
         Assert.Equal(5, (await ListAllAsync(day, first.AddMinutes(-1))).Count);
-        Assert.Equal(true, (await daily.GetEntityAsync<TableEntity>(dayKey, "dau|all|")).Value.GetBoolean("Restated"));
+        Assert.True((await reader.ReadDayAsync(day, MetricRowSelection.All, None)).Single(r => MetricRowKeys.DailyRowKey(r.Row) == "dau|all|").Restated);
     }
 
     [Fact]
