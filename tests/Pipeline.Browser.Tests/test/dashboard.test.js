@@ -1,16 +1,19 @@
 // The dashboard in a real browser (Debian's Chromium, headless) against the local runner's demo: every page
-// loads on a rolled-up day without console errors, the tiles show what the query API answers, the
-// mini-program page's distributions, referrers, retention grids, page sharers and custom events show the
-// API's numbers, the date picker and the search work from the keyboard and the mouse, and a developer's key
-// cannot open another developer's mini-program. Screenshots of each page at desktop and phone sizes go to
-// TestResults/screenshots.
+// loads on a rolled-up day without console errors; the numbers on the tiles (value, changes, sparkline, level),
+// the freshness line, the metric table and its CSV, the ratio tooltip and the mini-program page's tiles, pages
+// table, distributions, referrers, retention grids and custom events equal what the query API returns; money
+// in different currencies is never stacked; the loading and error states show; no page overflows a phone's
+// width; the date picker, the dropdowns and the search work from the keyboard and the mouse; and a developer's
+// key cannot open another developer's mini-program. Screenshots of each page at desktop and phone sizes go to
+// TestResults/screenshots (and to docs/images with DASHBOARD_SCREENSHOTS_TO_DOCS=1).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startDemo, createReadKey, api, repoRoot, DEMO_DAYS } from './demo.js';
-import { formatValue } from '../../../web/dashboard/src/format.js';
+import { formatValue, formatChange, formatTimestamp } from '../../../web/dashboard/src/format.js';
+import { level } from '../../../web/dashboard/src/thresholds.js';
 
 const shots = path.join(repoRoot, 'TestResults', 'screenshots');
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
@@ -47,10 +50,36 @@ async function open(key, route = '#/', size = 'desktop') {
   return { context, page, errors };
 }
 
+/** Waits until every chart has been drawn at its container's new width (ECharts resizes on the next frame). */
+async function chartsFit(page) {
+  await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => {
+    const canvas = c.querySelector('canvas');
+    if (!canvas) return !c.isConnected || getComputedStyle(c).display === 'none' || c.closest('[hidden]') !== null || c.offsetWidth === 0;
+    return Math.abs(canvas.getBoundingClientRect().width - c.clientWidth) <= 1;
+  }));
+}
+
+/** At a phone's width, nothing is wider than the page: the document does not scroll sideways. */
+async function assertNoHorizontalOverflow(page, name) {
+  const fits = () => document.documentElement.scrollWidth <= document.documentElement.clientWidth;
+  try {
+    await page.waitForFunction(fits, null, { timeout: 5000 });
+  } catch {
+    const report = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > width + 0.5)
+        .slice(0, 8).map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className?.baseVal ?? e.className} right=${Math.round(e.getBoundingClientRect().right)}`);
+      return `scrollWidth ${document.documentElement.scrollWidth} > clientWidth ${width}: ${wide.join('; ')}`;
+    });
+    assert.fail(`${name} overflows a ${SIZES.phone.width} px screen sideways: ${report}`);
+  }
+}
+
 async function screenshot(page, name) {
   for (const [size, viewport] of Object.entries(SIZES)) {
     await page.setViewportSize(viewport);
-    await page.waitForTimeout(300); // charts resize on the next frame
+    await chartsFit(page);
+    if (size === 'phone') await assertNoHorizontalOverflow(page, name);
     const file = path.join(shots, `dashboard-${name}-${size}.png`);
     await page.screenshot({ path: file });
     if (process.env.DASHBOARD_SCREENSHOTS_TO_DOCS === '1') await copyFile(file, path.join(repoRoot, 'docs', 'images', path.basename(file)));
@@ -63,32 +92,88 @@ test('the scorecard shows a rolled-up day whose tiles equal the query API', asyn
   try {
     await page.waitForSelector('#freshness');
     assert.equal(await page.getAttribute('#freshness', 'data-day'), day);
-    assert.ok(await page.getAttribute('#freshness', 'data-computed-at'), 'the day says when it was rolled up');
     assert.equal(await page.textContent('#time-zone'), 'Asia/Shanghai');
 
-    const answer = await api(demo.address, demo.key, { date: day, dimension: 'total' });
-    const byMetric = new Map(answer.rows.map((r) => [r.metric, r]));
-    const tiles = await page.$$eval('.tile[data-dimension-value=""] .tile-value', (els) => els.map((e) => ({
-      metric: e.closest('.tile').dataset.metric, value: e.dataset.value, unit: e.dataset.unit, text: e.textContent,
-    })));
-    assert.ok(tiles.length >= 15, `expected the core and guardrail tiles, found ${tiles.length}`);
-    for (const tile of tiles) {
-      const row = byMetric.get(tile.metric);
-      assert.ok(row, `${tile.metric} has a tile but no row on ${day}`);
-      assert.equal(Number(tile.value), row.value, `${tile.metric}: tile value`);
-      assert.equal(tile.text, formatValue(row.value, row.unit, { locale: 'en-US' }), `${tile.metric}: tile text`);
-    }
-    const ns = byMetric.get('northstar.engaged_users');
-    assert.equal(await page.textContent('.ns-value'), formatValue(ns.value, 'users', { locale: 'en-US' }));
+    // What the page reads: the default range (30 days) and the week before it, totals and core money by currency.
+    const from = shiftDay(day, -29);
+    const totals = await api(demo.address, demo.key, { from: shiftDay(from, -7), to: day, dimension: 'total' });
+    const money = await api(demo.address, demo.key, { from: shiftDay(from, -7), to: day, dimension: 'currency', tier: 'core' });
+    assert.equal(totals.continuation, null, 'one page of total rows');
+    assert.equal(money.continuation, null, 'one page of money rows');
+    const all = [...totals.rows, ...money.rows];
+    const rowOf = new Map(all.map((r) => [`${r.metric}|${r.dimensionValue}|${r.date}`, r]));
+    const row = (metric, value, date) => rowOf.get(`${metric}|${value}|${date}`);
+    const dayRows = all.filter((r) => r.date === day);
 
-    const money = await api(demo.address, demo.key, { date: day, metric: 'businesses.gmv', dimension: 'currency' });
-    for (const row of money.rows) {
-      const text = await page.textContent(`.tile[data-metric="businesses.gmv"][data-dimension-value="${row.dimensionValue}"] .tile-value`);
-      assert.equal(text, formatValue(row.value, 'minor_units', { currency: row.dimensionValue, locale: 'en-US' }));
+    // Freshness: the latest computedAt of the day's rows, and how many of them are restated.
+    assert.equal(await page.getAttribute('#freshness', 'data-computed-at'), dayRows.map((r) => r.computedAt).sort().at(-1));
+    assert.equal(Number(await page.getAttribute('#freshness', 'data-restated')), dayRows.filter((r) => r.restated).length);
+
+    const tiles = await page.$$eval('.scorecard .tile', (els) => els.map((e) => ({
+      metric: e.dataset.metric, value: e.dataset.dimensionValue, level: e.dataset.level ?? null, guardrail: !!e.closest('.guardrails'),
+      data: e.querySelector('.tile-value').dataset.value, text: e.querySelector('.tile-value').textContent,
+      currency: e.querySelector('.tile-value').dataset.currency ?? null,
+      day: e.querySelector('[data-change=day]').textContent, week: e.querySelector('[data-change=week]').textContent,
+      parts: e.querySelector('.parts')?.textContent ?? null,
+      points: e.querySelector('svg.spark polyline')?.getAttribute('points').trim().split(/\s+/).length ?? 0,
+    })));
+    // Every core metric of the four stakeholders and every guardrail with a row on the day has its tile, one per currency for money.
+    const expected = dayRows.filter((r) => (r.tier === 'core' && ['users', 'developers', 'businesses', 'platform'].includes(r.stakeholder)) || r.tier === 'guardrail')
+      .map((r) => `${r.metric}|${r.dimensionValue}`).sort();
+    assert.deepEqual(tiles.map((t) => `${t.metric}|${t.value}`).sort(), expected, 'a tile for every core and guardrail row of the day');
+    for (const m of ['platform.revenue', 'platform.arpu', 'businesses.gmv']) {
+      const currencies = dayRows.filter((r) => r.metric === m).map((r) => r.dimensionValue);
+      assert.ok(currencies.length >= 2, `the demo has ${m} in several currencies on ${day}`);
     }
-    assert.ok(await page.$$eval('.guardrails .tile', (els) => els.length) >= 6, 'every guardrail has a tile');
-    assert.ok(await page.$('.north-star .chart canvas'), 'the North Star trend is drawn');
+
+    const en = { locale: 'en-US' };
+    const change = (now, before, label, none) => { const c = formatChange(now, before, 'en-US'); return c ? `${c} vs ${label}` : none; };
+    const inRange = (metric, value) => [...Array(30).keys()].filter((i) => row(metric, value, shiftDay(from, i))).length;
+    for (const t of tiles) {
+      const what = `${t.metric}${t.value ? ` (${t.value})` : ''}`;
+      const r = row(t.metric, t.value, day);
+      const currency = r.unit === 'minor_units' ? r.dimensionValue : undefined;
+      assert.equal(Number(t.data), r.value, `${what}: value`);
+      assert.equal(t.currency, currency ?? null, `${what}: currency`);
+      assert.equal(t.text, formatValue(r.value, r.unit, { ...en, currency }), `${what}: text`);
+      assert.equal(t.day, change(r.value, row(t.metric, t.value, shiftDay(day, -1))?.value, 'day before', 'no day before'), `${what}: change vs the day before`);
+      assert.equal(t.week, change(r.value, row(t.metric, t.value, shiftDay(day, -7))?.value, 'last week', 'no week before'), `${what}: change vs last week`);
+      assert.equal(t.parts, r.numerator === undefined ? null : `${num(r.numerator)} / ${num(r.denominator)}`, `${what}: numerator / denominator`);
+      const withRows = inRange(t.metric, t.value);
+      assert.equal(t.points, withRows >= 2 ? withRows : 0, `${what}: a sparkline point for each of the ${withRows} days with a row`);
+      assert.equal(t.level, t.guardrail ? level(t.metric, r.value) : null, `${what}: guardrail level`);
+    }
+    assert.ok(tiles.filter((t) => t.guardrail).length >= 6, 'every guardrail has a tile');
+    assert.ok(tiles.some((t) => !t.day.startsWith('no ')) && tiles.some((t) => !t.week.startsWith('no ')), 'the demo has changes to compare');
+
+    const ns = row('northstar.engaged_users', '', day);
+    assert.equal(await page.textContent('.ns-value'), formatValue(ns.value, 'users', en));
+    assert.equal(await page.textContent('.north-star [data-change=day]'), change(ns.value, row('northstar.engaged_users', '', shiftDay(day, -1))?.value, 'day before', 'no day before'));
+    assert.equal(await page.textContent('.north-star [data-change=week]'), change(ns.value, row('northstar.engaged_users', '', shiftDay(day, -7))?.value, 'last week', 'no week before'));
+    await page.waitForSelector('.north-star .chart canvas');
     assert.ok(await page.getAttribute('.north-star .chart', 'aria-label'));
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a row restated by a re-roll shows as restated on the scorecard', async () => {
+  const { context, page, errors } = await open(demo.key);
+  try {
+    await page.waitForSelector('#freshness');
+    assert.equal(await page.getAttribute('#freshness', 'data-restated'), '0', 'the demo restates nothing');
+    // The scorecard's totals, with one of the day's rows marked as a re-roll would mark it.
+    await page.route((url) => url.pathname.endsWith('/api/v1/metrics') && url.searchParams.get('dimension') === 'total' && !url.searchParams.has('metric'), async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      const r = body.rows.find((x) => x.date === day && x.metric === 'users.dau');
+      if (r) Object.assign(r, { restated: true, previousValue: r.value + 1 });
+      await route.fulfill({ response, json: body });
+    });
+    await page.evaluate(() => { window.location.hash = '#/?range=7'; });
+    await page.waitForSelector('#freshness[data-restated="1"]');
+    assert.equal(await page.textContent('#freshness .restated'), '1 row restated by a re-roll');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
@@ -110,7 +195,7 @@ test('the date picker changes the range and the data requested, also from the ke
     assert.match(await page.textContent('#range-note'), new RegExp(`^${shift(day, -6)} to ${day}`));
     assert.equal(await page.getAttribute('button[data-range="7"]', 'aria-pressed'), 'true');
     await page.waitForSelector('.north-star .chart canvas');
-    await screenshot(page, 'scorecard'); // the demo replays a week: 7 days fill the charts
+    await screenshot(page, 'scorecard'); // the demo's DEMO_DAYS days fill the 7-day charts, and each tile has its week before
     const full = path.join(shots, 'dashboard-scorecard-full.png');
     await page.screenshot({ path: full, fullPage: true });
     if (process.env.DASHBOARD_SCREENSHOTS_TO_DOCS === '1') await copyFile(full, path.join(repoRoot, 'docs', 'images', path.basename(full)));
@@ -140,28 +225,121 @@ test('the date picker changes the range and the data requested, also from the ke
   }
 });
 
-test('the metric page draws a metric by a dimension, lists its rows and downloads them as CSV', async () => {
-  const { context, page, errors } = await open(demo.key, '#/metric/users.sessions?dimension=channel&mode=stacked&range=7');
+/** The option ECharts holds for the page's (first) chart, once it is drawn. */
+async function chartOption(page, selector = '.metric-body .chart') {
+  await page.waitForFunction((sel) => typeof document.querySelector(sel)?.chartOption === 'function', selector);
+  return page.evaluate((sel) => {
+    const option = document.querySelector(sel).chartOption();
+    return { series: option.series.map((x) => ({ name: x.name, stack: x.stack ?? null, data: x.data.map((d) => d.value) })) };
+  }, selector);
+}
+
+test('the metric page, from its dropdowns: a table equal to the API, its CSV equal to the API\'s, lines or stacked in the chart', async () => {
+  const { context, page, errors } = await open(demo.key, '#/metric?range=7');
   try {
     await page.waitForSelector('#metric-table');
-    await page.waitForSelector('.chart canvas');
-    const answer = await api(demo.address, demo.key, { from: shiftDay(day, -6), to: day, metric: 'users.sessions', dimension: 'channel' });
-    assert.equal(await page.$$eval('#metric-table tbody tr', (rows) => rows.length), answer.rows.length);
-    assert.match(await page.getAttribute('.chart', 'aria-label'), /users\.sessions by channel, stacked/);
+    const en = { locale: 'en-US' };
+    const from = shiftDay(day, -6);
+    // The metric and the dimension picked with the page's own menus, as a reader does.
+    await page.selectOption('#metric-select', 'users.sessions');
+    await page.waitForFunction(() => document.querySelector('#page-title')?.textContent === 'users.sessions');
+    await page.selectOption('#dimension-select', 'channel');
+    await page.waitForSelector('.metric-body .chart[aria-label^="users.sessions by channel, lines"]');
+    assert.match(await page.evaluate(() => window.location.hash), /^#\/metric\/users\.sessions\?.*dimension=channel/);
+    assert.match(await page.evaluate(() => window.location.hash), /range=7/, 'the range is kept');
+
+    // Every row of the table: the API's row, in the API's order, formatted for its unit.
+    const query = { from, to: day, metric: 'users.sessions', dimension: 'channel' };
+    const answer = await api(demo.address, demo.key, query);
+    const shown = await page.$$eval('#metric-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => ({ text: td.textContent, value: td.dataset.value }))));
+    assert.ok(answer.rows.length > 7, 'several channels a day');
+    assert.equal(shown.length, answer.rows.length);
+    answer.rows.forEach((r, i) => {
+      const [date, value, v, numerator, denominator, computed, restated] = shown[i];
+      assert.deepEqual([date.text, value.text], [r.date, r.dimensionValue || 'total'], `row ${i}`);
+      assert.equal(Number(v.value), r.value, `row ${i}: value`);
+      assert.equal(v.text, formatValue(r.value, r.unit, en), `row ${i}: value text`);
+      assert.equal(numerator.text, r.numerator === undefined ? '' : num(r.numerator), `row ${i}: numerator`);
+      assert.equal(denominator.text, r.denominator === undefined ? '' : num(r.denominator), `row ${i}: denominator`);
+      assert.equal(computed.text, formatTimestamp(r.computedAt, 'Asia/Shanghai', 'en-US'), `row ${i}: computed`);
+      assert.equal(restated.text, r.restated ? `yes (was ${formatValue(r.previousValue, r.unit, en)})` : 'no', `row ${i}: restated`);
+    });
+
+    // Lines, then stacked: the chart's own option changes, one series per channel either way.
+    const channels = new Set(answer.rows.map((r) => r.dimensionValue));
+    let option = await chartOption(page);
+    assert.deepEqual(new Set(option.series.map((x) => x.name)), channels);
+    assert.ok(option.series.every((x) => x.stack === null), 'lines: no series is stacked');
+    await page.click('.segmented button[data-mode="stacked"]');
+    await page.waitForSelector('.metric-body .chart[aria-label^="users.sessions by channel, stacked"]');
+    option = await chartOption(page);
+    assert.deepEqual(new Set(option.series.map((x) => x.name)), channels);
+    assert.ok(option.series.every((x) => x.stack === 'all'), 'stacked: every series on one stack');
+    assert.equal(await page.getAttribute('.segmented button[data-mode="stacked"]', 'aria-pressed'), 'true');
+
+    // The download is the API's format=csv of the same query, byte for byte.
+    const csvUrl = new URL('/api/v1/metrics', demo.address);
+    for (const [n, v] of Object.entries({ ...query, limit: 10000, format: 'csv' })) csvUrl.searchParams.set(n, v);
+    const apiCsv = await (await fetch(csvUrl, { headers: { 'X-Api-Key': demo.key } })).text();
+    await page.waitForSelector('#metric-table');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button.download')]);
     const csv = await readFile(await download.path(), 'utf8');
-    assert.equal(csv.split('\r\n')[0], 'date,metric,dimension,dimension_value,value,numerator,denominator,unit,computed_at,restated');
-    assert.equal(csv.trim().split('\r\n').length, answer.rows.length + 1);
+    assert.equal(csv.split('\r\n')[0], 'date,stakeholder,tier,metric,dimension,dimension_value,value,numerator,denominator,unit,computed_at,run_id,restated');
+    assert.equal(csv, apiCsv, "the download equals the API's CSV");
     await screenshot(page, 'metric');
 
-    // A ratio: lines only, and its numerator and denominator in the tooltip.
-    await page.evaluate(() => { window.location.hash = '#/metric/users.retention_d1?range=7'; });
+    // A ratio: lines only, and its numerator and denominator in the tooltip are the API's for the day hovered.
+    await page.selectOption('#metric-select', 'users.retention_d1');
     await page.waitForFunction(() => document.querySelector('#page-title')?.textContent === 'users.retention_d1');
     await page.waitForSelector('#metric-table');
-    assert.equal(await page.isDisabled('.segmented button:nth-child(2)'), true, 'ratios cannot be stacked');
-    const box = await (await page.$('.chart')).boundingBox();
+    assert.equal(await page.isDisabled('.segmented button[data-mode="stacked"]'), true, 'ratios cannot be stacked');
+    const dimension = await page.inputValue('#dimension-select');
+    const ratios = await api(demo.address, demo.key, { from, to: day, metric: 'users.retention_d1', dimension });
+    const box = await (await page.$('.metric-body .chart')).boundingBox();
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.waitForFunction(() => [...document.querySelectorAll('.chart div')].some((d) => / \/ /.test(d.textContent)), null, { timeout: 5000 });
+    const tip = await page.waitForFunction(() => [...document.querySelectorAll('.metric-body .chart div')]
+      .map((d) => d.innerText).find((t) => /^\d{4}-\d{2}-\d{2}\n/.test(t) && / \/ /.test(t)), null, { timeout: 5000 });
+    const [hovered, ...lines] = (await tip.jsonValue()).trim().split('\n');
+    assert.ok(lines.length > 0, 'the tooltip lists the series');
+    for (const line of lines) {
+      const [, name, parts] = /^\s*(.+?): .*\((.+)\)$/.exec(line);
+      const r = ratios.rows.find((x) => x.date === hovered && (x.dimensionValue || 'total') === name);
+      assert.ok(r, `the API has ${name} on ${hovered}`);
+      assert.equal(parts, `${num(r.numerator)} / ${num(r.denominator)}`, `${name} on ${hovered}: numerator / denominator`);
+      assert.match(line, new RegExp(`: ${formatValue(r.value, 'ratio', en).replace('.', '\\.')} \\(`), `${name} on ${hovered}: value`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('money in several currencies is never stacked: one line per currency, in its own unit', async () => {
+  const { context, page, errors } = await open(demo.key, '#/metric/businesses.gmv?dimension=currency&mode=stacked&range=7');
+  try {
+    // The address asks for stacked; amounts in CNY, USD and HKD do not add up, so the page draws lines.
+    await page.waitForSelector('.metric-body .chart[aria-label^="businesses.gmv by currency, lines"]');
+    const answer = await api(demo.address, demo.key, { from: shiftDay(day, -6), to: day, metric: 'businesses.gmv', dimension: 'currency' });
+    const currencies = [...new Set(answer.rows.map((r) => r.dimensionValue))].sort();
+    assert.ok(currencies.length >= 2, `the demo has GMV in several currencies: ${currencies}`);
+    const option = await chartOption(page);
+    assert.deepEqual(option.series.map((x) => x.name).sort(), currencies, 'one series per currency');
+    for (const series of option.series) {
+      assert.equal(series.stack, null, `${series.name} is not stacked`);
+      const expected = answer.rows.filter((r) => r.dimensionValue === series.name).map((r) => [r.date, formatValue(r.value, 'minor_units', { currency: series.name, locale: 'en-US' })]);
+      const drawn = series.data.map(([date, major]) => [date, new Intl.NumberFormat('en-US', { style: 'currency', currency: series.name }).format(major)]);
+      assert.deepEqual(drawn, expected, `${series.name}: each day its own amount, in ${series.name}`);
+    }
+    assert.equal(await page.isDisabled('.segmented button[data-mode="stacked"]'), true, 'stacking is not offered');
+    assert.equal(await page.getAttribute('.segmented button[data-mode="lines"]', 'aria-pressed'), 'true');
+    const note = await page.textContent('#currency-note');
+    assert.deepEqual(/^Money in ([A-Z, ]+):/.exec(note)[1].split(', ').sort(), currencies, 'the note names the currencies');
+    assert.match(note, /never stacked or summed/);
+
+    // Counts still stack.
+    await page.evaluate(() => { window.location.hash = '#/metric/users.new?mode=stacked&range=7'; });
+    await page.waitForSelector('.metric-body .chart[aria-label*=", stacked,"]');
+    assert.equal(await page.isDisabled('.segmented button[data-mode="stacked"]'), false, 'counts stack');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
@@ -206,7 +384,7 @@ test('the search finds a mini-program and opens its analysis page', async () => 
   }
 });
 
-test("the mini-program page shows its own distributions, referrers, retention grids, page sharers and custom events as the API returns them", async () => {
+test("the mini-program page shows its own tiles, pages, distributions, referrers, retention grids and custom events as the API returns them", async () => {
   const list = await api(demo.address, demo.key, { date: day, metric: 'users.dau', dimension: 'miniProgram' });
   const id = list.rows.sort((a, b) => b.value - a.value)[0].dimensionValue; // the busiest: every section has data
   const from = shiftDay(day, -29); // the page's default range, 30 days: the demo's days all fall inside
@@ -227,6 +405,56 @@ test("the mini-program page shows its own distributions, referrers, retention gr
       return out;
     };
     const cells = (selector) => page.$$eval(selector, (tds) => tds.map((td) => ({ ...td.dataset, text: td.textContent })));
+
+    // The tiles of the day: value, changes against the day before and a week before, sparkline, numerator / denominator.
+    const withWeekBefore = await api(demo.address, demo.key, { miniProgram: id, from: shiftDay(from, -7), to: day }); // what the page reads: the range and the week before
+    assert.equal(withWeekBefore.continuation, null, 'one page of rows');
+    const own = new Map(withWeekBefore.rows.filter((r) => r.dimension === 'miniProgram').map((r) => [`${r.metric}|${r.date}`, r]));
+    const TILES = ['users.dau', 'users.new', 'users.sessions', 'users.time_per_user_s', 'users.visit_depth', 'northstar.engaged_users', 'businesses.orders', 'businesses.conversion_rate', 'developers.load_time_p95_ms', 'developers.error_rate'];
+    const tiles = await page.$$eval('.mp-body .tile', (els) => els.map((e) => ({
+      metric: e.dataset.metric, value: e.dataset.dimensionValue, data: e.querySelector('.tile-value').dataset.value, text: e.querySelector('.tile-value').textContent,
+      day: e.querySelector('[data-change=day]').textContent, week: e.querySelector('[data-change=week]').textContent, parts: e.querySelector('.parts')?.textContent ?? null,
+      points: e.querySelector('svg.spark polyline')?.getAttribute('points').trim().split(/\s+/).length ?? 0,
+    })));
+    assert.deepEqual(tiles.map((t) => t.metric), TILES.filter((m) => own.has(`${m}|${day}`)), 'a tile for each tile metric with a row on the day, in order');
+    assert.ok(tiles.length >= 8, `most tile metrics have a row: ${tiles.map((t) => t.metric)}`);
+    const change = (now, was, label, none) => { const c = formatChange(now, was, 'en-US'); return c ? `${c} vs ${label}` : none; };
+    for (const t of tiles) {
+      const r = own.get(`${t.metric}|${day}`);
+      assert.equal(t.value, id);
+      assert.equal(Number(t.data), r.value, `${t.metric}: value`);
+      assert.equal(t.text, formatValue(r.value, r.unit, en), `${t.metric}: text`);
+      assert.equal(t.day, change(r.value, own.get(`${t.metric}|${shiftDay(day, -1)}`)?.value, 'day before', 'no day before'), `${t.metric}: vs the day before`);
+      assert.equal(t.week, change(r.value, own.get(`${t.metric}|${shiftDay(day, -7)}`)?.value, 'last week', 'no week before'), `${t.metric}: vs last week`);
+      assert.equal(t.parts, r.numerator === undefined ? null : `${num(r.numerator)} / ${num(r.denominator)}`, `${t.metric}: numerator / denominator`);
+      const withRows = [...Array(30).keys()].filter((i) => own.has(`${t.metric}|${shiftDay(from, i)}`)).length;
+      assert.equal(t.points, withRows >= 2 ? withRows : 0, `${t.metric}: a sparkline point per day with a row`);
+    }
+
+    // The pages table: every page of the day, most viewed first, every column the API's value in its unit.
+    const COLUMNS = [['pages.views', 'events'], ['pages.visitors', 'users'], ['pages.entries', 'sessions'], ['pages.exits', 'sessions'], ['pages.shares', 'events'], ['pages.sharers', 'users'], ['pages.avg_stay_s', 's']];
+    const pages = new Map();
+    for (const r of rows.filter((x) => x.dimension === 'miniProgram.page' && x.date === day)) {
+      const pagePath = r.dimensionValue.slice(id.length);
+      if (!pages.has(pagePath)) pages.set(pagePath, {});
+      pages.get(pagePath)[r.metric] = r.value;
+    }
+    assert.ok(pages.size > 1, 'the demo has several pages on the day');
+    assert.ok(rows.some((r) => r.metric === 'pages.sharers' && r.date === day), 'the demo has page sharers on the day');
+    const table = await page.$$eval('#pages-table tbody tr', (trs) => trs.map((tr) => ({
+      page: tr.dataset.page, cells: [...tr.querySelectorAll('td[data-metric]')].map((td) => ({ metric: td.dataset.metric, value: td.dataset.value ?? null, text: td.textContent })),
+    })));
+    assert.deepEqual(table.map((t) => t.page).sort(), [...pages.keys()].sort(), 'a line per page of the day');
+    const views = table.map((t) => pages.get(t.page)['pages.views'] ?? 0);
+    assert.deepEqual(views, [...views].sort((a, b) => b - a), 'most viewed first');
+    for (const t of table) {
+      assert.deepEqual(t.cells.map((c) => c.metric), COLUMNS.map(([m]) => m), `${t.page}: the columns`);
+      for (const [i, [metric, unit]] of COLUMNS.entries()) {
+        const expected = pages.get(t.page)[metric];
+        assert.equal(t.cells[i].value === null ? undefined : Number(t.cells[i].value), expected, `${t.page} ${metric}`);
+        assert.equal(t.cells[i].text, formatValue(expected, unit, en), `${t.page} ${metric}: text`);
+      }
+    }
 
     // Sessions by channel, access source and platform, stay time and depth: this mini-program's rows, summed over the range.
     for (const [key, metric, dimension] of [
@@ -302,15 +530,6 @@ test("the mini-program page shows its own distributions, referrers, retention gr
     await page.waitForSelector('#ret-weekly-active .chart canvas');
     if (checked.m === 0) assert.match(await page.textContent('#ret-monthly .state.empty'), /month/, 'no monthly row: the state says why');
 
-    // The pages table's sharers on the day.
-    const sharers = rows.filter((r) => r.metric === 'pages.sharers' && r.date === day);
-    assert.ok(sharers.length > 0, 'the demo has page sharers on the day');
-    for (const r of sharers) {
-      const [cell] = await cells(`#pages-table tr[data-page="${r.dimensionValue.slice(id.length)}"] td[data-metric="pages.sharers"]`);
-      assert.equal(Number(cell.value), r.value);
-      assert.equal(cell.text, formatValue(r.value, 'users', en));
-    }
-
     // Custom events: events over the range, events and users on the day, and the note on (other).
     const events = sums('custom.events', 'miniProgram.event');
     assert.ok(events.size > 0, 'the demo has custom events');
@@ -355,11 +574,58 @@ test("the mini-program page shows its own distributions, referrers, retention gr
   }
 });
 
+test('a section shows its loading state until the API answers, and the error state for a 500 or a network failure', async () => {
+  const { context, page, errors } = await open(demo.key);
+  const isMetrics = (url) => url.pathname.endsWith('/api/v1/metrics');
+  try {
+    await page.waitForSelector('#freshness');
+    // Loading: the query is held until the test lets it go.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route(isMetrics, async (route) => { await held; await route.continue(); });
+    await page.evaluate(() => { window.location.hash = '#/metric/users.dau?range=7'; });
+    await page.waitForSelector('.metric-body[aria-busy="true"] > .state.loading[role="status"]');
+    assert.equal(await page.$('#metric-table'), null, 'no table while loading');
+    release();
+    await page.waitForSelector('#metric-table');
+    assert.equal(await page.getAttribute('.metric-body', 'aria-busy'), null, 'no longer busy');
+    assert.equal(await page.$('.metric-body .state.loading'), null);
+    await page.unroute(isMetrics);
+
+    // A 500 with the API's error body: the error state, with the API's message and code.
+    await page.route(isMetrics, (route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'internal_error', message: 'The query failed.' } }) }));
+    await page.evaluate(() => { window.location.hash = '#/metric/users.new?range=7'; });
+    await page.waitForSelector('.metric-body .state.error[role="alert"]');
+    assert.equal(await page.getAttribute('.metric-body .state.error', 'data-status'), '500');
+    assert.equal(await page.getAttribute('.metric-body .state.error', 'data-code'), 'internal_error');
+    assert.match(await page.textContent('.metric-body .state.error'), /^Could not load The query failed\. internal_error$/);
+    assert.equal(await page.$('#metric-table'), null);
+    await page.unroute(isMetrics);
+
+    // The network fails: the scorecard says the API could not be reached.
+    await page.route(isMetrics, (route) => route.abort('failed'));
+    await page.evaluate(() => { window.location.hash = '#/?range=7'; });
+    await page.waitForSelector('.scorecard .state.error[role="alert"]');
+    assert.equal(await page.getAttribute('.scorecard .state.error', 'data-status'), '0');
+    assert.equal(await page.getAttribute('.scorecard .state.error', 'data-code'), 'network');
+    assert.match(await page.textContent('.scorecard .state.error'), /Could not load The API could not be reached/);
+    assert.equal(await page.$('.scorecard .tile'), null, 'no tile without numbers');
+    await page.unroute(isMetrics);
+
+    // The browser logs the failed requests themselves, nothing else.
+    const unexpected = errors.filter((e) => !/status of 500|net::ERR_FAILED/.test(e));
+    assert.deepEqual(unexpected, []);
+    assert.ok(errors.some((e) => /status of 500/.test(e)) && errors.some((e) => /net::ERR_FAILED/.test(e)), `the two failures are logged: ${errors}`);
+  } finally {
+    await context.close();
+  }
+});
+
 test("a developer's key opens its own mini-program and gets the 403 state for another's", async () => {
   const list = await api(demo.address, demo.key, { date: day, metric: 'users.dau', dimension: 'miniProgram' });
   const [mine, theirs] = list.rows.map((r) => r.dimensionValue);
   const devKey = await createReadKey(demo.storage, 'dev-browser', mine);
-  const { context, page } = await open(devKey, `#/mini-program/${theirs}`);
+  const { context, page, errors } = await open(devKey, `#/mini-program/${theirs}`);
   try {
     await page.waitForSelector('.state.forbidden');
     assert.equal(await page.getAttribute('.state.forbidden', 'data-code'), 'forbidden_mini_program');
@@ -375,10 +641,15 @@ test("a developer's key opens its own mini-program and gets the 403 state for an
     await page.evaluate(() => { window.location.hash = '#/'; });
     await page.waitForSelector('#mp-table');
     assert.deepEqual(await page.$$eval('#mp-table a.mp-link', (links) => links.map((a) => a.textContent)), [mine]);
+    // The refused requests (the session's probe of the ecosystem's totals, the other mini-program) log their 403s; nothing else is an error.
+    assert.ok(errors.length > 0, 'the 403s are logged');
+    assert.deepEqual(errors.filter((e) => !/^Failed to load resource: the server responded with a status of 403 \(Forbidden\)$/.test(e)), []);
   } finally {
     await context.close();
   }
 });
+
+const num = (n) => new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 }).format(n);
 
 function shiftDay(d, n) {
   const t = new Date(d + 'T00:00:00Z');

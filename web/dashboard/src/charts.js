@@ -30,6 +30,8 @@ export function chart(label, option, { tall = false } = {}) {
     if (!el.isConnected) return;
     const instance = echarts.init(el, null, { renderer: 'canvas' });
     instance.setOption({ animation: false, textStyle: { fontFamily: 'inherit' }, ...option });
+    // The option as ECharts holds it, for the browser tests (what is drawn: stacked or not, which series).
+    el.chartOption = () => instance.getOption();
     live.add(el);
     resizer.observe(el);
   }));

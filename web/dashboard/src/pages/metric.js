@@ -1,6 +1,7 @@
 // One catalog metric over a range, by any of its dimensions: a line per dimension value, or stacked areas
-// for counts (stacking ratios or averages would add what does not add up), numerator and denominator of
-// ratios in the tooltip, and the rows as a table that downloads as CSV.
+// for counts and money in one currency (stacking ratios or averages, or amounts in different currencies,
+// would add what does not add up), numerator and denominator of ratios in the tooltip, and the rows as a
+// table that downloads as CSV.
 import { h, fill, state } from '../dom.js';
 import { metrics } from '../api.js';
 import { chart, timeSeries } from '../charts.js';
@@ -36,7 +37,7 @@ export function metricPage(ctx, requested) {
     ...dims.map((d) => h('option', { value: d, selected: d === dimension }, d)));
   const modePicker = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Chart style' },
     ...['lines', 'stacked'].map((m) => h('button', {
-      type: 'button', 'aria-pressed': String(mode === m), disabled: m === 'stacked' && !additive,
+      type: 'button', 'data-mode': m, 'aria-pressed': String(mode === m), disabled: m === 'stacked' && !additive,
       title: m === 'stacked' && !additive ? 'Ratios and averages do not add up: lines only' : undefined,
       onclick: () => go({ mode: m }),
     }, m === 'lines' ? 'Lines' : 'Stacked')));
@@ -56,19 +57,32 @@ export function metricPage(ctx, requested) {
 
   const params = { metric: metric.id, dimension };
   if (miniProgram) params.miniProgram = miniProgram;
-  fill(body, metrics(params, range.from, range.to), ({ rows, missingDays }) => render(ctx, metric, dimension, mode, range, rows, missingDays));
+  fill(body, metrics(params, range.from, range.to), ({ rows, missingDays }) => render(ctx, metric, dimension, mode, range, rows, missingDays, modePicker));
   return page;
 }
 
-function render(ctx, metric, dimension, mode, range, rows, missingDays) {
+function render(ctx, metric, dimension, requestedMode, range, rows, missingDays, modePicker) {
   if (rows.length === 0) return state.empty(`No ${metric.id} rows by ${dimension} from ${range.from} to ${range.to}.`);
+  const currencies = new Set(rows.map(currencyOf).filter(Boolean));
+  const currency = currencies.size === 1 ? [...currencies][0] : undefined;
+  // Amounts in different currencies never add up: with more than one currency in the rows, money is drawn
+  // as lines (each in its own currency), whatever the address asks, and stacking is not offered.
+  const mixedMoney = currencies.size > 1;
+  const mode = mixedMoney ? 'lines' : requestedMode;
+  if (mixedMoney) {
+    for (const button of modePicker.querySelectorAll('button')) {
+      button.setAttribute('aria-pressed', String(button.dataset.mode === 'lines'));
+      if (button.dataset.mode === 'stacked') {
+        button.disabled = true;
+        button.title = `Amounts in ${[...currencies].join(', ')} do not add up: lines only`;
+      }
+    }
+  }
   // The biggest series first; past a dozen a chart is unreadable, the table still has every row.
   const byValue = groupBy(rows, (r) => r.dimensionValue)
     .map(([value, list]) => ({ value, list, weight: list.reduce((s, r) => s + Math.abs(r.value), 0) }))
     .sort((a, b) => b.weight - a.weight);
   const shown = byValue.slice(0, MAX_SERIES);
-  const currencies = new Set(rows.map(currencyOf).filter(Boolean));
-  const currency = currencies.size === 1 ? [...currencies][0] : undefined;
   const yFormat = (v) => (metric.unit === 'ratio' ? `${Number(v).toFixed(1)}%` : formatValue(v, metric.unit === 'minor_units' ? 'major' : metric.unit, { compact: true }));
   const tooltip = (items) => {
     const list = Array.isArray(items) ? items : [items];
@@ -101,9 +115,9 @@ function render(ctx, metric, dimension, mode, range, rows, missingDays) {
       h('td', {}, formatTimestamp(r.computedAt, ctx.session.timeZone)),
       h('td', {}, r.restated ? `yes (was ${formatValue(r.previousValue, metric.unit, { currency: currencyOf(r) })})` : 'no')))));
   return [
-    currencies.size > 1 ? h('p', { class: 'help' }, `Money in ${[...currencies].join(', ')}: each line in its own currency's major unit.`) : null,
+    mixedMoney ? h('p', { class: 'help', id: 'currency-note' }, `Money in ${[...currencies].join(', ')}: each line is one currency, in its major unit; lines are never stacked or summed across currencies, which do not add up.`) : null,
     chart(label, option, { tall: true }),
-    h('p', { class: 'help' }, `Axis: ${unitLabel(metric.unit, currency)}.`),
+    h('p', { class: 'help' }, `Axis: ${mixedMoney ? `each line's own currency (${[...currencies].join(', ')})` : unitLabel(metric.unit, currency)}.`),
     h('div', { class: 'table-head' }, downloadButton(rows, `${metric.id}_${dimension}_${range.from}_${range.to}.csv`)),
     h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `${metric.id} rows` }, table),
   ];

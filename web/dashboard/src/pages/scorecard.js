@@ -77,7 +77,7 @@ function freshness(ctx, day, dayRows, missingDays) {
   return h('p', { class: 'freshness', id: 'freshness', 'data-day': day, 'data-computed-at': computed, 'data-restated': restated.length },
     h('strong', {}, `Figures for ${day}`),
     ` · rolled up ${formatTimestamp(computed, ctx.session.timeZone)} · `,
-    restated.length ? h('span', { class: 'restated' }, `${restated.length} rows restated by a re-roll`) : 'not restated',
+    restated.length ? h('span', { class: 'restated' }, `${restated.length} row${restated.length === 1 ? '' : 's'} restated by a re-roll`) : 'not restated',
     missingDays.length ? h('span', { class: 'missing', 'data-missing': missingDays.length }, ` · not rolled up: ${spans(missingDays)}`) : null);
 }
 
