@@ -61,7 +61,7 @@ internal static partial class RollupDayProbe
             await using var azurite = await AzuriteRunner.StartAsync(new AzuriteStartOptions(), CancellationToken.None);
             var blobs = new BlobServiceClient(azurite.ConnectionString);
             var tables = new TableServiceClient(azurite.ConnectionString);
-            await blobs.GetBlobContainerClient(StorageNames.EventsContainer).CreateIfNotExistsAsync();
+            foreach (var container in StorageNames.Containers) await blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();
             await tables.CreateTableIfNotExistsAsync(StorageNames.RollupLedgerTable);
             var store = new BlobEventStore(blobs);
 
