@@ -67,9 +67,21 @@ public sealed class GeneratorCoverageTests(ITestOutputHelper output)
         ("month-ends with monthly retention rows", 60),
         ("month-ends with monthly retention numerator > 0", 60),
         ("month-ends with monthly active retention numerator > 0", 60),
+        ("per-mini-program weekly retention rows (Sunday, N, mini-program)", 150),
+        ("per-mini-program weekly retention numerator > 0", 130),
+        ("per-mini-program weekly cohorts with a user new to the mini-program only", 100),
+        ("per-mini-program weekly cohorts back only in another mini-program", 110),
+        ("per-mini-program weekly active retention numerator > 0", 130),
+        ("per-mini-program monthly retention rows (month-end, mini-program)", 70),
+        ("per-mini-program monthly retention numerator > 0", 70),
+        ("per-mini-program monthly cohorts with a user new to the mini-program only", 8),
+        ("per-mini-program monthly active retention numerator > 0", 70),
+        ("spans of 5+ weeks across a month's end", 70),
         ("referred sessions (another mini-program of the dataset)", 120),
         ("referred sessions (a mini-program outside the dataset)", 100),
         ("mini-program days with sessions of 2+ channels", 150),
+        ("mini-program days with sessions of 2+ sources", 150),
+        ("mini-program days with sessions of 2+ platforms", 140),
         ("mini-program days with session_ends in 2+ duration buckets", 120),
         ("mini-program days with sessions of 2+ depth buckets", 120),
         ("mini-program days with 2+ custom names", 120),
@@ -140,7 +152,7 @@ public sealed class GeneratorCoverageTests(ITestOutputHelper output)
 
     private sealed record Instance(string User, string Mp, string Id, int Day, PipelineEvent First);
 
-    /// <summary>The catalog-version-2 cases: retention by channel, weekly and monthly, referred sessions, per-mini-program distributions, custom names past the caps, page sharers.</summary>
+    /// <summary>The catalog-version-2 cases: retention by channel, weekly and monthly (total and per mini-program), a five-week span across a month's end, referred sessions, per-mini-program distributions, custom names past the caps, page sharers.</summary>
     private static IEnumerable<(string Feature, long Count)> CensusV2(GeneratedDataset ds, ILookup<EventType, PipelineEvent> byType, Func<PipelineEvent, DateOnly> dayOf, List<DateOnly> days)
     {
         static int Earliest(PipelineEvent a, PipelineEvent b) => a.TimeMs != b.TimeMs ? a.TimeMs.CompareTo(b.TimeMs) : string.CompareOrdinal(a.EventId, b.EventId);
@@ -212,12 +224,66 @@ public sealed class GeneratorCoverageTests(ITestOutputHelper output)
         yield return ("month-ends with monthly retention numerator > 0", monthly.Count(x => x.NewBack > 0));
         yield return ("month-ends with monthly active retention numerator > 0", monthly.Count(x => x.ActiveBack > 0));
 
+        // The same per mini-program (dimension miniProgram of the weekly and monthly rows): new in the mini-program is a
+        // user's first session_start in it; active in it, a session instance of it begins. A user new to the mini-program
+        // only (first seen in the ecosystem before the cohort's period) and a cohort member back only in another
+        // mini-program are where the per-mini-program rows part from the total's.
+        var programsWithSessions = instances.Select(i => i.Mp).Distinct(StringComparer.Ordinal).ToList();
+        var activeOnIn = instances.ToLookup(i => (i.Day, i.Mp), i => i.User);
+        HashSet<string> ActiveInProgram(int from, int to, string mp)
+        {
+            var set = new HashSet<string>(StringComparer.Ordinal);
+            for (var x = from; x <= to; x++) set.UnionWith(activeOnIn[(x, mp)]);
+            return set;
+        }
+        var newOnIn = byType[EventType.SessionStart].GroupBy(e => (User: e.UserKey!, Mp: e.MiniProgramId))
+            .ToLookup(g => (dayOf(g.Order(Comparer<PipelineEvent>.Create(Earliest)).First()).DayNumber, g.Key.Mp), g => g.Key.User);
+        List<string> NewInProgram(int from, int to, string mp)
+        {
+            var list = new List<string>();
+            for (var x = from; x <= to; x++) list.AddRange(newOnIn[(x, mp)]);
+            return list;
+        }
+        (int New, int NewBack, int NewToProgramOnly, int BackElsewhereOnly, int ActiveBack) Period(int from, int to, int backFrom, int backTo, string mp)
+        {
+            var back = ActiveInProgram(backFrom, backTo, mp);
+            var anywhere = ActiveIn(backFrom, backTo);
+            var cohort = NewInProgram(from, to, mp);
+            var active = ActiveInProgram(from, to, mp);
+            return (cohort.Count, cohort.Count(back.Contains), cohort.Count(u => dayOf(firstStart[u]).DayNumber < from),
+                cohort.Count(u => !back.Contains(u) && anywhere.Contains(u)), active.Count(back.Contains));
+        }
+        var weeklyIn = sundays.SelectMany(d => Enumerable.Range(1, 4).SelectMany(n => programsWithSessions.Select(mp => Period(d - 7 * n - 6, d - 7 * n, d - 6, d, mp)))).ToList();
+        yield return ("per-mini-program weekly retention rows (Sunday, N, mini-program)", weeklyIn.Count(x => x.New > 0));
+        yield return ("per-mini-program weekly retention numerator > 0", weeklyIn.Count(x => x.NewBack > 0));
+        yield return ("per-mini-program weekly cohorts with a user new to the mini-program only", weeklyIn.Count(x => x.NewToProgramOnly > 0));
+        yield return ("per-mini-program weekly cohorts back only in another mini-program", weeklyIn.Count(x => x.BackElsewhereOnly > 0));
+        yield return ("per-mini-program weekly active retention numerator > 0", weeklyIn.Count(x => x.ActiveBack > 0));
+        var monthlyIn = monthEnds.SelectMany(d =>
+        {
+            var first = d.AddDays(1 - d.Day).DayNumber;
+            var previousFirst = d.AddDays(1 - d.Day).AddMonths(-1).DayNumber;
+            return programsWithSessions.Select(mp => Period(previousFirst, first - 1, first, d.DayNumber, mp));
+        }).ToList();
+        yield return ("per-mini-program monthly retention rows (month-end, mini-program)", monthlyIn.Count(x => x.New > 0));
+        yield return ("per-mini-program monthly retention numerator > 0", monthlyIn.Count(x => x.NewBack > 0));
+        yield return ("per-mini-program monthly cohorts with a user new to the mini-program only", monthlyIn.Count(x => x.NewToProgramOnly > 0));
+        yield return ("per-mini-program monthly active retention numerator > 0", monthlyIn.Count(x => x.ActiveBack > 0));
+
+        // The calendar case the longer datasets are for: five weeks or more rolled up, from events in a month M through
+        // the last day of a later month (so that month-end has a previous month with events, and Sundays on both sides).
+        var firstEvent = ds.Events.Min(e => dayOf(e)).DayNumber;
+        yield return ("spans of 5+ weeks across a month's end", ds.LastDay.DayNumber - firstEvent + 1 >= 35
+            && monthEnds.Any(d => d.AddDays(1 - d.Day).DayNumber > firstEvent) ? 1 : 0);
+
         var programs = ds.Events.Select(e => e.MiniProgramId).ToHashSet(StringComparer.Ordinal);
         var referred = instances.Where(i => i.First.ReferrerMiniProgramId is not null).ToList();
         yield return ("referred sessions (another mini-program of the dataset)", referred.Count(i => i.First.ReferrerMiniProgramId != i.Mp && programs.Contains(i.First.ReferrerMiniProgramId!)));
         yield return ("referred sessions (a mini-program outside the dataset)", referred.Count(i => !programs.Contains(i.First.ReferrerMiniProgramId!)));
 
         yield return ("mini-program days with sessions of 2+ channels", instances.GroupBy(i => (i.Mp, i.Day)).Count(g => g.Select(i => Channel(i.First)).Distinct().Count() >= 2));
+        yield return ("mini-program days with sessions of 2+ sources", instances.GroupBy(i => (i.Mp, i.Day)).Count(g => g.Select(i => SceneTable.Default.SourceOf(i.First.Scene!.Value)).Distinct().Count() >= 2));
+        yield return ("mini-program days with sessions of 2+ platforms", instances.GroupBy(i => (i.Mp, i.Day)).Count(g => g.Select(i => i.First.Platform).Distinct().Count() >= 2));
         yield return ("mini-program days with session_ends in 2+ duration buckets", byType[EventType.SessionEnd].GroupBy(e => (e.MiniProgramId, dayOf(e)))
             .Count(g => g.Select(e => ReferenceRollup.DurationBucket(e.DurationMs!.Value)).Distinct().Count() >= 2));
         var views = byType[EventType.PageView].ToLookup(e => (e.UserKey, e.MiniProgramId, e.SessionId, dayOf(e).DayNumber));

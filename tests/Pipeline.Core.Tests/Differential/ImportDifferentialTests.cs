@@ -20,9 +20,10 @@ namespace Pipeline.Core.Tests.Differential;
 /// user pseudonymised), and every day's rows must equal <see cref="ReferenceRollup"/> of the generated events.
 /// </summary>
 /// <remarks>
-/// The seeds are a few of <see cref="DifferentialTests"/>'s, chosen (when written) for what they hold: 3 (42 days,
-/// 9 mini-programs, two month-ends), 20 (64 days, one mini-program with 125 custom names on one day), 97 (more than
-/// 1000 custom names on one day), 11 (a long span of 113 days). Users are pseudonymised by ingest, which renames
+/// The seeds are a few of <see cref="DifferentialTests"/>'s, chosen for what they hold: 3 (42 days, 9 mini-programs,
+/// two month-ends: the first with an empty previous month, the second with monthly retention rows), 20 (64 days, one
+/// mini-program with 125 custom names on one day), 97 (more than 1000 custom names on one day), 11 (a long span of 113
+/// days). <see cref="ImportSeedFeatureTests"/> checks that the generated datasets still hold all of this. Users are pseudonymised by ingest, which renames
 /// them one to one: no metric depends on a user's name, so the reference of the generated events is the expected
 /// result. The rollup is given the dataset's ingest receipts (the import's own receipts fall on the day it runs,
 /// after the dataset).

@@ -3,8 +3,15 @@
 // runtime cannot report it. The page's own handlers run as usual.
 const { tracker } = getApp();
 
+/** The user's profile from a service that is down today: a promise that rejects. */
+function loadProfile() {
+  return new Promise((resolve, reject) => {
+    setTimeout(() => reject(new Error('example rejection from the Refresh button: profile service down')), 0);
+  });
+}
+
 Page(tracker.page({
-  data: { coupons: 3, offline: false },
+  data: { coupons: 3, offline: false, nickname: '' },
 
   onLoad() {
     // tracker.request is wx.request (same options, same RequestTask, same callbacks); a request that
@@ -32,6 +39,13 @@ Page(tracker.page({
   breakSomething() {
     // An uncaught error reaches wx.onError: the SDK tracks it as an error of kind js_error.
     throw new Error('example error from the Break button');
+  },
+
+  refreshProfile() {
+    // A promise that rejects with no .catch reaches wx.onUnhandledRejection: the SDK tracks it as an
+    // error of kind js_error too (origin onUnhandledRejection). The promise is returned only so that
+    // a test can hand its rejection to the runtime; a page would not need to.
+    return loadProfile().then((profile) => this.setData({ nickname: profile.nickname }));
   },
 
   onShareAppMessage() {
