@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Pipeline.Core.Ports;
 using Pipeline.Core.Query;
-using Pipeline.Core.Rollup;
 
 namespace Pipeline.Hosting.Endpoints.Metrics;
 
@@ -19,7 +18,7 @@ namespace Pipeline.Hosting.Endpoints.Metrics;
 /// For a read key, like the metrics: the platform's analysts see every restatement, a developer's key only
 /// those of its mini-programs' rows (a page may then hold fewer than <c>limit</c> items; follow the token).
 /// </remarks>
-public sealed partial class RestatementsEndpoint(IRestatementStore restatements, TimeProvider time, ReadKeyAuthenticator readers, ILogger<RestatementsEndpoint> logger)
+public sealed partial class RestatementsEndpoint(IRestatementStore restatements, TimeProvider time, ReadKeyAuthenticator readers, RestatementAccess visibility, ILogger<RestatementsEndpoint> logger)
 {
     public const string Route = "v1/restatements";
 
@@ -76,9 +75,10 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
         {
             return Http.HttpReply.Error(400, "invalid_continuation", "'continuation' must be the token a previous page returned, unchanged.");
         }
-        if (!access!.AllMiniPrograms)
-            page = page with { Restatements = page.Restatements.Where(r => access.Sees(new MetricRow(r.Day, r.Metric, "", "", r.Dimension, r.DimensionValue, 0, null, null, ""))).ToList() };
-        return Http.ReadReplies.Finish(request, new Http.HttpReply(200, ToJson(since, page), Http.HttpReply.Json));
+        var (shown, withheld) = await visibility.FilterAsync(page.Restatements, access!, cancellationToken).ConfigureAwait(false);
+        var reply = new Http.HttpReply(200, ToJson(since, page with { Restatements = shown }, withheld), Http.HttpReply.Json);
+        if (withheld > 0) reply.WithHeader(Http.ReadReplies.WithheldHeader, withheld.ToString(CultureInfo.InvariantCulture));
+        return Http.ReadReplies.Finish(request, reply);
     }
 
     /// <summary>
@@ -105,7 +105,7 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
     [GeneratedRegex(@" (?=\d{2}:\d{2}$)")]
     private static partial Regex UnencodedPlus();
 
-    private static ReadOnlyMemory<byte> ToJson(DateTimeOffset since, RestatementPage page)
+    private static ReadOnlyMemory<byte> ToJson(DateTimeOffset since, RestatementPage page, int withheld)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer))
@@ -113,6 +113,7 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
             w.WriteStartObject();
             w.WriteString("since", since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
             w.WriteNumber("count", page.Restatements.Count);
+            w.WriteNumber("withheld", withheld);
             w.WriteStartArray("restatements");
             foreach (var r in page.Restatements)
             {
