@@ -206,6 +206,7 @@ public sealed class RestatementTests(AzuriteFixture azurite)
         Assert.Equal(code, error.GetProperty("code").GetString());
         var parameter = code.Split('_')[^1] == "old" ? "since" : code.Split('_')[^1];
         Assert.Contains($"'{parameter}'", error.GetProperty("message").GetString());
+        Assert.Equal(parameter, error.GetProperty("parameter").GetString()); // as the metrics endpoint's errors
     }
 
     [Fact]
