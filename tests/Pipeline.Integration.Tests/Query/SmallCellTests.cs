@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.OpenApi.Models;
+using Microsoft.OpenApi.Readers;
 using static Pipeline.Integration.Tests.Query.SmallCellFixture;
 
 namespace Pipeline.Integration.Tests.Query;
@@ -102,5 +104,29 @@ public sealed class SmallCellTests(SmallCellFixture f) : IClassFixture<SmallCell
 
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Equal("ingest_key_cannot_read", body.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task The_answers_match_their_OpenAPI_schemas()
+    {
+        // The document is written by hand: this keeps it honest about the fields the endpoints write.
+        await using var stream = await (await f.Host.Http.GetAsync("/api/v1/openapi.json")).Content.ReadAsStreamAsync();
+        var schemas = new OpenApiStreamReader().Read(stream, out _).Components.Schemas;
+
+        var (_, restatements, _) = await GetAsync($"/api/v1/restatements?since={Since}", f.Analyst);
+        AssertMatches(schemas["RestatementPage"], restatements);
+        foreach (var item in restatements.GetProperty("restatements").EnumerateArray()) AssertMatches(schemas["Restatement"], item);
+
+        var (_, metrics, _) = await GetAsync("/api/v1/metrics?from=2026-11-20&to=2026-11-21", f.DeveloperA);
+        AssertMatches(schemas["MetricPage"], metrics);
+        foreach (var row in metrics.GetProperty("rows").EnumerateArray()) AssertMatches(schemas["MetricRow"], row);
+    }
+
+    // Every field written is declared, and every declared required field is written.
+    private static void AssertMatches(OpenApiSchema schema, JsonElement json)
+    {
+        var written = json.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        Assert.Subset(schema.Properties.Keys.ToHashSet(StringComparer.Ordinal), written);
+        Assert.Subset(written, schema.Required.ToHashSet(StringComparer.Ordinal));
     }
 }
