@@ -62,7 +62,9 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<EventCompactor>();
 
         services.TryAddSingleton<ReadKeyAuthenticator>();
-        services.TryAddSingleton<MetricQueryService>();
+        services.TryAddSingleton(sp => new CellSuppression(sp.GetRequiredService<Ports.IMetricsReader>(), sp.GetRequiredService<PipelineOptions>().Query.MinimumCellUsers));
+        services.TryAddSingleton(sp => new MetricQueryService(sp.GetRequiredService<Ports.IMetricsReader>(), sp.GetRequiredService<CellSuppression>()));
+        services.TryAddSingleton<RestatementAccess>();
         return services;
     }
 

@@ -41,6 +41,11 @@ public sealed class PipelineOptions : IValidatableObject
     [Microsoft.Extensions.Options.ValidateObjectMembers]
     public RateLimitOptions RateLimit { get; set; } = new();
 
+    /// <summary>The read API's settings (section <c>Pipeline:Query</c>): small-cell suppression for developers' keys.</summary>
+    [Required]
+    [Microsoft.Extensions.Options.ValidateObjectMembers]
+    public Query.QueryOptions Query { get; set; } = new();
+
     /// <summary>
     /// What attributes cannot say: the reporting time zone must exist on this machine, and the per-source
     /// overrides must be in range. Called by the source-generated validator (Pipeline.Storage's

@@ -7,17 +7,25 @@ namespace Pipeline.Core.Query;
 /// <param name="Rows">At most <see cref="MetricQuery.Limit"/> rows, in the order of <see cref="RowPosition"/>.</param>
 /// <param name="MissingDays">The days of the range that have not been rolled up (no rows is not zero).</param>
 /// <param name="Continuation">The token for the next page; null on the last page.</param>
-public sealed record QueryPage(MetricQuery Query, IReadOnlyList<StoredMetricRow> Rows, IReadOnlyList<DateOnly> MissingDays, string? Continuation);
+/// <param name="Withheld">
+/// Rows of this page's stretch of the order (after the previous page, up to this page's last row; on the last
+/// page, to the end) that small-cell suppression withheld from a developer's key (<see cref="CellSuppression"/>),
+/// so that a short or empty page is not mistaken for no data. Summed over the pages: every withheld row once.
+/// </param>
+public sealed record QueryPage(MetricQuery Query, IReadOnlyList<StoredMetricRow> Rows, IReadOnlyList<DateOnly> MissingDays, string? Continuation, int Withheld = 0);
 
 /// <summary>
 /// Answers a <see cref="MetricQuery"/> for a reader. The platform's analysts read a day's rows from
 /// <c>DailyMetrics</c> (one key-range query per day, narrowed to the ecosystem or the per-mini-program
 /// partitions and to a metric prefix where the filters allow); one mini-program's series, and everything a
 /// developer's key reads, come from the mini-programs' own <c>ProgramDailyMetrics</c> partitions, so a
-/// developer's query never touches another developer's rows.
+/// developer's query never touches another developer's rows. A developer's rows computed from fewer than k
+/// users are withheld when <c>Pipeline:Query:MinimumCellUsers</c> sets k (<see cref="CellSuppression"/>).
 /// </summary>
-public sealed class MetricQueryService(IMetricsReader reader)
+public sealed class MetricQueryService(IMetricsReader reader, CellSuppression? cells = null)
 {
+    private readonly CellSuppression _cells = cells ?? CellSuppression.Off;
+
     private const int ProgramReadParallelism = 8;
 
     /// <summary>Days of a mini-program's partition read at once: a page needs few, a 92-day series no more than 14 reads per partition.</summary>
@@ -47,23 +55,30 @@ public sealed class MetricQueryService(IMetricsReader reader)
 
         var keep = RowFilter(query, access);
         var prefix = MetricPrefix(query);
-        var collected = new List<StoredMetricRow>(Math.Min(query.Limit + 1, 4096));
+        var collected = new Collected(query);
         var start = query.After?.Date ?? query.From;
 
         if (query.MiniProgram is not null || !access.AllMiniPrograms)
         {
+            var suppress = _cells.AppliesTo(access);
             // A week of each partition at a time, in date order, so a page stops reading once it is full.
             var programs = query.MiniProgram is { } one ? [one] : access.MiniPrograms.Order(StringComparer.Ordinal).ToList();
-            for (var from = start; from <= query.To && collected.Count <= query.Limit; from = from.AddDays(ProgramReadDays))
+            for (var from = start; from <= query.To && !collected.Full; from = from.AddDays(ProgramReadDays))
             {
                 var to = from.AddDays(ProgramReadDays - 1) < query.To ? from.AddDays(ProgramReadDays - 1) : query.To;
-                var rows = new List<StoredMetricRow>();
+                var rows = new List<(StoredMetricRow, bool)>();
+                var week = from;
                 await Parallel.ForEachAsync(programs, new ParallelOptions { MaxDegreeOfParallelism = ProgramReadParallelism, CancellationToken = ct }, async (program, token) =>
                 {
-                    var read = await reader.ReadProgramAsync(program, from, to, prefix, token).ConfigureAwait(false);
-                    lock (rows) rows.AddRange(read);
+                    var read = await reader.ReadProgramAsync(program, week, to, prefix, token).ConfigureAwait(false);
+                    var wanted = read.Where(r => rolled.Contains(r.Row.Date) && keep(r.Row)).ToList();
+                    // The populations that decide a row's users are found in the same read where it holds them.
+                    var withheld = suppress && wanted.Count > 0
+                        ? await _cells.WithheldAsync(program, week, to, wanted.Select(r => r.Row).ToList(), read.Select(r => r.Row), CellSuppression.Covered(prefix), token).ConfigureAwait(false)
+                        : null;
+                    lock (rows) rows.AddRange(wanted.Select(r => (r, withheld?.Invoke(r.Row) ?? false)));
                 }).ConfigureAwait(false);
-                Append(collected, rows.Where(r => rolled.Contains(r.Row.Date)), keep, query);
+                collected.Append(rows);
             }
         }
         else
@@ -72,32 +87,53 @@ public sealed class MetricQueryService(IMetricsReader reader)
                 EcosystemRows: query.Dimension is null || !query.Dimension.StartsWith("miniProgram", StringComparison.Ordinal),
                 ProgramRows: query.Dimension is null || query.Dimension.StartsWith("miniProgram", StringComparison.Ordinal),
                 prefix);
-            for (var day = start; day <= query.To && collected.Count <= query.Limit; day = day.AddDays(1))
+            for (var day = start; day <= query.To && !collected.Full; day = day.AddDays(1))
             {
                 if (!rolled.Contains(day)) continue;
-                Append(collected, await reader.ReadDayAsync(day, selection, ct).ConfigureAwait(false), keep, query);
+                var rows = await reader.ReadDayAsync(day, selection, ct).ConfigureAwait(false);
+                collected.Append(rows.Where(r => keep(r.Row)).Select(r => (r, false)));
             }
         }
 
-        var page = collected.Count > query.Limit ? collected.GetRange(0, query.Limit) : collected;
-        var continuation = collected.Count > query.Limit ? ContinuationToken.Write(query, RowPosition.Of(page[^1].Row)) : null;
-        return (new QueryPage(query, page, missing, continuation), null);
+        var (page, withheldRows) = collected.Page();
+        var continuation = collected.Full ? ContinuationToken.Write(query, RowPosition.Of(page[^1].Row)) : null;
+        return (new QueryPage(query, page, missing, continuation, withheldRows), null);
     }
 
-    // Sorted, past the continuation point, and no more than one row beyond the page (which says there is a next page).
-    private static void Append(List<StoredMetricRow> collected, IEnumerable<StoredMetricRow> rows, Func<MetricRow, bool> keep, MetricQuery query)
+    /// <summary>
+    /// The rows gathered for a page, in order, past the continuation point: the shown ones up to one beyond the
+    /// page (which says there is a next page) and the withheld ones among them, counted but not shown.
+    /// </summary>
+    private sealed class Collected(MetricQuery query)
     {
-        var sorted = rows.Where(r => keep(r.Row)).Select(r => (Position: RowPosition.Of(r.Row), r)).ToList();
-        sorted.Sort((a, b) => a.Position.CompareTo(b.Position));
-        RowPosition? previous = collected.Count > 0 ? RowPosition.Of(collected[^1].Row) : null;
-        foreach (var (position, row) in sorted)
+        private readonly List<(StoredMetricRow Row, RowPosition Position, bool Withheld)> _rows = [];
+        private int _shown;
+
+        public bool Full => _shown > query.Limit;
+
+        public void Append(IEnumerable<(StoredMetricRow Row, bool Withheld)> rows)
         {
-            if (query.After is { } after && position.CompareTo(after) <= 0) continue;
-            // A row can be stored twice for a moment (a re-roll that stopped while moving it to its bucket partition): once.
-            if (previous is not null && position.CompareTo(previous) == 0) continue;
-            previous = position;
-            collected.Add(row);
-            if (collected.Count > query.Limit) return;
+            var sorted = rows.Select(r => (r.Row, Position: RowPosition.Of(r.Row.Row), r.Withheld)).ToList();
+            sorted.Sort((a, b) => a.Position.CompareTo(b.Position));
+            RowPosition? previous = _rows.Count > 0 ? _rows[^1].Position : null;
+            foreach (var row in sorted)
+            {
+                if (query.After is { } after && row.Position.CompareTo(after) <= 0) continue;
+                // A row can be stored twice for a moment (a re-roll that stopped while moving it to its bucket partition): once.
+                if (previous is not null && row.Position.CompareTo(previous) == 0) continue;
+                previous = row.Position;
+                _rows.Add(row);
+                if (!row.Withheld && ++_shown > query.Limit) return;
+            }
+        }
+
+        /// <summary>The page's rows, and the withheld rows up to its last row (the rest belong to the next page's stretch).</summary>
+        public (List<StoredMetricRow> Rows, int Withheld) Page()
+        {
+            var shown = _rows.Where(r => !r.Withheld).Take(query.Limit).ToList();
+            var end = Full ? shown[^1].Position : null;
+            var withheld = _rows.Count(r => r.Withheld && (end is null || r.Position.CompareTo(end) <= 0));
+            return (shown.Select(r => r.Row).ToList(), withheld);
         }
     }
 

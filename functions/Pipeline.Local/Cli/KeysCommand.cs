@@ -43,7 +43,7 @@ internal static class KeysCommand
             return 0;
         }));
 
-        var keyId = new Option<string>("--key-id") { Description = "The key id: the 12 hex characters after 'mpk_' (see 'keys list').", Required = true };
+        var keyId = new Option<string>("--key-id") { Description = "The key id: the 12 hex characters after 'mpk_' (an ingest key) or 'mrk_' (a read key); see 'keys list'.", Required = true };
         var revoke = new Command("revoke", "Revoke a key (ingest or read) now: it is refused with 401 key_revoked (every instance within 60 s).") { keyId };
         revoke.SetAction((parse, ct) => CliRun.GuardAsync(async () =>
         {

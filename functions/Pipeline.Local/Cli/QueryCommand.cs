@@ -16,13 +16,29 @@ namespace Pipeline.Local.Cli;
 /// </summary>
 internal static class QueryCommand
 {
-    public static Command Create()
+    /// <summary>What the command line asked for: the API's parameters (by their API names), the output format and --all.</summary>
+    internal static IReadOnlyList<string> Stakeholders { get; } = Pipeline.Core.Catalog.MetricCatalog.All.Select(m => m.Stakeholder).Distinct().ToList();
+
+    internal sealed record Request(Dictionary<string, IReadOnlyList<string>> Parameters, string Format, bool AllPages);
+
+    /// <summary>
+    /// The verb. <paramref name="run"/> answers the parsed request; by default it starts the local environment
+    /// and prints to the console. Tests pass their own, so that they go through this very argument parser.
+    /// </summary>
+    public static Command Create(Func<Request, CancellationToken, Task<int>>? run = null)
     {
+        run ??= async (request, ct) =>
+        {
+            await using var environment = await LocalEnvironment.StartAsync(freshStorage: false, ct);
+            await using var services = await LocalServices.StartAsync(environment.Configuration, ct);
+            return await RunAsync(services, request.Parameters, request.Format, request.AllPages, Console.Out, Console.Error, ct);
+        };
         var date = new Option<string?>("--date") { Description = "One reporting day (YYYY-MM-DD)." };
         var from = new Option<string?>("--from") { Description = "First day of a range (YYYY-MM-DD)." };
         var to = new Option<string?>("--to") { Description = $"Last day of the range (inclusive; at most {MetricQueryLimits.MaxDays} days)." };
         var metric = new Option<string[]>("--metric") { Description = "Metric ids or prefixes (users.*); repeat or comma-separate.", AllowMultipleArgumentsPerToken = true };
-        var stakeholder = new Option<string?>("--stakeholder") { Description = "northstar, users, developers, businesses, platform, risk or pages." };
+        // From the catalog, so a new stakeholder (custom was one) is never missing from the help.
+        var stakeholder = new Option<string?>("--stakeholder") { Description = "One of " + string.Join(", ", Stakeholders) + "." };
         var tier = new Option<string?>("--tier") { Description = "northstar, core, supporting or guardrail." };
         var dimension = new Option<string?>("--dimension") { Description = "One dimension (total, channel, miniProgram, ...)." };
         var value = new Option<string?>("--value") { Description = "One value of --dimension." };
@@ -50,10 +66,7 @@ internal static class QueryCommand
             Put("miniProgram", parse.GetValue(miniProgram));
             Put("limit", parse.GetValue(limit));
             Put("continuation", parse.GetValue(continuation));
-
-            await using var environment = await LocalEnvironment.StartAsync(freshStorage: false, ct);
-            await using var services = await LocalServices.StartAsync(environment.Configuration, ct);
-            return await RunAsync(services, parameters, parse.GetValue(format)!, parse.GetValue(all), Console.Out, Console.Error, ct);
+            return await run(new Request(parameters, parse.GetValue(format)!, parse.GetValue(all)), ct);
         }));
         return command;
     }

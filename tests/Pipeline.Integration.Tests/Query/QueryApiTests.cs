@@ -290,6 +290,22 @@ public sealed class QueryApiTests(QueryFixture f) : IClassFixture<QueryFixture>
     }
 
     [Fact]
+    public async Task A_developer_key_over_more_mini_programs_than_are_read_together_must_name_one()
+    {
+        // One more than the documented limit; its own mini-program A among them, so naming it works.
+        var programs = Enumerable.Range(0, MetricQueryLimits.MaxProgramsWithoutFilter).Select(i => $"wxmany{i:D10}").Append(A).ToArray();
+        var many = await f.Host.CreateReadKeyAsync("query-dev-many", programs);
+
+        await AssertErrorAsync("/api/v1/metrics?date=2026-11-21", HttpStatusCode.BadRequest, "mini_program_required", "miniProgram",
+            messageContains: $"covers {MetricQueryLimits.MaxProgramsWithoutFilter + 1} mini-programs", key: many);
+        var (status, body, _) = await GetAsync($"/api/v1/metrics?date=2026-11-21&miniProgram={A}&metric=users.dau", many);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Single(body.GetProperty("rows").EnumerateArray());
+        // With suppression off (this host's default) nothing is withheld, and the page says so.
+        Assert.Equal(0, body.GetProperty("withheld").GetInt32());
+    }
+
+    [Fact]
     public async Task Keys_of_the_wrong_kind_missing_or_unknown_are_refused()
     {
         await AssertErrorAsync("/api/v1/metrics?date=2026-11-21", HttpStatusCode.Forbidden, "ingest_key_cannot_read", key: f.IngestKey);
@@ -317,6 +333,11 @@ public sealed class QueryApiTests(QueryFixture f) : IClassFixture<QueryFixture>
         var dau = metrics.Single(m => m.GetProperty("id").GetString() == "users.dau");
         Assert.Equal("users", dau.GetProperty("stakeholder").GetString());
         Assert.Equal("core", dau.GetProperty("tier").GetString());
+        Assert.Equal("users", dau.GetProperty("unit").GetString());
+        Assert.Equal("count", dau.GetProperty("kind").GetString());
+        // Every metric's unit is the catalog's: dashboards label axes with it.
+        Assert.Equal(MetricCatalog.All.Select(m => m.Unit), metrics.Select(m => m.GetProperty("unit").GetString()));
+        Assert.Equal("minor_units", metrics.Single(m => m.GetProperty("id").GetString() == "businesses.gmv").GetProperty("unit").GetString());
         Assert.Equal(new[] { "total", "miniProgram", "platform", "channel" }, dau.GetProperty("dimensions").EnumerateArray().Select(d => d.GetString()!).ToArray());
         Assert.False(string.IsNullOrWhiteSpace(dau.GetProperty("definition").GetString()));
     }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Pipeline.Core.Query;
 using Pipeline.Local.Cli;
 
@@ -47,5 +48,39 @@ public sealed class QueryCommandTests(QueryFixture f) : IClassFixture<QueryFixtu
         Assert.Contains("Did you mean users.dau", e.Message);
         Assert.Contains("unknown_metric", e.Message);
         await Assert.ThrowsAsync<CliException>(() => RunAsync("xml", false, ("date", "2026-11-21")));
+    }
+
+    [Fact]
+    public async Task The_command_line_goes_through_the_verbs_parser_to_the_apis_parameters()
+    {
+        QueryCommand.Request? seen = null;
+        using var output = new StringWriter();
+        var command = QueryCommand.Create(async (request, ct) =>
+        {
+            seen = request;
+            return await QueryCommand.RunAsync(f.Host.Services, request.Parameters, request.Format, request.AllPages, output, TextWriter.Null, ct);
+        });
+
+        var exit = await command.Parse(["--date", "2026-11-21", "--mini-program", QueryFixture.A, "--metric", "users.dau", "--metric", "northstar.engaged_users", "--format", "json"]).InvokeAsync();
+
+        Assert.Equal(0, exit);
+        Assert.NotNull(seen);
+        Assert.Equal([QueryFixture.A], seen!.Parameters["miniProgram"]);
+        Assert.Equal(["users.dau", "northstar.engaged_users"], seen.Parameters["metric"]);
+        Assert.Equal("json", seen.Format);
+        Assert.False(seen.AllPages);
+        // The API's JSON: A's rows of the two metrics only, from A's partition.
+        using var json = JsonDocument.Parse(output.ToString());
+        var rows = json.RootElement.GetProperty("rows").EnumerateArray().Select(r => (r.GetProperty("metric").GetString(), r.GetProperty("dimensionValue").GetString())).ToList();
+        Assert.Equal([("northstar.engaged_users", QueryFixture.A), ("users.dau", QueryFixture.A)], rows);
+    }
+
+    [Fact]
+    public void The_stakeholder_help_names_every_stakeholder_of_the_catalog()
+    {
+        var option = QueryCommand.Create().Options.Single(o => o.Name == "--stakeholder");
+        foreach (var stakeholder in Pipeline.Core.Catalog.MetricCatalog.All.Select(m => m.Stakeholder).Distinct())
+            Assert.Contains(stakeholder, option.Description);
+        Assert.Contains("custom", option.Description);
     }
 }

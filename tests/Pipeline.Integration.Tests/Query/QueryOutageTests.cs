@@ -19,7 +19,7 @@ public sealed class QueryOutageTests
         var (key, _) = IngestKeys.Create("outage-reader", DateTimeOffset.UtcNow, ApiKeyKind.Read);
 
         var metrics = new MetricsQueryEndpoint(readers, new MetricQueryService(new TableMetricsReader(tables)), NullLogger<MetricsQueryEndpoint>.Instance);
-        var restatements = new RestatementsEndpoint(new TableRestatementStore(tables), TimeProvider.System, readers, NullLogger<RestatementsEndpoint>.Instance);
+        var restatements = new RestatementsEndpoint(new TableRestatementStore(tables), TimeProvider.System, readers, new RestatementAccess(CellSuppression.Off), NullLogger<RestatementsEndpoint>.Instance);
         foreach (var (handle, query) in new (Func<HttpRequest, Task<Pipeline.Hosting.Endpoints.Http.HttpReply>>, string)[]
         {
             (r => metrics.HandleAsync(r, CancellationToken.None), "?date=2026-11-21"),

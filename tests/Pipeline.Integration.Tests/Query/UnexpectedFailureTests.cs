@@ -72,7 +72,7 @@ public sealed class UnexpectedFailureTests
         AssertInternalError(await metrics.HandleAsync(Request(key, "?date=2026-11-21"), CancellationToken.None), metricsLog);
 
         var restatementsLog = new ListLogger<RestatementsEndpoint>();
-        var restatements = new RestatementsEndpoint(new TableRestatementStore(tables), TimeProvider.System, readers, restatementsLog);
+        var restatements = new RestatementsEndpoint(new TableRestatementStore(tables), TimeProvider.System, readers, new RestatementAccess(CellSuppression.Off), restatementsLog);
         AssertInternalError(await restatements.HandleAsync(Request(key, "?since=2026-11-30"), CancellationToken.None), restatementsLog);
     }
 

@@ -198,6 +198,7 @@ public sealed class RestatementTests(AzuriteFixture azurite)
         Assert.Equal(code, error.GetProperty("code").GetString());
         var parameter = code.Split('_')[^1] == "old" ? "since" : code.Split('_')[^1];
         Assert.Contains($"'{parameter}'", error.GetProperty("message").GetString());
+        Assert.Equal(parameter, error.GetProperty("parameter").GetString()); // as the metrics endpoint's errors
     }
 
     [Fact]
@@ -226,7 +227,7 @@ public sealed class RestatementTests(AzuriteFixture azurite)
     private async Task<(int Status, JsonElement Body)> GetAsync(string query)
     {
         var (readers, key) = await ReaderAsync();
-        var endpoint = new RestatementsEndpoint(new TableRestatementStore(azurite.Tables), TimeProvider.System, readers, Microsoft.Extensions.Logging.Abstractions.NullLogger<RestatementsEndpoint>.Instance);
+        var endpoint = new RestatementsEndpoint(new TableRestatementStore(azurite.Tables), TimeProvider.System, readers, new RestatementAccess(CellSuppression.Off), Microsoft.Extensions.Logging.Abstractions.NullLogger<RestatementsEndpoint>.Instance);
         var context = new DefaultHttpContext();
         context.Request.Headers[ReadKeyAuthenticator.Header] = key;
         context.Request.QueryString = new QueryString(query.Length == 0 ? "" : "?" + query);

@@ -17,6 +17,9 @@ namespace Pipeline.Hosting.Endpoints.Http;
 /// </summary>
 public static class ReadReplies
 {
+    /// <summary>How many rows small-cell suppression withheld from the page (developers' keys; absent when none).</summary>
+    public const string WithheldHeader = "X-Withheld-Rows";
+
     /// <summary>Answers smaller than this are not worth compressing.</summary>
     private const int CompressAbove = 1024;
 
@@ -30,7 +33,7 @@ public static class ReadReplies
         // never stand for an answer whose paging changed while its body did not.
         var hash = new XxHash128();
         hash.Append(reply.Body.Span);
-        foreach (var name in new[] { "X-Continuation", "X-Missing-Days" })
+        foreach (var name in new[] { "X-Continuation", "X-Missing-Days", WithheldHeader })
             hash.Append(System.Text.Encoding.UTF8.GetBytes("\n" + name + ":" + (reply.Headers.TryGetValue(name, out var v) ? v : "")));
         var tag = "\"" + hash.GetCurrentHashAsUInt128().ToString("x32", CultureInfo.InvariantCulture) + "\"";
         var etag = "W/" + tag;

@@ -40,6 +40,7 @@ public sealed class MetricsQueryEndpoint(ReadKeyAuthenticator readers, MetricQue
         // The CSV has no envelope: what the JSON body says besides the rows travels in headers (in both formats).
         if (page.MissingDays.Count > 0) reply.WithHeader("X-Missing-Days", string.Join(',', page.MissingDays.Select(Day)));
         if (page.Continuation is not null) reply.WithHeader("X-Continuation", page.Continuation);
+        if (page.Withheld > 0) reply.WithHeader(ReadReplies.WithheldHeader, page.Withheld.ToString(CultureInfo.InvariantCulture));
         return ReadReplies.Finish(request, reply);
     }
 
@@ -53,6 +54,8 @@ public sealed class MetricsQueryEndpoint(ReadKeyAuthenticator readers, MetricQue
             w.WriteString("from", Day(page.Query.From));
             w.WriteString("to", Day(page.Query.To));
             w.WriteNumber("count", page.Rows.Count);
+            // Rows small-cell suppression kept from a developer's key: a short page is not a lack of data.
+            w.WriteNumber("withheld", page.Withheld);
             w.WriteStartArray("missingDays");
             foreach (var d in page.MissingDays) w.WriteStringValue(Day(d));
             w.WriteEndArray();

@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Pipeline.Core.Ports;
 using Pipeline.Core.Query;
-using Pipeline.Core.Rollup;
 
 namespace Pipeline.Hosting.Endpoints.Metrics;
 
@@ -19,7 +18,7 @@ namespace Pipeline.Hosting.Endpoints.Metrics;
 /// For a read key, like the metrics: the platform's analysts see every restatement, a developer's key only
 /// those of its mini-programs' rows (a page may then hold fewer than <c>limit</c> items; follow the token).
 /// </remarks>
-public sealed partial class RestatementsEndpoint(IRestatementStore restatements, TimeProvider time, ReadKeyAuthenticator readers, ILogger<RestatementsEndpoint> logger)
+public sealed partial class RestatementsEndpoint(IRestatementStore restatements, TimeProvider time, ReadKeyAuthenticator readers, RestatementAccess visibility, ILogger<RestatementsEndpoint> logger)
 {
     public const string Route = "v1/restatements";
 
@@ -42,19 +41,19 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
 
         var sinceText = query["since"].FirstOrDefault();
         if (string.IsNullOrEmpty(sinceText))
-            return Http.HttpReply.Error(400, "missing_since", "Query parameter 'since' is required: an ISO 8601 timestamp with an offset or Z (2026-11-24T08:00:00Z), or a date (2026-11-24, midnight UTC).");
+            return Http.HttpReply.Error(400, "missing_since", "Query parameter 'since' is required: an ISO 8601 timestamp with an offset or Z (2026-11-24T08:00:00Z), or a date (2026-11-24, midnight UTC).", "since");
         if (!TryParseSince(sinceText, out var since))
-            return Http.HttpReply.Error(400, "invalid_since", $"'since' must be an ISO 8601 timestamp with an offset or Z (2026-11-24T08:00:00Z, 2026-11-24T16:00:00%2B08:00) or a date (2026-11-24); got '{sinceText}'.");
+            return Http.HttpReply.Error(400, "invalid_since", $"'since' must be an ISO 8601 timestamp with an offset or Z (2026-11-24T08:00:00Z, 2026-11-24T16:00:00%2B08:00) or a date (2026-11-24); got '{sinceText}'.", "since");
         var oldest = time.GetUtcNow() - MaxLookBack;
         if (since < oldest)
-            return Http.HttpReply.Error(400, "since_too_old", $"'since' may reach back at most {MaxLookBack.TotalDays:0} days (to {oldest.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}); got '{sinceText}'.");
+            return Http.HttpReply.Error(400, "since_too_old", $"'since' may reach back at most {MaxLookBack.TotalDays:0} days (to {oldest.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}); got '{sinceText}'.", "since");
 
         DateOnly? day = null;
         var dayText = query["day"].FirstOrDefault();
         if (dayText is not null)
         {
             if (!DateOnly.TryParseExact(dayText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
-                return Http.HttpReply.Error(400, "invalid_day", $"'day' must be YYYY-MM-DD (a reporting day); got '{dayText}'.");
+                return Http.HttpReply.Error(400, "invalid_day", $"'day' must be YYYY-MM-DD (a reporting day); got '{dayText}'.", "day");
             day = d;
         }
 
@@ -62,7 +61,7 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
         var limitText = query["limit"].FirstOrDefault();
         if (limitText is not null &&
             (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit))
-            return Http.HttpReply.Error(400, "invalid_limit", $"'limit' must be a whole number from 1 to {MaxLimit} (default {DefaultLimit}); got '{limitText}'.");
+            return Http.HttpReply.Error(400, "invalid_limit", $"'limit' must be a whole number from 1 to {MaxLimit} (default {DefaultLimit}); got '{limitText}'.", "limit");
 
         var continuation = query["continuation"].FirstOrDefault();
         if (continuation is { Length: 0 }) continuation = null;
@@ -74,11 +73,12 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
         }
         catch (FormatException)
         {
-            return Http.HttpReply.Error(400, "invalid_continuation", "'continuation' must be the token a previous page returned, unchanged.");
+            return Http.HttpReply.Error(400, "invalid_continuation", "'continuation' must be the token a previous page returned, unchanged.", "continuation");
         }
-        if (!access!.AllMiniPrograms)
-            page = page with { Restatements = page.Restatements.Where(r => access.Sees(new MetricRow(r.Day, r.Metric, "", "", r.Dimension, r.DimensionValue, 0, null, null, ""))).ToList() };
-        return Http.ReadReplies.Finish(request, new Http.HttpReply(200, ToJson(since, page), Http.HttpReply.Json));
+        var (shown, withheld) = await visibility.FilterAsync(page.Restatements, access!, cancellationToken).ConfigureAwait(false);
+        var reply = new Http.HttpReply(200, ToJson(since, page with { Restatements = shown }, withheld), Http.HttpReply.Json);
+        if (withheld > 0) reply.WithHeader(Http.ReadReplies.WithheldHeader, withheld.ToString(CultureInfo.InvariantCulture));
+        return Http.ReadReplies.Finish(request, reply);
     }
 
     /// <summary>
@@ -105,7 +105,7 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
     [GeneratedRegex(@" (?=\d{2}:\d{2}$)")]
     private static partial Regex UnencodedPlus();
 
-    private static ReadOnlyMemory<byte> ToJson(DateTimeOffset since, RestatementPage page)
+    private static ReadOnlyMemory<byte> ToJson(DateTimeOffset since, RestatementPage page, int withheld)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer))
@@ -113,6 +113,7 @@ public sealed partial class RestatementsEndpoint(IRestatementStore restatements,
             w.WriteStartObject();
             w.WriteString("since", since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
             w.WriteNumber("count", page.Restatements.Count);
+            w.WriteNumber("withheld", withheld);
             w.WriteStartArray("restatements");
             foreach (var r in page.Restatements)
             {
