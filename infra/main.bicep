@@ -68,6 +68,10 @@ param rateLimitEventsPerSecond int = 5000
 @minValue(1)
 param rateLimitBurst int = 20000
 
+@description('Small-cell suppression for developer read keys (Pipeline__Query__MinimumCellUsers): rows computed from fewer users are withheld from them (docs/query.md); 0 turns it off.')
+@minValue(0)
+param minimumCellUsers int = 0
+
 @description('When the landing sweeper runs: NCRONTAB with seconds, in UTC. It re-enqueues the claim check of every landing batch that was never processed.')
 param sweepSchedule string = '0 */15 * * * *'
 
@@ -199,6 +203,7 @@ module functionApp 'app/functions.bicep' = {
     rollupSchedule: rollupSchedule
     rateLimitEventsPerSecond: rateLimitEventsPerSecond
     rateLimitBurst: rateLimitBurst
+    minimumCellUsers: minimumCellUsers
     sweepSchedule: sweepSchedule
   }
   // The host starts as soon as the app exists: let it find its storage, telemetry and roles.

@@ -40,6 +40,8 @@ param sweepSchedule string
 param rateLimitEventsPerSecond int
 @minValue(1)
 param rateLimitBurst int
+@minValue(0)
+param minimumCellUsers int
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
@@ -93,6 +95,7 @@ var appSettings = [
   { name: 'Pipeline__RateLimit__EventsPerSecond', value: string(rateLimitEventsPerSecond) }
   { name: 'Pipeline__RateLimit__Burst', value: string(rateLimitBurst) }
   { name: 'Pipeline__MaxInstances', value: string(maximumInstanceCount) }
+  { name: 'Pipeline__Query__MinimumCellUsers', value: string(minimumCellUsers) }
 
   // NCRONTAB with seconds, in UTC: Flex Consumption ignores WEBSITE_TIME_ZONE.
   { name: 'RollupSchedule', value: rollupSchedule }

@@ -118,6 +118,7 @@ public sealed class FunctionAppTests
     [InlineData("Pipeline__RateLimit__EventsPerSecond")]
     [InlineData("Pipeline__RateLimit__Burst")]
     [InlineData("Pipeline__MaxInstances")]
+    [InlineData("Pipeline__Query__MinimumCellUsers")]
     [InlineData("RollupSchedule")]
     [InlineData("SweepSchedule")]
     public void App_setting_is_present(string name)
@@ -228,6 +229,7 @@ public sealed class FunctionAppTests
     // The rate limit's divisor is the plan's scale-out ceiling itself, so the two cannot drift apart.
     [InlineData("Pipeline__MaxInstances", "maximumInstanceCount", "100")]
     [InlineData("SweepSchedule", "sweepSchedule", "0 */15 * * * *")]
+    [InlineData("Pipeline__Query__MinimumCellUsers", "minimumCellUsers", "0")]
     public void Pipeline_setting_comes_from_a_parameter_with_its_default(string setting, string parameter, string defaultValue)
     {
         var value = Settings[setting];
