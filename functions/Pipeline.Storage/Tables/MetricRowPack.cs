@@ -78,8 +78,9 @@ internal static class MetricRowPack
         using var reader = Open(pack);
         var strings = new string[reader.Read7BitEncodedInt()];
         for (var i = 0; i < strings.Length; i++) strings[i] = reader.ReadString();
-        var rows = new List<StoredMetricRow>(reader.Read7BitEncodedInt());
-        for (var i = rows.Capacity; i > 0; i--)
+        var count = reader.Read7BitEncodedInt();
+        var rows = new List<StoredMetricRow>(count);
+        for (var i = 0; i < count; i++)
         {
             var metric = strings[reader.Read7BitEncodedInt()];
             var stakeholder = strings[reader.Read7BitEncodedInt()];
