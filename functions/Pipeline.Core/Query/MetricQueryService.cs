@@ -119,7 +119,8 @@ public sealed class MetricQueryService(IMetricsReader reader, CellSuppression? c
             foreach (var row in sorted)
             {
                 if (query.After is { } after && row.Position.CompareTo(after) <= 0) continue;
-                // A row can be stored twice for a moment (a re-roll that stopped while moving it to its bucket partition): once.
+                // Once per position: the table adapter already answers a row left twice by an interrupted re-roll once, but the
+                // port does not promise it of every reader, and a page must never show a row twice.
                 if (previous is not null && row.Position.CompareTo(previous) == 0) continue;
                 previous = row.Position;
                 _rows.Add(row);

@@ -116,7 +116,7 @@ public sealed class TableMetricsStore(TableServiceClient tableService, IRestatem
             var rows = new MetricEntities.DistinctRows();
             await foreach (var e in _daily.QueryAsync<TableEntity>(MetricTableKeys.DayFilter(day), select: MetricEntities.Columns, cancellationToken: ct).ConfigureAwait(false))
                 rows.Add(day, e);
-            return rows.ToList().Select(r => r.Row).ToList();
+            return rows.ByKey.Values.Select(v => v.Row.Row).ToList();
         }, cancellationToken);
     }
 
