@@ -65,22 +65,22 @@ internal static partial class RollupDayProbe
             await tables.CreateTableIfNotExistsAsync(StorageNames.RollupLedgerTable);
             var store = new BlobEventStore(blobs);
 
-            // As processing stores them: batches of 500, one segment per (day, shard) of a batch.
+            // As processing stores them: batches of 500, one batch segment per (day, batch), a block per shard in it.
             clock.Restart();
-            var segments = accepted.Chunk(500).SelectMany((batch, b) => batch
-                .GroupBy(e => (Day: calendar.DayOf(e.TimeMs), Shard: UserShard.Of(e.UserKey, shards)))
-                .Select(g => new EventSegment(g.Key.Day, g.Key.Shard, $"batch-{b:D7}", "bench", g.ToList()))).ToList();
-            await Parallel.ForEachAsync(segments, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (s, ct) => await store.WriteAsync(s, ct));
+            var batches = accepted.Chunk(500).SelectMany((batch, b) => batch
+                .GroupBy(e => calendar.DayOf(e.TimeMs))
+                .Select(day => day.GroupBy(e => UserShard.Of(e.UserKey, shards)).OrderBy(g => g.Key)
+                    .Select(g => new EventSegment(day.Key, g.Key, $"batch-{b:D7}", "bench", g.ToList())).ToList())).ToList();
+            await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (s, ct) => await store.WriteBatchAsync(s, ct));
             await new TableDirtyDayLedger(tables).MarkAsync(days, CancellationToken.None);
-            Console.WriteLine($"S={shards}: stored {segments.Count:N0} segments in {clock.Elapsed.TotalSeconds:0.0} s");
+            Console.WriteLine($"S={shards}: stored {batches.Count:N0} batch segments ({batches.Sum(b => b.Count):N0} (day, shard, batch) blocks) in {clock.Elapsed.TotalSeconds:0.0} s");
             if (compactFirst)
             {
-                // What the sweeper's EventCompactor does for each (day, shard) of a dirty day before today, as many at once.
+                // What the sweeper's EventCompactor does for a dirty day before today: one day compaction per day.
                 clock.Restart();
-                var work = days.SelectMany(d => Enumerable.Range(0, shards).Select(shard => (Day: d, Shard: shard))).ToList();
-                await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = Pipeline.Core.Sweep.EventCompactor.Parallelism },
-                    async (w, ct) => await store.CompactAsync(w.Day, w.Shard, ct));
-                Console.WriteLine($"S={shards}: compacted {work.Count:N0} (day, shard)s in {clock.Elapsed.TotalSeconds:0.0} s (the sweeper's work, before the rollup)");
+                var folded = 0;
+                foreach (var d in days) folded += (await store.CompactDayAsync(d, shards, CancellationToken.None)).SegmentsFolded;
+                Console.WriteLine($"S={shards}: compacted {days.Count} day(s), {folded:N0} (day, shard, batch) blocks folded, in {clock.Elapsed.TotalSeconds:0.0} s (the sweeper's work, before the rollup)");
             }
 
             var environment = new Dictionary<string, string>

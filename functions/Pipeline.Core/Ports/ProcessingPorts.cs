@@ -22,11 +22,33 @@ public sealed record CompactionResult(DateOnly Day, int Shard, long Generation, 
     public static CompactionResult Nothing(DateOnly day, int shard) => new(day, shard, 0, 0, 0, 0, 0);
 }
 
+/// <summary>What one compaction of a whole reporting day did (<see cref="IEventStore.CompactDayAsync"/>).</summary>
+/// <param name="Shards">Each shard's compaction, in shard order.</param>
+/// <param name="BatchSegmentsDeleted">Batch segments (<see cref="IEventStore.WriteBatchAsync"/>) deleted because every shard they hold events of has folded them.</param>
+public sealed record DayCompactionResult(DateOnly Day, IReadOnlyList<CompactionResult> Shards, int BatchSegmentsDeleted)
+{
+    public int SegmentsFolded => Shards.Sum(s => s.SegmentsFolded);
+
+    public long EventsFolded => Shards.Sum(s => s.EventsFolded);
+}
+
 /// <summary>The event store: events partitioned by reporting day and user shard.</summary>
 public interface IEventStore
 {
     /// <summary>Writes a segment. Deterministic name per (day, shard, batch): writing the same segment twice leaves one copy.</summary>
     Task WriteAsync(EventSegment segment, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the segments of one batch that fall on one reporting day (one per shard, all with the same day,
+    /// batch id, source and receipt time) as one object: what processing writes. Deterministic per (day, batch),
+    /// like <see cref="WriteAsync"/>. Read, folded and compacted exactly as the same segments written one by one.
+    /// </summary>
+    /// <remarks>The default implementation writes each segment with <see cref="WriteAsync"/> (stores without a batch form).</remarks>
+    async Task WriteBatchAsync(IReadOnlyList<EventSegment> segments, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(segments);
+        foreach (var segment in segments) await WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Reads every event stored for a day in one shard (compacted or not), each exactly once.</summary>
     Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken);
@@ -68,6 +90,22 @@ public interface IEventStore
     /// <remarks>The default implementation is <see cref="CompactAsync"/>.</remarks>
     Task<CompactionResult> FoldAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
         CompactAsync(day, shard, cancellationToken);
+
+    /// <summary>
+    /// Compacts every shard of a reporting day (<see cref="CompactAsync"/> for shards 0 to <paramref name="shards"/> − 1)
+    /// and deletes the batch segments every shard has folded: what the sweeper runs. A batch segment holds events of
+    /// many shards, so only a compaction that sees them all can delete it; reading each batch once for all shards,
+    /// rather than once per shard, is what makes it cheaper than compacting the shards one by one.
+    /// </summary>
+    /// <remarks>The default implementation compacts the shards one by one (stores without batch segments).</remarks>
+    async Task<DayCompactionResult> CompactDayAsync(DateOnly day, int shards, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        var results = new CompactionResult[shards];
+        for (var shard = 0; shard < shards; shard++)
+            results[shard] = await CompactAsync(day, shard, cancellationToken).ConfigureAwait(false);
+        return new DayCompactionResult(day, results, 0);
+    }
 }
 
 /// <summary>A day that received events since it was last rolled up; <see cref="Version"/> changes each time it is marked again.</summary>

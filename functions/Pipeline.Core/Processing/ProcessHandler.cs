@@ -15,7 +15,9 @@ public sealed record ProcessResult(string BatchId, string Source, int Events, in
 /// <remarks>
 /// <para>Nothing is written per event: copies of an id sent in other batches (a client's retry, on
 /// whichever day) are told apart by the rollup in the user's shard (<c>ShardDeduplicator</c>), since
-/// every copy carries the same user. One segment per (day, shard) the batch touches, written at once.</para>
+/// every copy carries the same user. One segment per (day, shard) the batch touches, all of a day's written
+/// as one object (<see cref="IEventStore.WriteBatchAsync"/>): a batch of one day is one storage write, however
+/// many shards it touches.</para>
 /// <para>Idempotent by construction, so a message delivered twice, or a host killed half-way, does no
 /// harm: a batch always yields the same segments, segment names are deterministic per (day, shard,
 /// batch), and marks are made only after the segments are written, so the next rollup never misses
@@ -31,8 +33,8 @@ public sealed class ProcessHandler(
     TimeProvider time,
     IProcessedBatchLedger processed)
 {
-    /// <summary>Segment writes of one batch in flight at once.</summary>
-    public const int SegmentWriteParallelism = 16;
+    /// <summary>Days of one batch written at once (a batch usually falls on one day, two around midnight, more when a client sends late).</summary>
+    public const int DayWriteParallelism = 8;
 
     public async Task<ProcessResult> HandleAsync(ProcessingMessage message, CancellationToken cancellationToken)
     {
@@ -52,12 +54,17 @@ public sealed class ProcessHandler(
             stored++;
         }
 
-        // The segments are independent blobs: written at once, not one round trip after another.
+        // One object per day, the days' objects written at once, not one round trip after another.
+        var byDay = segments
+            .GroupBy(s => s.Key.Day)
+            .Select(day => day.OrderBy(s => s.Key.Shard)
+                .Select(s => new EventSegment(day.Key, s.Key.Shard, batch.BatchId, batch.Source, s.Value, batch.ReceivedAt))
+                .ToList())
+            .ToList();
         await Parallel.ForEachAsync(
-            segments,
-            new ParallelOptions { MaxDegreeOfParallelism = SegmentWriteParallelism, CancellationToken = cancellationToken },
-            (segment, ct) => new ValueTask(eventStore.WriteAsync(
-                new EventSegment(segment.Key.Day, segment.Key.Shard, batch.BatchId, batch.Source, segment.Value, batch.ReceivedAt), ct))).ConfigureAwait(false);
+            byDay,
+            new ParallelOptions { MaxDegreeOfParallelism = DayWriteParallelism, CancellationToken = cancellationToken },
+            (day, ct) => new ValueTask(eventStore.WriteBatchAsync(day, ct))).ConfigureAwait(false);
 
         var days = segments.Keys.Select(k => k.Day).Distinct().Order().ToList();
         if (days.Count > 0)

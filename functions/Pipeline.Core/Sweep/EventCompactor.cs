@@ -26,8 +26,6 @@ public sealed record CompactionReport(int DaysCompacted, int SegmentsFolded, lon
 /// </remarks>
 public sealed class EventCompactor(IDirtyDayLedger dirty, IFoldedDayLedger folded, IEventStore events, ReportingCalendar calendar, PipelineOptions options, TimeProvider time)
 {
-    /// <summary>(day, shard)s compacted at once.</summary>
-    public const int Parallelism = 4;
 
     public async Task<CompactionReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -37,15 +35,16 @@ public sealed class EventCompactor(IDirtyDayLedger dirty, IFoldedDayLedger folde
         var days = (await dirty.ListAsync(cancellationToken).ConfigureAwait(false)).Select(d => d.Day).Where(d => d < today)
             .Concat(marks.Select(m => m.Day)).Distinct().Order().ToList();
         var shards = Math.Max(1, options.EventStoreShards);
-        var work = days.SelectMany(d => Enumerable.Range(0, shards).Select(s => (Day: d, Shard: s))).ToList();
         var segments = 0;
         long eventsFolded = 0;
-        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (w, ct) =>
+        // A day at a time, its shards several at once inside the store: a day's batch segments are read once for all
+        // its shards and deleted once all have folded them (IEventStore.CompactDayAsync).
+        foreach (var day in days)
         {
-            var result = await events.CompactAsync(w.Day, w.Shard, ct).ConfigureAwait(false);
-            Interlocked.Add(ref segments, result.SegmentsFolded);
-            Interlocked.Add(ref eventsFolded, result.EventsFolded);
-        }).ConfigureAwait(false);
+            var result = await events.CompactDayAsync(day, shards, cancellationToken).ConfigureAwait(false);
+            segments += result.SegmentsFolded;
+            eventsFolded += result.EventsFolded;
+        }
         // Reached only when every (day, shard) was compacted (a failure throws above and the marks stay).
         foreach (var mark in marks) await folded.ClearAsync(mark, cancellationToken).ConfigureAwait(false);
         return new CompactionReport(days.Count, segments, eventsFolded, time.GetElapsedTime(started));

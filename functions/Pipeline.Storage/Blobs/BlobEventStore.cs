@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Azure;
 using Azure.Storage.Blobs;
@@ -17,10 +18,17 @@ namespace Pipeline.Storage.Blobs;
 /// <remarks>
 /// <para>Blobs:</para>
 /// <list type="bullet">
-/// <item><c>events/&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;/&lt;batchId&gt;.evb</c>: a segment, one <see cref="EventBlockCodec"/>
-/// block per (day, shard, batch), each event with the batch's source. The name is deterministic, so a
-/// redelivered message overwrites its own segment (with the same events: a batch always yields the
-/// same segments) instead of adding a copy.</item>
+/// <item><c>events/&lt;yyyy-MM-dd&gt;/batches/&lt;batchId&gt;.evs</c>: a batch segment (<see cref="EventBatchFile"/>), what
+/// processing writes: the batch's events of one day, one <see cref="EventBlockCodec"/> block per shard, with the index of
+/// the blocks also in the blob's metadata (<c>shards</c>), so that a listing tells which shards a batch holds and a
+/// shard's block is one ranged read. For a (day, shard) it counts as a segment named by the batch id, exactly as the
+/// per-shard segment below; it is deleted only by a day compaction (<see cref="CompactDayAsync"/>), once every shard
+/// it holds has folded it.</item>
+/// <item><c>events/&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;/&lt;batchId&gt;.evb</c>: a per-shard segment, one <see cref="EventBlockCodec"/>
+/// block per (day, shard, batch), each event with the batch's source: what processing wrote before batch segments
+/// (still read, folded and deleted; <see cref="WriteAsync"/> writes one). Where a batch has both forms, the per-shard
+/// one is read. Either name is deterministic, so a redelivered message overwrites its own segment (with the same
+/// events: a batch always yields the same segments) instead of adding a copy.</item>
 /// <item><c>events/&lt;yyyy-MM-dd&gt;/&lt;shard:D3&gt;.evc</c>: the compacted file (<see cref="CompactedEventFile"/>):
 /// the events of every segment folded so far, the manifest of those segments' batch ids, and a
 /// generation number. Beside the segments' folder, so listing segments never lists it.</item>
@@ -48,8 +56,13 @@ namespace Pipeline.Storage.Blobs;
 /// <item>Bring the Parquet copy up to the current generation (rewritten only when its
 /// <c>generation</c> metadata is older, conditionally on its ETag, so a slow compactor never
 /// replaces a newer copy with an older one).</item>
-/// <item>Delete the folded and stale segments.</item>
+/// <item>Delete the folded and stale per-shard segments. (Batch segments are deleted by the day compaction, below.)</item>
 /// </list>
+/// <para>A <b>day compaction</b> (<see cref="CompactDayAsync"/>, what the sweeper runs) lists the day's batch segments
+/// once, compacts every shard as above, reading each batch's blocks of a group of shards in one ranged request shared
+/// by the group (groups sized so that at most <see cref="DayGroupBytes"/> of batch segments are held at once), then
+/// deletes each batch segment whose every shard's compacted file, as just read or written, names it. The rule below
+/// holds for batch segments too: one is deleted only after every compacted file it could count in names it.</para>
 /// <para>A <b>fold</b> (<see cref="FoldAsync"/>, what the rollup runs) stops after step 3, leaving steps 4 and 5
 /// to the next compaction (the sweeper's, asked for by <see cref="CompactionResult.FinishPending"/>): on
 /// Azurite a delete costs as much as twenty downloads, and Parquet encoding is CPU the rollup need not wait for.</para>
@@ -75,8 +88,29 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
     /// <summary>Attempts of a read or a compaction that keeps losing races to other compactions.</summary>
     public const int MaxAttempts = 8;
 
+    /// <summary>Shards a day compaction compacts at once.</summary>
+    public const int DayCompactionParallelism = 4;
+
+    /// <summary>
+    /// Bytes of batch segments a day compaction holds at once: past it the day's shards are compacted in groups,
+    /// each group reading its own blocks of every batch (one ranged read per batch and group), so memory stays
+    /// bounded while a day with more data costs more reads.
+    /// </summary>
+    public const long DayGroupBytes = 128L << 20;
+
     private const string GenerationKey = "generation";
     private const string EventCountKey = "eventCount";
+    private const string IndexKey = "shards";
+
+    /// <summary>
+    /// Longest index written to a batch segment's metadata (Azure allows 8 KiB for all of a blob's metadata; at
+    /// ≈ 8 characters a shard that is ≈ 700 shards in one batch). A longer one is left out and readers read the
+    /// file's own header (two small ranged reads). Settable for tests.
+    /// </summary>
+    internal int MaxIndexMetadata { get; init; } = 6_000;
+
+    /// <summary><see cref="DayGroupBytes"/>, settable for tests (a small value makes one group per shard).</summary>
+    internal long GroupBytes { get; init; } = DayGroupBytes;
 
     private readonly BlobContainerClient _container = blobService.GetBlobContainerClient(StorageNames.EventsContainer);
     private readonly BlobContainerClient _exports = blobService.GetBlobContainerClient(StorageNames.ExportsContainer);
@@ -121,6 +155,35 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
                 ct), cancellationToken);
     }
 
+    public Task WriteBatchAsync(IReadOnlyList<EventSegment> segments, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(segments);
+        if (segments.Count == 0) return Task.CompletedTask;
+        var first = segments[0];
+        foreach (var segment in segments)
+        {
+            if (segment.Day != first.Day || segment.BatchId != first.BatchId || segment.Source != first.Source || segment.ReceivedAt != first.ReceivedAt)
+                throw new ArgumentException(
+                    $"The segments of one batch segment share day, batch, source and receipt time: {segment.Day:yyyy-MM-dd}/{segment.BatchId}/{segment.Source} beside {first.Day:yyyy-MM-dd}/{first.BatchId}/{first.Source}.",
+                    nameof(segments));
+        }
+        var receivedMs = first.ReceivedAt?.ToUnixTimeMilliseconds();
+        var bytes = EventBatchFile.Encode(segments.OrderBy(s => s.Shard).Select(s => (s.Shard, EventBlockCodec.Encode(s.Events, s.Source, receivedMs))).ToList());
+        var index = EventBatchFile.FormatIndex(EventBatchFile.ReadIndex(bytes));
+        var metadata = new Dictionary<string, string>
+        {
+            ["source"] = first.Source,
+            [EventCountKey] = segments.Sum(s => s.Events.Count).ToString(CultureInfo.InvariantCulture),
+        };
+        if (index.Length <= MaxIndexMetadata) metadata[IndexKey] = index;
+        var path = BlobPaths.Batch(first.Day, first.BatchId);
+        return StorageFailures.RunAsync("writing event batch segment " + path, ct =>
+            _container.GetBlobClient(path).UploadAsync(
+                new BinaryData(bytes),
+                new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" }, Metadata = metadata },
+                ct), cancellationToken);
+    }
+
     public async Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken)
     {
         var snapshot = await ReadSnapshotAsync(day, shard, cancellationToken).ConfigureAwait(false);
@@ -131,7 +194,7 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
                 events.AddRange(Decode(compacted.Blocks[i], () => $"{BlobPaths.CompactedEvents(day, shard)} block {i}"));
         }
         foreach (var (batchId, block) in snapshot.Pending)
-            events.AddRange(Decode(block, () => BlobPaths.Events(day, shard, batchId)));
+            events.AddRange(Decode(block, () => $"segment {batchId} of {BlobPaths.EventPrefix(day, shard)}"));
         return events;
     }
 
@@ -155,48 +218,103 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
     {
         var description = $"compacting event segments {BlobPaths.EventPrefix(day, shard)}";
         return StorageFailures.RunAsync(description, ct => Races.ExecuteAsync(
-            token => new ValueTask<CompactionResult>(CompactOnceAsync(day, shard, finish: true, token)), ct).AsTask(), cancellationToken);
+            async token => (await CompactOnceAsync(day, shard, finish: true, batches: null, loader: null, token).ConfigureAwait(false)).Result, ct).AsTask(), cancellationToken);
     }
 
     public Task<CompactionResult> FoldAsync(DateOnly day, int shard, CancellationToken cancellationToken)
     {
         var description = $"folding event segments {BlobPaths.EventPrefix(day, shard)}";
         return StorageFailures.RunAsync(description, ct => Races.ExecuteAsync(
-            token => new ValueTask<CompactionResult>(CompactOnceAsync(day, shard, finish: false, token)), ct).AsTask(), cancellationToken);
+            async token => (await CompactOnceAsync(day, shard, finish: false, batches: null, loader: null, token).ConfigureAwait(false)).Result, ct).AsTask(), cancellationToken);
+    }
+
+    public Task<DayCompactionResult> CompactDayAsync(DateOnly day, int shards, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        return StorageFailures.RunAsync($"compacting the event store's day {BlobPaths.Day(day)}", async ct =>
+        {
+            // Listed once, before any shard's compacted file is read (the order every read and compaction keeps).
+            var batches = await ListBatchesAsync(day, ct).ConfigureAwait(false);
+            await StepAsync("day-listed").ConfigureAwait(false);
+
+            var results = new CompactionResult[shards];
+            var files = new CompactedEventFile?[shards];
+            foreach (var (lo, hi) in ShardGroups(batches, shards, GroupBytes))
+            {
+                var group = new GroupSections(this, day, lo, hi);
+                await Parallel.ForEachAsync(Enumerable.Range(lo, hi - lo), new ParallelOptions { MaxDegreeOfParallelism = DayCompactionParallelism, CancellationToken = ct }, async (shard, token) =>
+                    (results[shard], files[shard]) = await Races.ExecuteAsync(
+                        t => new ValueTask<(CompactionResult, CompactedEventFile?)>(CompactOnceAsync(day, shard, finish: true, batches, group.LoadAsync, t)), token).ConfigureAwait(false))
+                    .ConfigureAwait(false);
+            }
+            await StepAsync("day-compacted").ConfigureAwait(false);
+
+            // Every compacted file only ever gains names, so one that names the batch now names it for good.
+            var done = batches.Where(b => b.Index.All(x => x.Shard < shards && files[x.Shard]?.HasFolded(b.BatchId) == true)).ToList();
+            var deleted = 0;
+            await Parallel.ForEachAsync(done, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = ct }, async (batch, token) =>
+            {
+                var response = await _container.GetBlobClient(BlobPaths.Batch(day, batch.BatchId)).DeleteIfExistsAsync(cancellationToken: token).ConfigureAwait(false);
+                if (response.Value) Interlocked.Increment(ref deleted);
+            }).ConfigureAwait(false);
+            await StepAsync("batches-deleted").ConfigureAwait(false);
+            return new DayCompactionResult(day, results, deleted);
+        }, cancellationToken);
+    }
+
+    /// <summary>Contiguous ranges of shards whose blocks of the listed batches total about <paramref name="groupBytes"/> each (evenly split by shard count).</summary>
+    private static IEnumerable<(int Lo, int Hi)> ShardGroups(IReadOnlyList<BatchEntry> batches, int shards, long groupBytes)
+    {
+        var total = batches.Sum(b => b.Index.Count == 0 ? 0L : b.Index[^1].Offset + b.Index[^1].Length);
+        var groups = (int)Math.Clamp((total + groupBytes - 1) / groupBytes, 1, shards);
+        for (var g = 0; g < groups; g++) yield return ((int)((long)g * shards / groups), (int)((long)(g + 1) * shards / groups));
     }
 
     /// <summary>The compacted file (null: none) and the segments not folded into it, in name order.</summary>
     private sealed record Snapshot(CompactedEventFile? Compacted, IReadOnlyList<(string BatchId, ReadOnlyMemory<byte> Block)> Pending);
 
+    /// <summary>A batch segment of the day as listed, with the index of its shard blocks (from its metadata, or else its header).</summary>
+    private sealed record BatchEntry(string BatchId, IReadOnlyList<EventBatchSection> Index);
+
+    /// <summary>A segment that counts for a (day, shard) unless its compacted file names it: a per-shard segment blob (<see cref="Batch"/> null), or the shard's block of a batch segment.</summary>
+    private sealed record SegmentRef(string BatchId, BatchEntry? Batch);
+
+    /// <summary>Reads a segment's block for a shard; one that no longer exists throws <see cref="SegmentVanishedException"/>.</summary>
+    private delegate Task<ReadOnlyMemory<byte>> SegmentLoader(DateOnly day, int shard, SegmentRef segment, CancellationToken cancellationToken);
+
     private Task<Snapshot> ReadSnapshotAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
         StorageFailures.RunAsync("reading event segments " + BlobPaths.EventPrefix(day, shard), ct => Races.ExecuteAsync(async token =>
         {
             // Listing first, then the compacted file: see the class remarks.
-            var listed = await ListSegmentsAsync(day, shard, token).ConfigureAwait(false);
+            var listed = await ListSegmentRefsAsync(day, shard, batches: null, token).ConfigureAwait(false);
             await StepAsync("read-listed").ConfigureAwait(false);
             var (compacted, _) = await ReadCompactedAsync(day, shard, token).ConfigureAwait(false);
             await StepAsync("read-compacted-read").ConfigureAwait(false);
-            var pending = compacted is null ? listed : listed.Where(b => !compacted.HasFolded(b)).ToList();
-            return new Snapshot(compacted, await DownloadSegmentsAsync(day, shard, pending, token).ConfigureAwait(false));
+            var pending = compacted is null ? listed : listed.Where(b => !compacted.HasFolded(b.BatchId)).ToList();
+            return new Snapshot(compacted, await DownloadSegmentsAsync(day, shard, pending, loader: null, token).ConfigureAwait(false));
         }, ct).AsTask(), cancellationToken);
 
-    /// <param name="finish">Also bring the Parquet copy up to date and delete the folded segments (steps 4 and 5); a fold stops after step 3.</param>
-    private async Task<CompactionResult> CompactOnceAsync(DateOnly day, int shard, bool finish, CancellationToken ct)
+    /// <param name="finish">Also bring the Parquet copy up to date and delete the folded per-shard segments (steps 4 and 5); a fold stops after step 3.</param>
+    /// <param name="batches">The day's batch segments, listed before this call (a day compaction lists them once for every shard); null: list them now.</param>
+    /// <param name="loader">How segments' blocks are read (a day compaction shares each batch's read among a group of shards); null: one read each.</param>
+    /// <returns>What was done, and the compacted file as it now is (null: none).</returns>
+    private async Task<(CompactionResult Result, CompactedEventFile? File)> CompactOnceAsync(
+        DateOnly day, int shard, bool finish, IReadOnlyList<BatchEntry>? batches, SegmentLoader? loader, CancellationToken ct)
     {
-        var listed = await ListSegmentsAsync(day, shard, ct).ConfigureAwait(false);
+        var listed = await ListSegmentRefsAsync(day, shard, batches, ct).ConfigureAwait(false);
         await StepAsync("listed").ConfigureAwait(false);
         var (compacted, etag) = await ReadCompactedAsync(day, shard, ct).ConfigureAwait(false);
         await StepAsync("compacted-read").ConfigureAwait(false);
 
-        var fresh = new List<string>();
-        var stale = new List<string>();
-        foreach (var batchId in listed) (compacted is not null && compacted.HasFolded(batchId) ? stale : fresh).Add(batchId);
+        var fresh = new List<SegmentRef>();
+        var stale = new List<SegmentRef>();
+        foreach (var segment in listed) (compacted is not null && compacted.HasFolded(segment.BatchId) ? stale : fresh).Add(segment);
 
         var current = compacted;
         long eventsFolded = 0;
         if (fresh.Count > 0)
         {
-            var segments = await DownloadSegmentsAsync(day, shard, fresh, ct).ConfigureAwait(false);
+            var segments = await DownloadSegmentsAsync(day, shard, fresh, loader, ct).ConfigureAwait(false);
             await StepAsync("segments-downloaded").ConfigureAwait(false);
             byte[] bytes;
             try
@@ -230,9 +348,9 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
         if (!finish)
         {
             // Segments folded now or before and still present, or a Parquet copy that is now behind: a later
-            // CompactAsync finishes (each step is idempotent, see the class remarks).
+            // CompactAsync (per-shard segments) or CompactDayAsync (batch segments) finishes; each step is idempotent.
             var pending = fresh.Count + stale.Count > 0;
-            return new CompactionResult(day, shard, current?.Generation ?? 0, fresh.Count, eventsFolded, current?.EventCount ?? 0, 0, pending);
+            return (new CompactionResult(day, shard, current?.Generation ?? 0, fresh.Count, eventsFolded, current?.EventCount ?? 0, 0, pending), current);
         }
 
         if (current is not null)
@@ -242,14 +360,14 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
         }
 
         var deleted = 0;
-        await Parallel.ForEachAsync(fresh.Concat(stale), new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = ct }, async (batchId, token) =>
+        await Parallel.ForEachAsync(fresh.Concat(stale).Where(s => s.Batch is null), new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = ct }, async (segment, token) =>
         {
-            var response = await _container.GetBlobClient(BlobPaths.Events(day, shard, batchId)).DeleteIfExistsAsync(cancellationToken: token).ConfigureAwait(false);
+            var response = await _container.GetBlobClient(BlobPaths.Events(day, shard, segment.BatchId)).DeleteIfExistsAsync(cancellationToken: token).ConfigureAwait(false);
             if (response.Value) Interlocked.Increment(ref deleted);
         }).ConfigureAwait(false);
         await StepAsync("deleted").ConfigureAwait(false);
 
-        return new CompactionResult(day, shard, current?.Generation ?? 0, fresh.Count, eventsFolded, current?.EventCount ?? 0, deleted);
+        return (new CompactionResult(day, shard, current?.Generation ?? 0, fresh.Count, eventsFolded, current?.EventCount ?? 0, deleted), current);
     }
 
     /// <summary>Brings the Parquet copy up to <paramref name="compacted"/>'s generation, unless it is there already (or newer).</summary>
@@ -315,7 +433,22 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
         if (group.Count > 0) yield return group;
     }
 
-    /// <summary>Batch ids of the (day, shard)'s segments, in name order.</summary>
+    /// <summary>
+    /// The segments that hold events of the (day, shard), in batch id order: its per-shard segments, and the day's
+    /// batch segments whose index has a block for the shard (a batch with both forms once, as its per-shard segment).
+    /// </summary>
+    private async Task<List<SegmentRef>> ListSegmentRefsAsync(DateOnly day, int shard, IReadOnlyList<BatchEntry>? batches, CancellationToken ct)
+    {
+        var segments = new Dictionary<string, SegmentRef>(StringComparer.Ordinal);
+        foreach (var batchId in await ListSegmentsAsync(day, shard, ct).ConfigureAwait(false)) segments[batchId] = new SegmentRef(batchId, null);
+        foreach (var batch in batches ?? await ListBatchesAsync(day, ct).ConfigureAwait(false))
+            if (EventBatchFile.Find(batch.Index, shard) is not null) segments.TryAdd(batch.BatchId, new SegmentRef(batch.BatchId, batch));
+        var ordered = segments.Values.ToList();
+        ordered.Sort((x, y) => string.CompareOrdinal(x.BatchId, y.BatchId));
+        return ordered;
+    }
+
+    /// <summary>Batch ids of the (day, shard)'s per-shard segments, in name order.</summary>
     private async Task<List<string>> ListSegmentsAsync(DateOnly day, int shard, CancellationToken ct)
     {
         var prefix = BlobPaths.EventPrefix(day, shard);
@@ -323,6 +456,60 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
         await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, ct).ConfigureAwait(false))
             if (BlobPaths.SegmentBatchId(item.Name, prefix) is { } batchId) batchIds.Add(batchId);
         return batchIds;
+    }
+
+    /// <summary>The day's batch segments with their indexes (from the listing's metadata; a batch listed without one has its header read).</summary>
+    private async Task<List<BatchEntry>> ListBatchesAsync(DateOnly day, CancellationToken ct)
+    {
+        var prefix = BlobPaths.BatchPrefix(day);
+        var listed = new List<(string BatchId, IReadOnlyList<EventBatchSection>? Index)>();
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix, Traits = BlobTraits.Metadata }, ct).ConfigureAwait(false))
+        {
+            if (BlobPaths.SegmentBatchId(item.Name, prefix, BlobPaths.BatchExtension) is not { } batchId) continue;
+            listed.Add((batchId, item.Metadata is not null && item.Metadata.TryGetValue(IndexKey, out var text) ? EventBatchFile.ParseIndex(text) : null));
+        }
+        var entries = new BatchEntry?[listed.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, listed.Count), new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = ct }, async (i, token) =>
+        {
+            var (batchId, index) = listed[i];
+            // Gone since the listing: deleted by a day compaction, so every shard's compacted file names it; as if listed later.
+            index ??= await ReadBatchHeaderAsync(day, batchId, token).ConfigureAwait(false);
+            entries[i] = index is null ? null : new BatchEntry(batchId, index);
+        }).ConfigureAwait(false);
+        return entries.OfType<BatchEntry>().ToList();
+    }
+
+    /// <summary>The index of a batch segment from its own header (two small ranged reads), or null when it no longer exists.</summary>
+    private async Task<IReadOnlyList<EventBatchSection>?> ReadBatchHeaderAsync(DateOnly day, string batchId, CancellationToken ct)
+    {
+        var path = BlobPaths.Batch(day, batchId);
+        try
+        {
+            if (await RangeOrNullAsync(path, 0, EventBatchFile.HeaderLength(0), ct).ConfigureAwait(false) is not { } start) return null;
+            var sections = EventBatchFile.DeclaredSections(start.ToMemory().Span);
+            if (await RangeOrNullAsync(path, 0, EventBatchFile.HeaderLength(sections), ct).ConfigureAwait(false) is not { } header) return null;
+            return EventBatchFile.ReadHeader(header.ToMemory().Span);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"Event batch segment {StorageNames.EventsContainer}/{path}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>A byte range of a blob, or null when the blob does not exist.</summary>
+    private async Task<BinaryData?> RangeOrNullAsync(string path, long offset, long length, CancellationToken ct)
+    {
+        try
+        {
+            var content = (await _container.GetBlobClient(path).DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(offset, length) }, ct).ConfigureAwait(false)).Value.Content;
+            if (content.ToMemory().Length != length)
+                throw new InvalidDataException($"Event batch segment {StorageNames.EventsContainer}/{path}: bytes {offset}-{offset + length - 1} are past its end (its index does not match it).");
+            return content;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
     }
 
     private async Task<(CompactedEventFile? File, ETag? ETag)> ReadCompactedAsync(DateOnly day, int shard, CancellationToken ct)
@@ -347,21 +534,72 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
         }
     }
 
-    /// <summary>Downloads segments, keeping the order given; one that no longer exists throws <see cref="SegmentVanishedException"/>.</summary>
-    private async Task<(string BatchId, ReadOnlyMemory<byte> Block)[]> DownloadSegmentsAsync(DateOnly day, int shard, IReadOnlyList<string> batchIds, CancellationToken ct)
+    /// <summary>Downloads segments' blocks for a shard, keeping the order given; one that no longer exists throws <see cref="SegmentVanishedException"/>.</summary>
+    private async Task<(string BatchId, ReadOnlyMemory<byte> Block)[]> DownloadSegmentsAsync(DateOnly day, int shard, IReadOnlyList<SegmentRef> segments, SegmentLoader? loader, CancellationToken ct)
     {
-        var blocks = new (string, ReadOnlyMemory<byte>)[batchIds.Count];
+        loader ??= LoadSegmentAsync;
+        var blocks = new (string, ReadOnlyMemory<byte>)[segments.Count];
         await Parallel.ForEachAsync(
-            Enumerable.Range(0, batchIds.Count),
+            Enumerable.Range(0, segments.Count),
             new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = ct },
-            async (i, token) =>
-            {
-                var path = BlobPaths.Events(day, shard, batchIds[i]);
-                var content = await _container.GetBlobClient(path).ContentOrNullAsync(token).ConfigureAwait(false)
-                    ?? throw new SegmentVanishedException($"Event segment {StorageNames.EventsContainer}/{path} was listed but is gone (folded by a concurrent compaction).");
-                blocks[i] = (batchIds[i], content.ToMemory());
-            }).ConfigureAwait(false);
+            async (i, token) => blocks[i] = (segments[i].BatchId, await loader(day, shard, segments[i], token).ConfigureAwait(false))).ConfigureAwait(false);
         return blocks;
+    }
+
+    /// <summary>One segment's block for a shard: a per-shard segment whole, or one ranged read of a batch segment.</summary>
+    private async Task<ReadOnlyMemory<byte>> LoadSegmentAsync(DateOnly day, int shard, SegmentRef segment, CancellationToken ct)
+    {
+        if (segment.Batch is null)
+        {
+            var path = BlobPaths.Events(day, shard, segment.BatchId);
+            var content = await _container.GetBlobClient(path).ContentOrNullAsync(ct).ConfigureAwait(false) ?? throw Vanished(path);
+            return content.ToMemory();
+        }
+        var section = EventBatchFile.Find(segment.Batch.Index, shard)
+            ?? throw new ArgumentException($"Batch segment {segment.BatchId} holds no events of shard {shard}.", nameof(segment));
+        var batchPath = BlobPaths.Batch(day, segment.BatchId);
+        return (await RangeOrNullAsync(batchPath, section.Offset, section.Length, ct).ConfigureAwait(false) ?? throw Vanished(batchPath)).ToMemory();
+    }
+
+    private static SegmentVanishedException Vanished(string path) =>
+        new($"Event segment {StorageNames.EventsContainer}/{path} was listed but is gone (folded by a concurrent compaction).");
+
+    /// <summary>
+    /// A day compaction's reads for a group of shards [<paramref name="lo"/>, <paramref name="hi"/>): a batch's blocks of
+    /// the group's shards are contiguous (blocks are in shard order), so the first shard of the group that needs a batch
+    /// reads them all in one ranged request and the others take theirs from here. Held until the group is done: at most
+    /// the group's share of the day's batch bytes (<see cref="DayGroupBytes"/>).
+    /// </summary>
+    private sealed class GroupSections(BlobEventStore store, DateOnly day, int lo, int hi)
+    {
+        private readonly ConcurrentDictionary<string, Lazy<Task<Dictionary<int, ReadOnlyMemory<byte>>>>> _batches = new(StringComparer.Ordinal);
+
+        public async Task<ReadOnlyMemory<byte>> LoadAsync(DateOnly segmentDay, int shard, SegmentRef segment, CancellationToken ct)
+        {
+            if (segment.Batch is not { } batch || segmentDay != day || shard < lo || shard >= hi)
+                return await store.LoadSegmentAsync(segmentDay, shard, segment, ct).ConfigureAwait(false);
+            var read = _batches.GetOrAdd(batch.BatchId, _ => new Lazy<Task<Dictionary<int, ReadOnlyMemory<byte>>>>(() => ReadGroupAsync(batch, ct)));
+            try
+            {
+                return (await read.Value.ConfigureAwait(false))[shard];
+            }
+            catch
+            {
+                // A failed or cancelled read is not kept: the shard's retry (or another shard) reads again.
+                _batches.TryRemove(new KeyValuePair<string, Lazy<Task<Dictionary<int, ReadOnlyMemory<byte>>>>>(batch.BatchId, read));
+                throw;
+            }
+        }
+
+        private async Task<Dictionary<int, ReadOnlyMemory<byte>>> ReadGroupAsync(BatchEntry batch, CancellationToken ct)
+        {
+            var sections = batch.Index.Where(s => s.Shard >= lo && s.Shard < hi).ToList();
+            var from = sections[0].Offset;
+            var to = sections[^1].Offset + sections[^1].Length;
+            var path = BlobPaths.Batch(day, batch.BatchId);
+            var bytes = (await store.RangeOrNullAsync(path, from, to - from, ct).ConfigureAwait(false) ?? throw Vanished(path)).ToMemory();
+            return sections.ToDictionary(s => s.Shard, s => bytes.Slice((int)(s.Offset - from), s.Length));
+        }
     }
 
     private static List<PipelineEvent> Decode(ReadOnlyMemory<byte> block, Func<string> describe)

@@ -18,6 +18,14 @@ internal static class BlobPaths
 
     public static string Events(DateOnly day, int shard, string batchId) => $"{EventPrefix(day, shard)}{CheckName(batchId)}.evb";
 
+    /// <summary>The folder of a day's batch segments (one blob per (day, batch), every shard's events in it): <c>&lt;yyyy-MM-dd&gt;/batches/</c>.</summary>
+    public static string BatchPrefix(DateOnly day) => $"{Day(day)}/batches/";
+
+    public static string Batch(DateOnly day, string batchId) => $"{BatchPrefix(day)}{CheckName(batchId)}{BatchExtension}";
+
+    /// <summary>Extension of a batch segment's blob name.</summary>
+    public const string BatchExtension = ".evs";
+
     /// <summary>A shard's window state as of the end of a day.</summary>
     public static string ShardState(DateOnly day, int shard) => $"shards/{Day(day)}/{shard.ToString("D3", CultureInfo.InvariantCulture)}.bin";
 
@@ -37,10 +45,10 @@ internal static class BlobPaths
     public const string SegmentExtension = ".evb";
 
     /// <summary>The batch id of a segment listed under <see cref="EventPrefix"/>, or null for any other name.</summary>
-    public static string? SegmentBatchId(string name, string prefix) =>
-        name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(SegmentExtension, StringComparison.Ordinal)
-            && name.Length > prefix.Length + SegmentExtension.Length && name.IndexOf('/', prefix.Length) < 0
-            ? name[prefix.Length..^SegmentExtension.Length]
+    public static string? SegmentBatchId(string name, string prefix, string extension = SegmentExtension) =>
+        name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(extension, StringComparison.Ordinal)
+            && name.Length > prefix.Length + extension.Length && name.IndexOf('/', prefix.Length) < 0
+            ? name[prefix.Length..^extension.Length]
             : null;
 
     /// <summary>The compacted file of a (day, shard): beside its segments' folder, not in it, so that listing the segments never lists it.</summary>

@@ -36,6 +36,29 @@ public sealed class ProcessHandlerTests
     }
 
     [Fact]
+    public async Task Writes_one_object_per_day_of_the_batch_with_its_shards_in_order()
+    {
+        // Ten users over 4 shards on 2026-11-23 (Shanghai), one event on the 22nd.
+        var events = Enumerable.Range(0, 10).Select(i => Event($"e{i}", "2026-11-22T16:30:00Z", user: $"user-{i}"))
+            .Append(Event("late", "2026-11-22T15:30:00Z")).ToArray();
+        var message = _ports.Land("b1", "src", events);
+
+        await _handler.HandleAsync(message, default);
+
+        var writes = _ports.BatchWrites.OrderBy(w => w[0].Day).ToList();
+        Assert.Equal([new DateOnly(2026, 11, 22), new DateOnly(2026, 11, 23)], writes.Select(w => w[0].Day));
+        foreach (var write in writes)
+        {
+            Assert.All(write, s => Assert.Equal((write[0].Day, "b1", "src", (DateTimeOffset?)Now), (s.Day, s.BatchId, s.Source, s.ReceivedAt)));
+            Assert.Equal(write.Select(s => s.Shard).Order(), write.Select(s => s.Shard)); // ascending, each shard once
+            Assert.Equal(write.Count, write.Select(s => s.Shard).Distinct().Count());
+        }
+        Assert.True(writes[1].Count > 1, "ten users fall in more than one of 4 shards");
+        Assert.Equal(events.Length, writes.Sum(w => w.Sum(s => s.Events.Count)));
+        Assert.All(writes[1], s => Assert.All(s.Events, e => Assert.Equal(s.Shard, UserShard.Of(e.UserKey, 4))));
+    }
+
+    [Fact]
     public async Task Marks_the_landing_batch_processed_after_storing_it()
     {
         var message = _ports.Land("b1", "src", Event("e1", "2026-11-22T16:30:00Z"));
@@ -163,6 +186,15 @@ public sealed class ProcessHandlerTests
         {
             lock (Segments) Segments[(segment.Day, segment.Shard, segment.BatchId)] = segment; // written concurrently
             return Task.CompletedTask;
+        }
+
+        /// <summary>Each <see cref="IEventStore.WriteBatchAsync"/> call: the segments of one (batch, day).</summary>
+        public List<IReadOnlyList<EventSegment>> BatchWrites { get; } = [];
+
+        public async Task WriteBatchAsync(IReadOnlyList<EventSegment> segments, CancellationToken cancellationToken)
+        {
+            lock (BatchWrites) BatchWrites.Add(segments);
+            foreach (var segment in segments) await WriteAsync(segment, cancellationToken);
         }
 
         public Task<IReadOnlyList<PipelineEvent>> ReadAsync(DateOnly day, int shard, CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -19,6 +19,17 @@ public sealed class EventCompactorTests
             lock (Compacted) Compacted.Add((day, shard));
             return Task.FromResult(new CompactionResult(day, shard, 1, 2, 10, 10, 2));
         }
+
+        /// <summary>Each day compaction asked for: one per day, with the configured shard count.</summary>
+        public List<(DateOnly Day, int Shards)> Days { get; } = [];
+
+        public async Task<DayCompactionResult> CompactDayAsync(DateOnly day, int shards, CancellationToken cancellationToken)
+        {
+            lock (Days) Days.Add((day, shards));
+            var results = new List<CompactionResult>();
+            for (var shard = 0; shard < shards; shard++) results.Add(await CompactAsync(day, shard, cancellationToken));
+            return new DayCompactionResult(day, results, 0);
+        }
     }
 
     [Fact]
@@ -34,6 +45,7 @@ public sealed class EventCompactorTests
 
         var report = await compactor.RunAsync(CancellationToken.None);
 
+        Assert.Equal([(d22, 3), (d24, 3)], store.Days); // a day at a time, all its shards in one day compaction
         Assert.Equal([(d22, 0), (d22, 1), (d22, 2), (d24, 0), (d24, 1), (d24, 2)], store.Compacted.Order());
         Assert.Equal((2, 12, 60L), (report.DaysCompacted, report.SegmentsFolded, report.EventsFolded));
         Assert.Equal(3, ledger.Marks.Count); // compaction does not clear a mark: the rollup does
