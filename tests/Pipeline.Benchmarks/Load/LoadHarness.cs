@@ -91,7 +91,7 @@ public static partial class LoadHarness
             environment["Pipeline__RateLimit__Sources__load__EventsPerSecond"] = "1000000";
             environment["Pipeline__RateLimit__Sources__load__Burst"] = "1000000";
         }
-        if (!options.Processing)
+        if (!options.Processing || options.ProcessAfter)
         {
             // Every listener polls once at start (the queues are empty then) and then waits a day.
             environment["LocalQueues__MinPollingInterval"] = "1.00:00:00";
@@ -230,7 +230,22 @@ public static partial class LoadHarness
         log.WriteLine($"sending done in {sendSeconds:0.0} s ({tally.AcceptedEvents - warmupEvents:N0} events accepted = {(tally.AcceptedEvents - warmupEvents) / sendSeconds:N0} events/s; load average {loadAfterSend})"
             + (options.Processing ? "; waiting for processing to drain…" : ""));
 
-        if (!options.Processing)
+        PipelineProcess? processor = null;
+        var processStart = Stopwatch.GetTimestamp(); // before the second serve starts: its start-up counts against processing
+        if (options.ProcessAfter)
+        {
+            // Processing alone: a second serve with listening queues drains what the first one landed.
+            var processing = new Dictionary<string, string>(environment);
+            processing.Remove("LocalQueues__MinPollingInterval");
+            processing.Remove("LocalQueues__MaxPollingInterval");
+            var processorLog = Path.Combine(Path.GetTempPath(), $"pipeline-load-process-{Environment.ProcessId}.log");
+            processor = PipelineProcess.StartServe(processing, processorLog);
+            await processor.WaitUntilListeningAsync(TimeSpan.FromMinutes(2), cancellationToken);
+            log.WriteLine($"processing serve: pid {processor.Id}, log {processorLog}; timing the drain of {tally.AcceptedEvents:N0} events");
+        }
+        using var processorScope = processor;
+
+        if (!options.Processing && !options.ProcessAfter)
         {
             // Ingest alone: each 202 must have left exactly one claim check on the (unworked) processing queue.
             var (depth, _) = await store.ProcessingBacklogAsync(cancellationToken);
@@ -299,6 +314,11 @@ public static partial class LoadHarness
         }
         var drainSeconds = Stopwatch.GetElapsedTime(drainStart).TotalSeconds;
         log.WriteLine($"drained: {drained}, {stored.Values.Sum():N0} events stored; rolling up…");
+        if (processor is not null)
+        {
+            var processSeconds = Stopwatch.GetElapsedTime(processStart).TotalSeconds;
+            log.WriteLine($"processing alone: {tally.AcceptedEvents:N0} events stored in {processSeconds:0.0} s from the processing serve's start = {tally.AcceptedEvents / processSeconds:N0} events/s (processing serve CPU {ProcessStats.CpuSeconds(processor.Id):0.0} s, peak RSS {ProcessStats.PeakRssKb(processor.Id) / 1024.0:N0} MiB; load average {ProcessStats.LoadAverage()})");
+        }
         var endToEnd = wall.Elapsed.TotalSeconds;
         var cpuTotal = ProcessStats.CpuSeconds(server.Id) - cpuStart;
         var rssAfterDrain = ProcessStats.RssKb(server.Id) / 1024.0;

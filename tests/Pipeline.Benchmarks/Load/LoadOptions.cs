@@ -52,12 +52,18 @@ public sealed record LoadOptions
     /// <summary>False: serve's queue listeners are kept idle (they poll once at start, then wait a day), to measure ingest alone; the harness then checks the processing queue holds one message per 202 instead of draining and rolling up.</summary>
     public bool Processing { get; init; } = true;
 
+    /// <summary>
+    /// True: send with serve's listeners idle (as <see cref="Processing"/> false), then start a second serve whose
+    /// listeners drain the queue, and time that drain alone: processing's own throughput, not shared with ingest.
+    /// </summary>
+    public bool ProcessAfter { get; init; }
+
     /// <summary>False: no rollup at the end (processing still drains and accepted = stored is still checked).</summary>
     public bool Rollup { get; init; } = true;
 
     public const string Usage = """
         load [--seconds 600] [--rate 1000] [--batch 200] [--concurrency 16] [--gzip 0.5] [--sample 5] [--drain-timeout 600] [--mini-programs 40] [--seed 42]
-             [--events N] [--warmup 0] [--users N] [--pages N] [--no-processing] [--no-rollup]
+             [--events N] [--warmup 0] [--users N] [--pages N] [--no-processing] [--process-after] [--no-rollup]
           --seconds        how long to send (default 600: the 10-minute soak)
           --rate           target events per second, sent as batches of --batch events at rate/batch requests per second
           --events         send exactly N events as fast as they are accepted (closed loop: --concurrency clients, each sends
@@ -75,6 +81,8 @@ public sealed record LoadOptions
           --pages          at most N distinct pages per mini-program (the simulator makes 7 to 10)
           --no-processing  keep serve's queue listeners idle (ingest alone); checks one processing message per 202 instead
                            of draining, storing and rolling up
+          --process-after  send with the listeners idle, then start a second serve and time processing alone as it drains
+                           the queue (then the rollup and checks as usual)
           --no-rollup      skip the rollup at the end (processing still drains; accepted = stored is still checked)
         The 8-client ingest shape of docs/performance.md:
           load --events 300000 --warmup 40 --batch 500 --concurrency 8 --gzip 1 --mini-programs 2000 --pages 6 --users 50000
@@ -107,6 +115,7 @@ public sealed record LoadOptions
                 "--warmup" => options with { Warmup = NextInt() },
                 "--pages" => options with { Pages = NextInt() },
                 "--no-processing" => options with { Processing = false },
+                "--process-after" => options with { ProcessAfter = true },
                 "--no-rollup" => options with { Rollup = false },
                 _ => throw new ArgumentException($"Unknown option {name}."),
             };
