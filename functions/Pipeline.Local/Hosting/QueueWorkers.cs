@@ -49,7 +49,9 @@ internal sealed class QueueWorkers : BackgroundService
         var perShard = Math.Max(1, shardConcurrency ?? Environment.ProcessorCount);
         var shardOptions = new QueueListenerOptions
         {
-            BatchSize = Math.Min(options.BatchSize, perShard),
+            // One at a time, the next as soon as one of the perShard in hand is done: a long shard never holds the other cores back.
+            BatchSize = 1,
+            NewBatchThreshold = Math.Min(options.MaxConcurrency, perShard) - 1,
             MaxConcurrency = Math.Min(options.MaxConcurrency, perShard),
             VisibilityTimeout = options.VisibilityTimeout,
             MaxDequeueCount = options.MaxDequeueCount,

@@ -18,8 +18,15 @@ public sealed class QueueListenerOptions
     /// <summary>Messages received per poll (the service's maximum is 32; the host's batchSize is 16).</summary>
     public int BatchSize { get; set; } = 16;
 
-    /// <summary>Messages handled at once.</summary>
-    public int MaxConcurrency { get; set; } = 16;
+    /// <summary>
+    /// A new batch is received as soon as at most this many messages are still being handled (the host's
+    /// newBatchThreshold), so a slow message does not hold back the next batch: with the defaults up to
+    /// 16 + 8 = 24 messages are in hand at once, as in the Functions host.
+    /// </summary>
+    public int NewBatchThreshold { get; set; } = 8;
+
+    /// <summary>Messages handled at once, at most (a cap below <see cref="BatchSize"/> + <see cref="NewBatchThreshold"/>; 1 handles one message at a time).</summary>
+    public int MaxConcurrency { get; set; } = 24;
 
     /// <summary>How long a received message stays invisible; a failed message reappears after it.</summary>
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -73,6 +80,8 @@ public sealed class QueueListener
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _options = options ?? new QueueListenerOptions();
         if (_options.BatchSize is < 1 or > 32) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be 1 to 32.");
+        if (_options.NewBatchThreshold < 0) throw new ArgumentOutOfRangeException(nameof(options), "NewBatchThreshold must be 0 or more.");
+        if (_options.MaxConcurrency < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxConcurrency must be at least 1.");
         if (_options.MaxDequeueCount < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxDequeueCount must be at least 1.");
         // By default the poison queue is in the same account, with the same client options (encoding included).
         _poisonQueue = poisonQueue ?? queue.GetParentQueueServiceClient().GetQueueClient(queue.Name + StorageNames.PoisonSuffix);
@@ -122,20 +131,25 @@ public sealed class QueueListener
             .Build();
 
         var idle = _options.MinPollingInterval;
+        var running = new HashSet<Task>();
         _logger.LogInformation("Listening to queue {Queue}", _queue.Name);
         while (!cancellationToken.IsCancellationRequested)
         {
-            int handled;
+            // As the Functions host: the next batch is received once at most NewBatchThreshold messages are in hand.
+            while (running.Count > 0 && (running.Count > _options.NewBatchThreshold || running.Count >= _options.MaxConcurrency))
+                Observe(running, await Task.WhenAny(running).ConfigureAwait(false));
+
+            int received;
             try
             {
-                handled = await receive.ExecuteAsync(static async (self, ct) => await self.PollOnceAsync(ct).ConfigureAwait(false), this, cancellationToken).ConfigureAwait(false);
+                received = await receive.ExecuteAsync(static async (state, ct) => await state.Self.ReceiveAndStartAsync(state.Running, ct).ConfigureAwait(false), (Self: this, Running: running), cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 break;
             }
 
-            if (handled > 0)
+            if (received > 0)
             {
                 idle = _options.MinPollingInterval;
                 continue;
@@ -152,26 +166,48 @@ public sealed class QueueListener
                 break;
             }
         }
+        // Stopping: the handlers in hand see the cancellation; their messages reappear after the visibility timeout.
+        while (running.Count > 0) Observe(running, await Task.WhenAny(running).ConfigureAwait(false));
         _logger.LogInformation("Stopped listening to queue {Queue}", _queue.Name);
     }
 
-    /// <summary>Receives one batch and handles it; returns how many messages were received.</summary>
-    public async Task<int> PollOnceAsync(CancellationToken cancellationToken)
+    /// <summary>Receives up to a batch (never past <see cref="QueueListenerOptions.MaxConcurrency"/> in hand) and starts handling each message; returns how many were received.</summary>
+    private async Task<int> ReceiveAndStartAsync(HashSet<Task> running, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _inFlight); // counts the receive too, so IsIdleAsync cannot see a message in our hands as gone
         try
         {
-            QueueMessage[] messages = (await _queue.ReceiveMessagesAsync(_options.BatchSize, _options.VisibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
-            if (messages.Length == 0) return 0;
-            await Parallel.ForEachAsync(messages,
-                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = cancellationToken },
-                async (message, ct) => await HandleAsync(message, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            var room = Math.Min(_options.BatchSize, _options.MaxConcurrency - running.Count);
+            QueueMessage[] messages = (await _queue.ReceiveMessagesAsync(room, _options.VisibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
+            foreach (var message in messages)
+            {
+                Interlocked.Increment(ref _inFlight);
+                running.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await HandleAsync(message, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _inFlight);
+                    }
+                }, CancellationToken.None));
+            }
             return messages.Length;
         }
         finally
         {
             Interlocked.Decrement(ref _inFlight);
         }
+    }
+
+    /// <summary>Drops a finished handler; one that failed outside the handler's own error handling (its delete, its poison move) is logged: the message reappears and is retried.</summary>
+    private void Observe(HashSet<Task> running, Task done)
+    {
+        running.Remove(done);
+        if (done.Exception is { } failure)
+            _logger.LogWarning(failure.GetBaseException(), "Finishing a message of queue {Queue} failed; it reappears after its visibility timeout", _queue.Name);
     }
 
     /// <summary>True when the queue is empty (its approximate count, which includes invisible messages, is 0) and nothing is being handled.</summary>

@@ -28,6 +28,8 @@ public sealed class HostJsonTests
         Assert.Equal(local.VisibilityTimeout, TimeSpan.Parse(Queues.GetProperty("visibilityTimeout").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(local.MaxPollingInterval, TimeSpan.Parse(Queues.GetProperty("maxPollingInterval").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(local.BatchSize, Queues.GetProperty("batchSize").GetInt32());
+        Assert.Equal(local.NewBatchThreshold, Queues.GetProperty("newBatchThreshold").GetInt32());
+        Assert.Equal(local.MaxConcurrency, local.BatchSize + local.NewBatchThreshold); // the host's most messages in hand
         Assert.Equal(local.MaxDequeueCount, Queues.GetProperty("maxDequeueCount").GetInt32());
     }
 

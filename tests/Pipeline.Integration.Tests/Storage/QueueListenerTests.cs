@@ -44,6 +44,60 @@ public sealed class QueueListenerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Slow_messages_in_hand_do_not_hold_back_the_next_batches_and_the_cap_on_messages_in_hand_holds()
+    {
+        var name = AzuriteFixture.Unique("q-threshold-");
+        var queue = await CreateQueueAsync(name);
+        for (var i = 0; i < 30; i++) await queue.SendMessageAsync($"m{i}");
+
+        // The first two messages handled wait until every other message is handled: with a listener that waited
+        // for its whole batch before receiving the next one, they would wait for ever.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int started = 0, inHand = 0, mostInHand = 0, fastDone = 0;
+        var options = new QueueListenerOptions
+        {
+            BatchSize = 4,
+            NewBatchThreshold = 2,
+            MaxConcurrency = 5,
+            VisibilityTimeout = TimeSpan.FromSeconds(30), // the slow two keep their lease; nothing is delivered twice
+            MinPollingInterval = Fast.MinPollingInterval,
+            MaxPollingInterval = Fast.MaxPollingInterval,
+        };
+        var seen = new ConcurrentBag<string>();
+        var listener = QueueListener.Create(azurite.Queues, azurite.Blobs, name, async (m, ct) =>
+        {
+            var now = Interlocked.Increment(ref inHand);
+            InterlockedMax(ref mostInHand, now);
+            try
+            {
+                if (Interlocked.Increment(ref started) <= 2) await release.Task.WaitAsync(ct);
+                else if (Interlocked.Increment(ref fastDone) == 28) release.SetResult();
+                else await Task.Delay(10, ct);
+                seen.Add(m.Body.ToString());
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inHand);
+            }
+        }, NullLogger.Instance, options);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var run = listener.RunAsync(cts.Token);
+        await WaitUntilAsync(() => listener.IsIdleAsync(), cts.Token);
+        cts.Cancel();
+        await run;
+
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => $"m{i}").Order(), seen.Order());
+        Assert.InRange(mostInHand, 3, options.MaxConcurrency); // more than the two slow ones at once, never past the cap
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current) { }
+    }
+
+    [Fact]
     public async Task A_failing_receive_is_retried_until_the_queue_answers()
     {
         // The queue does not exist yet: every receive fails (404) and is retried, with a warning each time.
