@@ -73,7 +73,10 @@ internal static partial class RollupDayProbe
                     .Select(g => new EventSegment(day.Key, g.Key, $"batch-{b:D7}", "bench", g.ToList())).ToList())).ToList();
             await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (s, ct) => await store.WriteBatchAsync(s, ct));
             await new TableDirtyDayLedger(tables).MarkAsync(days, CancellationToken.None);
-            Console.WriteLine($"S={shards}: stored {batches.Count:N0} batch segments ({batches.Sum(b => b.Count):N0} (day, shard, batch) blocks) in {clock.Elapsed.TotalSeconds:0.0} s");
+            var storedSeconds = clock.Elapsed.TotalSeconds;
+            long storedBytes = 0;
+            await foreach (var blob in blobs.GetBlobContainerClient(StorageNames.EventsContainer).GetBlobsAsync()) storedBytes += blob.Properties.ContentLength ?? 0;
+            Console.WriteLine($"S={shards}: stored {batches.Count:N0} batch segments ({batches.Sum(b => b.Count):N0} (day, shard, batch) blocks, {storedBytes / 1048576.0:N1} MiB, {(double)storedBytes / accepted.Count:N1} B/event) in {storedSeconds:0.0} s");
             if (compactFirst)
             {
                 // What the sweeper's EventCompactor does for a dirty day before today: one day compaction per day.
