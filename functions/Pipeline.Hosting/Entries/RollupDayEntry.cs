@@ -17,7 +17,7 @@ public sealed class RollupDayEntry(DayFinaliseHandler handler, ILogger<RollupDay
     {
         var result = await handler.HandleAsync(QueueRollupQueue.ParseDay(message), cancellationToken).ConfigureAwait(false);
         if (result.Outcome is { } o)
-            logger.LogInformation("Rollup run {RunId}: finalised {Day:yyyy-MM-dd}, {Rows} rows from {Events} events", result.RunId, result.Day, o.Rows, o.Events);
+            logger.LogInformation("Rollup run {RunId}: finalised {Day:yyyy-MM-dd}, {Rows} rows from {Events} events ({Phases})", result.RunId, result.Day, o.Rows, o.Events, result.Phases);
         else
             logger.LogInformation("Rollup run {RunId}: {Day:yyyy-MM-dd} not finalised by this message ({Reason})", result.RunId, result.Day, result.SkippedBecause);
     }

@@ -119,6 +119,7 @@ public sealed class RollupFanOutTests
 
         var early = await f.Rollup.Finaliser.HandleAsync(new RollupDayMessage(run.RunId, D1), CancellationToken.None);
         Assert.Null(early.Outcome);
+        Assert.Null(early.Phases);
         Assert.Contains("0/4 shards", early.SkippedBecause);
         var outOfOrder = await f.Rollup.Finaliser.HandleAsync(new RollupDayMessage(run.RunId, D2), CancellationToken.None);
         Assert.Contains("waiting for 2026-11-22", outOfOrder.SkippedBecause);

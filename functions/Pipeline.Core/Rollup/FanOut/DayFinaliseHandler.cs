@@ -4,7 +4,18 @@ using Pipeline.Core.Ports;
 namespace Pipeline.Core.Rollup;
 
 /// <summary>What finalising one day did, for the host's log line.</summary>
-public sealed record DayFinaliseResult(string RunId, DateOnly Day, DayOutcome? Outcome, string? SkippedBecause);
+/// <param name="Phases">Where a finalised day's time went (null when skipped).</param>
+public sealed record DayFinaliseResult(string RunId, DateOnly Day, DayOutcome? Outcome, string? SkippedBecause, FinalisePhases? Phases = null);
+
+/// <summary>
+/// The finaliser's time by phase, for the log line an operator reads when a day is slow: merging the shards' partials,
+/// settling the ledger parts, computing the rows, replacing them in the tables, and writing the CSV and Parquet exports.
+/// </summary>
+public sealed record FinalisePhases(TimeSpan Merge, TimeSpan Ledger, TimeSpan Rows, TimeSpan Tables, TimeSpan Exports)
+{
+    public override string ToString() =>
+        FormattableString.Invariant($"merge {Merge.TotalSeconds:0.0} s, ledger {Ledger.TotalSeconds:0.0} s, rows {Rows.TotalSeconds:0.0} s, tables {Tables.TotalSeconds:0.0} s, exports {Exports.TotalSeconds:0.0} s");
+}
 
 /// <summary>
 /// Finalises one day of a run, once every shard has rolled it and the day before is finalised:
@@ -52,23 +63,37 @@ public sealed class DayFinaliseHandler(
         if (day != expected) return Skip($"waiting for {expected:yyyy-MM-dd} to be finalised first");
         if (!progress.AllShardsDone(day)) return Skip($"{progress.ShardDone.Count(d => d >= day)}/{run.Shards} shards have rolled it");
 
+        var phase = time.GetTimestamp();
+        TimeSpan Lap()
+        {
+            var now = time.GetTimestamp();
+            var elapsed = time.GetElapsedTime(phase, now);
+            phase = now;
+            return elapsed;
+        }
+
         var close = engine.BeginFinalise(day, run.Shards);
         await FoldPartialsAsync(run, day, close, cancellationToken).ConfigureAwait(false);
+        var merge = Lap();
         // The ledger, one part at a time: orders (every partition before the buyers), buyers, registry.
         for (var p = 0; p < run.Shards; p++)
             await SettleAsync(run, day, LedgerParts.Orders(p), part => close.SettleOrders(p, part), cancellationToken).ConfigureAwait(false);
         for (var p = 0; p < run.Shards; p++)
             await SettleAsync(run, day, LedgerParts.Buyers(p), part => close.SettleBuyers(p, part), cancellationToken).ConfigureAwait(false);
         await SettleAsync(run, day, LedgerParts.Registry, close.SettleRegistry, cancellationToken).ConfigureAwait(false);
+        var ledger = Lap();
         var received = await receipts.TotalsAsync(day, cancellationToken).ConfigureAwait(false);
         var rows = close.Rows(received);
         var events = close.Events;
+        var computed = Lap();
 
         var now = time.GetUtcNow();
         await metrics.ReplaceDayAsync(day, rows, run.RunId, now, RestatementReasons.For(run, day), cancellationToken).ConfigureAwait(false);
+        var tables = Lap();
         // Both exports before the dirty mark is cleared: a failure here leaves the day dirty and the message is retried.
         await exports.WriteDailyAsync(day, DailyCsv.Write(day, rows), cancellationToken).ConfigureAwait(false);
         await exports.WriteDailyParquetAsync(day, rows, cancellationToken).ConfigureAwait(false);
+        var phases = new FinalisePhases(merge, ledger, computed, tables, Lap());
         foreach (var mark in run.Marks)
             if (mark.Day == day) await dirty.ClearAsync(mark, cancellationToken).ConfigureAwait(false);
         await AdvanceCursorAsync(run, day, events, cancellationToken).ConfigureAwait(false);
@@ -82,7 +107,7 @@ public sealed class DayFinaliseHandler(
         // Asked after the day is recorded, as the last shard of the next day asks after its own record: at least one of the two hands it on.
         else if (await runs.AllShardsDoneAsync(run, day.AddDays(1), cancellationToken).ConfigureAwait(false))
             await queue.EnqueueDayAsync(new RollupDayMessage(run.RunId, day.AddDays(1)), cancellationToken).ConfigureAwait(false);
-        return new DayFinaliseResult(run.RunId, day, outcome, null);
+        return new DayFinaliseResult(run.RunId, day, outcome, null, phases);
 
         DayFinaliseResult Skip(string why) => new(run.RunId, day, null, why);
     }
