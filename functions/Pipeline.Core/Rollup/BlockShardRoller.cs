@@ -130,6 +130,7 @@ internal sealed class BlockShardRoller
         public int FirstSession; // as a user: session index + 1 of the earliest new session on D
         public int Session;     // as a session id: the index + 1 of the last session seen with it
         public bool Sharer, Listed;
+        public bool SharedSessionId; // as a session id: more than one session has it (all of them are in _sessionIndex)
     }
 
     private IdInfo[] _info = new IdInfo[1024];
@@ -202,6 +203,8 @@ internal sealed class BlockShardRoller
 
     private readonly record struct SessionIds(int User, int Program, int SessionId);
 
+    // Only the sessions whose session id string is shared with another session (rare): a session id
+    // string of one session finds it through IdInfo.Session alone, without hashing.
     private readonly Dictionary<SessionIds, int> _sessionIndex = new();
     private Session[] _sessions = new Session[1024];
     private int _sessionCount;
@@ -411,23 +414,44 @@ internal sealed class BlockShardRoller
         if (hint >= 0)
         {
             ref var h = ref _sessions[hint];
-            if (h.User == user && h.Program == program && h.SessionId == sessionId) return hint;
+            if (h.User == user && h.Program == program) return hint; // h.SessionId == sessionId: it is this id's session
         }
-        var found = SessionIndexSlow(user, program, sessionId);
+        var found = SessionIndexSlow(user, program, sessionId, hint);
         _info[sessionId].Session = found + 1;
         return found;
     }
 
-    private int SessionIndexSlow(int user, int program, int sessionId)
+    /// <summary>The session of a session id string that is new or shared (<paramref name="hint"/>: its last session seen, or -1).</summary>
+    private int SessionIndexSlow(int user, int program, int sessionId, int hint)
     {
-        ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessionIndex, new SessionIds(user, program, sessionId), out var exists);
-        if (!exists)
+        if (hint < 0) return NewSession(user, program, sessionId); // the first session with this id: nothing to look up
+        ref var info = ref _info[sessionId];
+        if (!info.SharedSessionId)
         {
-            if (_sessionCount == _sessions.Length) Array.Resize(ref _sessions, _sessions.Length * 2);
-            index = _sessionCount++;
-            _sessions[index] = new Session { User = user, Program = program, SessionId = sessionId };
+            // A second session with this id: from now on its sessions are found through the dictionary.
+            info.SharedSessionId = true;
+            _sessionIndex.Add(new SessionIds(_sessions[hint].User, _sessions[hint].Program, sessionId), hint);
         }
+        ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessionIndex, new SessionIds(user, program, sessionId), out var exists);
+        if (!exists) index = NewSession(user, program, sessionId);
         return index;
+    }
+
+    private int NewSession(int user, int program, int sessionId)
+    {
+        if (_sessionCount == _sessions.Length) Array.Resize(ref _sessions, _sessions.Length * 2);
+        var index = _sessionCount++;
+        _sessions[index] = new Session { User = user, Program = program, SessionId = sessionId };
+        return index;
+    }
+
+    /// <summary>The session (user, mini-program, session id string), or -1 when the shard-day has none.</summary>
+    private int FindSession(int user, int program, int sessionId)
+    {
+        ref var info = ref _info[sessionId];
+        if (info.SharedSessionId) return _sessionIndex.TryGetValue(new SessionIds(user, program, sessionId), out var si) ? si : -1;
+        var only = info.Session - 1;
+        return only >= 0 && _sessions[only].User == user && _sessions[only].Program == program ? only : -1;
     }
 
     private void ListUser(ref IdInfo info, int user)
@@ -766,7 +790,7 @@ internal sealed class BlockShardRoller
             if (sessionId >= 0)
             {
                 string channel;
-                if (_sessionIndex.TryGetValue(new SessionIds(user, mp, sessionId), out var si) && _sessions[si].NewToday) channel = channels[_sessions[si].Channel];
+                if (FindSession(user, mp, sessionId) is var si and >= 0 && _sessions[si].NewToday) channel = channels[_sessions[si].Channel];
                 else
                 {
                     var sk = new SessionKey(o.Buyer, o.MiniProgramId, _strings.Get(sessionId));
