@@ -131,6 +131,8 @@ internal sealed class BlockShardRoller
         public int Session;     // as a session id: the index + 1 of the last session seen with it
         public bool Sharer, Listed;
         public bool SharedSessionId; // as a session id: more than one session has it (all of them are in _sessionIndex)
+        public byte Platforms;  // as a user: bit p set when a new session on D had platform index p (0 … Platform.Other)
+        public uint Channels;   // as a user: bit c set when a new session on D had channel index c < 32 (higher ones: _userChannels)
     }
 
     private IdInfo[] _info = new IdInfo[1024];
@@ -171,7 +173,7 @@ internal sealed class BlockShardRoller
     // Values: channel, source and platform indexes of Finish; duration and depth bucket indexes; referrer string ids.
     private readonly PairDimension _programChannels = new(), _programSources = new(), _programPlatforms = new(),
         _programDurations = new(), _programDepths = new(), _programReferrers = new();
-    private readonly LongIntMap _userChannels = new(1024), _userPlatforms = new(1024); // (user id, channel or platform index), in Finish
+    private readonly LongIntMap _userChannels = new(16); // (user id, channel index) for channel indexes from 32 on (a scene table with that many channels), in Finish
 
     private struct Pair
     {
@@ -299,7 +301,6 @@ internal sealed class BlockShardRoller
         _programChannels.Reset(); _programSources.Reset(); _programPlatforms.Reset();
         _programDurations.Reset(); _programDepths.Reset(); _programReferrers.Reset();
         _userChannels.Reset();
-        _userPlatforms.Reset();
         _pairIndex.Reset();
         _pairCount = 0;
         _sessionIndex.Clear();
@@ -628,6 +629,15 @@ internal sealed class BlockShardRoller
     private bool Earlier(in Session a, in Session b) =>
         Utf16Order.Earlier(a.StartTime, _ids.Get(a.StartId), b.StartTime, _ids.Get(b.StartId));
 
+    /// <summary>Whether <paramref name="user"/> meets channel index <paramref name="channel"/> for the first time (and records it).</summary>
+    private bool FirstOfUser(ref uint channels, int user, int channel)
+    {
+        if (channel >= 32) return _userChannels.Add(((long)user << 32) | (uint)channel);
+        if ((channels & (1u << channel)) != 0) return false;
+        channels |= 1u << channel;
+        return true;
+    }
+
     /// <summary>Sessions, users, engagement and orders from what the pass gathered; then the counters into the partial.</summary>
     private ShardDelta Finish()
     {
@@ -641,8 +651,6 @@ internal sealed class BlockShardRoller
         var channelIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var channels = new List<string>();
         var sources = new List<string>();
-        var userChannels = _userChannels;
-        var userPlatforms = _userPlatforms;
         var activeUsers = new List<int>();
         var activePairs = new List<int>();
 
@@ -708,8 +716,14 @@ internal sealed class BlockShardRoller
                 activePairs.Add(pairIndex);
             }
             else if (Earlier(s, _sessions[pair.FirstSession - 1])) pair.FirstSession = si + 1;
-            if (userChannels.Add(((long)s.User << 32) | (uint)scene.Channel)) Add(Slot.ChannelDau, scene.Channel, 1);
-            if (userPlatforms.Add(((long)s.User << 32) | (uint)platformIndex)) Add(Slot.PlatformDau, platformIndex, 1);
+            // Distinct users per channel and per platform: bits of the user's IdInfo, already in cache here,
+            // instead of a (user, value) set that misses the cache per session.
+            if (FirstOfUser(ref user.Channels, s.User, scene.Channel)) Add(Slot.ChannelDau, scene.Channel, 1);
+            if ((user.Platforms & (1 << platformIndex)) == 0)
+            {
+                user.Platforms |= (byte)(1 << platformIndex);
+                Add(Slot.PlatformDau, platformIndex, 1);
+            }
 
             if (s.HasActivity)
             {
