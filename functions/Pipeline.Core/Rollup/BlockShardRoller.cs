@@ -143,8 +143,8 @@ internal sealed class BlockShardRoller
     private readonly LongIntMap _pageByPair = new(256);                     // (mini-program index, page string id) -> page index
     private readonly Dictionary<string, int> _pageByValue = new(StringComparer.Ordinal); // concatenated page value -> page index
     private readonly List<string> _pages = [];
-    private readonly LongIntMap _pageVisitors = new(4096);                  // (user id, page index)
-    private readonly LongIntMap _pageSharers = new(256);                    // (user id, page index)
+    private readonly LongSet _pageVisitors = new(4096);                     // (user id, page index)
+    private readonly LongSet _pageSharers = new(256);                       // (user id, page index)
     private CustomEventTally _custom = new();
 
     /// <summary>The (mini-program index, value index) pairs of one <c>miniProgram.*</c> dimension, densely numbered.</summary>
