@@ -144,6 +144,10 @@ internal sealed class BlockShardRoller
     private readonly Dictionary<string, int> _pageByValue = new(StringComparer.Ordinal); // concatenated page value -> page index
     private readonly List<string> _pages = [];
     private readonly LongSet _pageVisitors = new(4096);                     // (user id, page index)
+    // page_view visits not yet looked up in _pageVisitors: see AddVisit.
+    private readonly long[] _visits = new long[VisitBatch];
+    private int _visitCount;
+    private const int VisitBatch = 1024;
     private readonly LongSet _pageSharers = new(256);                       // (user id, page index)
     private CustomEventTally _custom = new();
 
@@ -296,6 +300,7 @@ internal sealed class BlockShardRoller
         _pageByValue.Clear();
         _pages.Clear();
         _pageVisitors.Reset();
+        _visitCount = 0;
         _pageSharers.Reset();
         _custom = new CustomEventTally();
         _programChannels.Reset(); _programSources.Reset(); _programPlatforms.Reset();
@@ -455,6 +460,29 @@ internal sealed class BlockShardRoller
         return only >= 0 && _sessions[only].User == user && _sessions[only].Program == program ? only : -1;
     }
 
+    /// <summary>Counts a (user, page) visit towards the page's distinct visitors, in batches.</summary>
+    /// <remarks>
+    /// The visitor set is large (8 MB at 1,000,000 events) and each lookup a cache (and TLB) miss. Made one per
+    /// page_view among the rest of the event's work, the misses are waited for one at a time; looked up a
+    /// batch at a time, in a loop of nothing else, the processor overlaps several. The batch is small and
+    /// reused, so memory still grows with distinct visitors, not with events; the counter is the same sum.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddVisit(long key)
+    {
+        _visits[_visitCount++] = key;
+        if (_visitCount == VisitBatch) FlushVisits();
+    }
+
+    private void FlushVisits()
+    {
+        var visits = _visits.AsSpan(0, _visitCount);
+        var set = _pageVisitors;
+        foreach (var key in visits)
+            if (set.Add(key)) Add(Slot.PVisitors, (int)key, 1);
+        _visitCount = 0;
+    }
+
     private void ListUser(ref IdInfo info, int user)
     {
         if (info.Listed) return;
@@ -520,7 +548,7 @@ internal sealed class BlockShardRoller
                 AddTotal(Slot.TPageViews, 1);
                 Add(Slot.MPageViews, mp, 1);
                 Add(Slot.PViews, page, 1);
-                if (_pageVisitors.Add(((long)user << 32) | (uint)page)) Add(Slot.PVisitors, page, 1);
+                AddVisit(((long)user << 32) | (uint)page);
                 if (e.HasDurationMs)
                 {
                     Add(Slot.PStayMs, page, e.DurationMs);
@@ -641,6 +669,7 @@ internal sealed class BlockShardRoller
     /// <summary>Sessions, users, engagement and orders from what the pass gathered; then the counters into the partial.</summary>
     private ShardDelta Finish()
     {
+        FlushVisits();
         var delta = new ShardDelta(_started.Count);
         var day = _day;
         var previous = _previous;

@@ -9,9 +9,9 @@ namespace Pipeline.Core.Tests.Rollup;
 
 /// <summary>
 /// The streaming roll's less common paths against the event roll: a scene table with more channels than a
-/// user's channel bits hold (distinct users per channel from the 33rd channel on), and session id strings
+/// user's channel bits hold (distinct users per channel from the 33rd channel on), session id strings
 /// shared by several sessions (other users, other mini-programs) met in every order, with orders looking
-/// their session up.
+/// their session up, and more page views than one batch of visitor lookups.
 /// </summary>
 public sealed class BlockRollWideTests
 {
@@ -56,6 +56,22 @@ public sealed class BlockRollWideTests
             var users = events.Where(e => WideScenes().ChannelOf(e.Scene ?? 0) == c).Select(e => e.UserKey).Distinct().Count();
             Assert.Equal(users, dau.Get("users.dau", "channel", c));
         }
+    }
+
+    [Fact]
+    public void Page_visitors_are_distinct_across_several_batches_of_visits_and_rolls()
+    {
+        // 5,000 page views (several batches of visitor lookups), users revisiting pages in later batches.
+        var random = new Random(9);
+        var events = Enumerable.Range(0, 5_000).Select(i =>
+            PageView($"u{random.Next(300)}", $"mp{random.Next(2)}", $"s{random.Next(900)}", At(D, 10) + i, $"p{random.Next(40)}", id: $"e{i:0000}")).ToList();
+        AssertSameAsEventRoll(SceneTable.Default, events, WindowState.Empty(), 4);
+        // A second shard-day on the same thread reuses the roller: nothing of the first one's visits may remain.
+        AssertSameAsEventRoll(SceneTable.Default, events.Take(1_500).ToList(), WindowState.Empty(), 5);
+
+        var visitors = new RollupEngine(SceneTable.Default, 0.006).RollShard(D, BlockRollDifferentialTests.Blocks(events, new Random(6)), WindowState.Empty()).Partial.Aggregate;
+        foreach (var page in events.GroupBy(e => e.MiniProgramId + e.Page))
+            Assert.Equal(page.Select(e => e.UserKey).Distinct().Count(), visitors.Get("pages.visitors", "miniProgram.page", page.Key));
     }
 
     [Theory]
