@@ -96,10 +96,10 @@ internal static class ShardDayRoller
         var agg = partial.Aggregate;
         var delta = new ShardDelta();
         var orders = new Dictionary<OrderKey, (OrderCandidate Candidate, string? SessionId)>();
-        var starts = new Dictionary<SessionKey, SessionStart>();
-        var activity = new Dictionary<SessionKey, SessionActivity>();
+        var starts = new Dictionary<SessionKey, SessionStart>(SessionKeyComparer.Instance);
+        var activity = new Dictionary<SessionKey, SessionActivity>(SessionKeyComparer.Instance);
         var durationByUser = new Dictionary<string, long>(StringComparer.Ordinal);
-        var durationByUserProgram = new Dictionary<UserProgramKey, long>();
+        var durationByUserProgram = new Dictionary<UserProgramKey, long>(UserProgramKeyComparer.Instance);
         var sharers = new HashSet<string>(StringComparer.Ordinal);
         var programSharers = new HashSet<UserProgramKey>();
         var pageVisitors = new HashSet<(string User, string Page)>();
@@ -231,10 +231,10 @@ internal static class ShardDayRoller
         // Sessions on D: those whose earliest session_start in history (up to D) is on D.
         var sessionRetentionStart = day - WindowState.SessionRetentionDays + 1;
         var activeUsers = new Dictionary<string, FirstOfDay>(StringComparer.Ordinal);
-        var activePrograms = new Dictionary<UserProgramKey, FirstOfDay>();
+        var activePrograms = new Dictionary<UserProgramKey, FirstOfDay>(UserProgramKeyComparer.Instance);
         var userChannels = new HashSet<(string User, string Channel)>();
         var userPlatforms = new HashSet<(string User, string Platform)>();
-        var sessionsToday = new Dictionary<SessionKey, string>(); // key -> entry channel, for qr orders
+        var sessionsToday = new Dictionary<SessionKey, string>(SessionKeyComparer.Instance); // key -> entry channel, for qr orders
         foreach (var (key, s) in starts)
         {
             if (previous.Sessions.TryGetValue(key, out var earlier) && earlier.Day >= sessionRetentionStart) continue;

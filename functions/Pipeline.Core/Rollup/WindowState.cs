@@ -109,10 +109,10 @@ public sealed class WindowState
     public Dictionary<string, UserWindow> Users { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Per (user, mini-program): the same, counting only that mini-program.</summary>
-    public Dictionary<UserProgramKey, UserWindow> UserPrograms { get; } = new();
+    public Dictionary<UserProgramKey, UserWindow> UserPrograms { get; } = new(UserProgramKeyComparer.Instance); // cheaper than the record's hash: see StateKeyHash
 
     /// <summary>Sessions of the last <see cref="SessionRetentionDays"/> days, by key.</summary>
-    public Dictionary<SessionKey, SessionInfo> Sessions { get; } = new();
+    public Dictionary<SessionKey, SessionInfo> Sessions { get; } = new(SessionKeyComparer.Instance);
 
     /// <summary>Orders paid in the last <see cref="OrderRetentionDays"/> days: day of the earliest <c>order_paid</c>.</summary>
     public Dictionary<OrderKey, int> Orders { get; } = new();
