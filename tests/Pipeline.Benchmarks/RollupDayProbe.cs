@@ -100,6 +100,8 @@ internal static partial class RollupDayProbe
                 ["Pipeline__ReportingTimeZone"] = "Asia/Shanghai",
                 ["Pipeline__EventStoreShards"] = shards.ToString(CultureInfo.InvariantCulture),
                 ["DOTNET_gcServer"] = "0",
+                // The finaliser's log line (its time by phase) and the shards' lines, without the per-request noise.
+                ["Logging__LogLevel__Pipeline"] = "Information",
             };
             clock.Restart();
             var rolling = PipelineProcess.RunAsync(environment, ["rollup"], TimeSpan.FromMinutes(30), CancellationToken.None);

@@ -12,7 +12,9 @@ internal static class LocalServices
     public static async Task<ServiceProvider> StartAsync(IConfiguration configuration, CancellationToken cancellationToken)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        // Warnings by default; the Logging section (Logging__LogLevel__Pipeline=Information) shows the handlers'
+        // lines too, such as the finaliser's time by phase.
+        services.AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddConfiguration(configuration.GetSection("Logging")));
         services.AddSingleton(configuration); // the operator verbs read LocalQueues settings as serve does
         services.AddPipeline(configuration);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
