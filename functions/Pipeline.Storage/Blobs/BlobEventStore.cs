@@ -96,7 +96,7 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
     /// each group reading its own blocks of every batch (one ranged read per batch and group), so memory stays
     /// bounded while a day with more data costs more reads.
     /// </summary>
-    public const long DayGroupBytes = 128L << 20;
+    public const long DayGroupBytes = 512L << 20;
 
     private const string GenerationKey = "generation";
     private const string EventCountKey = "eventCount";
