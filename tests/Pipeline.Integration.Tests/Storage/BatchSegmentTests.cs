@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using Azure.Core;
-using Azure.Core.Pipeline;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Pipeline.Core.Events;
 using Pipeline.Core.Ports;
@@ -63,10 +60,8 @@ public sealed class BatchSegmentTests(AzuriteFixture azurite, ITestOutputHelper 
     [Fact]
     public async Task A_shards_fold_reads_its_block_of_each_batch_and_leaves_the_batches_to_the_day_compaction()
     {
-        var counter = new RequestCounter();
-        var options = new BlobClientOptions();
-        options.AddPolicy(counter, HttpPipelinePosition.PerCall);
-        var store = new BlobEventStore(new BlobServiceClient(azurite.ConnectionString, options));
+        var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);
+        var store = new BlobEventStore(blobs);
         var day = AzuriteFixture.UniqueDay();
         var batches = await WriteBatchesAsync(store, day, "a", 10);
         // Batches 0, 3, 6 and 9 hold no events of shard 1.
@@ -88,10 +83,8 @@ public sealed class BatchSegmentTests(AzuriteFixture azurite, ITestOutputHelper 
     [Fact]
     public async Task A_day_compaction_reads_each_batch_once_folds_every_shard_and_deletes_the_batches()
     {
-        var counter = new RequestCounter();
-        var options = new BlobClientOptions();
-        options.AddPolicy(counter, HttpPipelinePosition.PerCall);
-        var store = new BlobEventStore(new BlobServiceClient(azurite.ConnectionString, options));
+        var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);
+        var store = new BlobEventStore(blobs);
         var day = AzuriteFixture.UniqueDay();
         var batches = await WriteBatchesAsync(store, day, "a", 12);
 

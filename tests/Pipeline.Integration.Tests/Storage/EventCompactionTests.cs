@@ -373,10 +373,8 @@ public sealed class EventCompactionTests(AzuriteFixture azurite, ITestOutputHelp
     [Fact]
     public async Task A_read_costs_one_listing_and_one_download_per_segment_before_compaction_and_one_download_after()
     {
-        var counter = new RequestCounter();
-        var options = new BlobClientOptions();
-        options.AddPolicy(counter, HttpPipelinePosition.PerCall);
-        var store = new BlobEventStore(new BlobServiceClient(azurite.ConnectionString, options));
+        var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);
+        var store = new BlobEventStore(blobs);
         var day = AzuriteFixture.UniqueDay();
         const int segments = 50;
         await WriteSegmentsAsync(new BlobEventStore(azurite.Blobs), day, "a", segments);
@@ -499,6 +497,15 @@ public sealed class EventCompactionTests(AzuriteFixture azurite, ITestOutputHelp
     internal sealed class RequestCounter : HttpPipelineSynchronousPolicy
     {
         private int _lists, _gets;
+
+        /// <summary>A blob client whose every request this counter counts.</summary>
+        public static (BlobServiceClient Blobs, RequestCounter Counter) Client(string connectionString)
+        {
+            var counter = new RequestCounter();
+            var options = new BlobClientOptions();
+            options.AddPolicy(counter, HttpPipelinePosition.PerCall);
+            return (new BlobServiceClient(connectionString, options), counter);
+        }
 
         public void Reset()
         {
