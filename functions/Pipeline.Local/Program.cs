@@ -12,6 +12,7 @@ var root = new RootCommand("Mini-program ecosystem success-metrics pipeline: loc
     SimulateCommand.Create(),
     ImportCommand.Create(),
     RollupCommand.Create(),
+    SweepCommand.Create(),
     ExportCommand.Create(),
     QueryCommand.Create(),
     DemoCommand.Create(),

@@ -130,6 +130,23 @@ public sealed class ImportCommandTests(AzuriteFixture azurite) : IClassFixture<A
         var dirty = (await host.Get<IDirtyDayLedger>().ListAsync(None)).Select(d => d.Day).ToList();
         Assert.Superset(new HashSet<DateOnly> { d45, d40, d35, d2 }, dirty.ToHashSet());
 
+        // The sweep verb compacts the imported days (all before today), as an operator runs it after a backfill: each
+        // day's batch segments folded into one file per (day, shard) and deleted, nothing lost.
+        using (var sweep = new StringWriter())
+        {
+            Assert.Equal(0, await SweepCommand.RunAsync(host.Services, sweep, None));
+            Assert.Matches(@"event store: compacted \d+ day\(s\)", sweep.ToString());
+            Assert.Contains("landing sweep: swept", sweep.ToString());
+            var events = new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Pipeline.Storage.StorageNames.EventsContainer);
+            foreach (var day in new[] { d45, d40, d35, d2 })
+            {
+                Assert.Empty(await events.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Pipeline.Storage.Blobs.BlobPaths.BatchPrefix(day), None).ToListAsync());
+                Assert.NotEmpty(await events.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Pipeline.Storage.Blobs.BlobPaths.Day(day) + "/", None).Where(b => b.Name.EndsWith(".evc", StringComparison.Ordinal)).ToListAsync());
+            }
+            Assert.Equal(410, await PipelineFlowTests.CountStoredAsync(host, d45));
+            Assert.Equal(50, await PipelineFlowTests.CountStoredAsync(host, d35));
+        }
+
         // The next rollup rolls from the oldest imported day on, days older than 30 days included.
         var report = await host.Get<RollupRunner>().RunDueAsync(None);
         Assert.True(report.DaysRolled[0] <= d45, report.ToString());
