@@ -84,15 +84,6 @@ internal static partial class RollupDayProbe
             long storedBytes = 0;
             await foreach (var blob in blobs.GetBlobContainerClient(StorageNames.EventsContainer).GetBlobsAsync()) storedBytes += blob.Properties.ContentLength ?? 0;
             Console.WriteLine($"S={shards}: stored {batches.Count:N0} batch segments ({batches.Sum(b => b.Count):N0} (day, shard, batch) blocks, {storedBytes / 1048576.0:N1} MiB, {(double)storedBytes / accepted.Count:N1} B/event) in {storedSeconds:0.0} s");
-            if (compactFirst)
-            {
-                // What the sweeper's EventCompactor does for a dirty day before today: one day compaction per day.
-                clock.Restart();
-                var folded = 0;
-                foreach (var d in days) folded += (await store.CompactDayAsync(d, shards, CancellationToken.None)).SegmentsFolded;
-                Console.WriteLine($"S={shards}: compacted {days.Count} day(s), {folded:N0} (day, shard, batch) blocks folded, in {clock.Elapsed.TotalSeconds:0.0} s (the sweeper's work, before the rollup)");
-            }
-
             var environment = new Dictionary<string, string>
             {
                 ["PipelineStorage"] = azurite.ConnectionString,
@@ -103,6 +94,17 @@ internal static partial class RollupDayProbe
                 // The finaliser's log line (its time by phase) and the shards' lines, without the per-request noise.
                 ["Logging__LogLevel__Pipeline"] = "Information",
             };
+            if (compactFirst)
+            {
+                // What the sweeper does for a dirty day before today (one day compaction per day), in its own process
+                // as in production (the `sweep` verb), so that this probe's own heap (the generated day) is not in it.
+                clock.Restart();
+                var swept = await PipelineProcess.RunAsync(environment, ["sweep"], TimeSpan.FromMinutes(60), CancellationToken.None);
+                var compaction = swept.Split('\n').FirstOrDefault(l => l.StartsWith("event store:", StringComparison.Ordinal))?.Trim() ?? "?";
+                var sweepRss = PeakRss().Match(swept) is { Success: true } sm ? sm.Groups[1].Value : "?";
+                Console.WriteLine($"S={shards}: sweep {clock.Elapsed.TotalSeconds:0.0} s wall ({compaction}), peak RSS {sweepRss} MiB (the sweeper's work, before the rollup)");
+            }
+
             clock.Restart();
             var rolling = PipelineProcess.RunAsync(environment, ["rollup"], TimeSpan.FromMinutes(30), CancellationToken.None);
             // When the shards were all done (the fan-out) and when the day was finalised (the fan-in), from the run's progress.

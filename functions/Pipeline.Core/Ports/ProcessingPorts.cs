@@ -32,6 +32,10 @@ public sealed record DayCompactionResult(DateOnly Day, IReadOnlyList<CompactionR
     public long EventsFolded => Shards.Sum(s => s.EventsFolded);
 }
 
+/// <summary>A fold of a (day, shard) (<see cref="IEventStore.FoldAndReadAsync"/>) and its compacted events as the fold left them.</summary>
+/// <param name="Blocks">The compacted file's blocks, in their compacted order (empty: the (day, shard) has no events).</param>
+public sealed record FoldedEvents(CompactionResult Result, IReadOnlyList<ReadOnlyMemory<byte>> Blocks);
+
 /// <summary>The event store: events partitioned by reporting day and user shard.</summary>
 public interface IEventStore
 {
@@ -90,6 +94,19 @@ public interface IEventStore
     /// <remarks>The default implementation is <see cref="CompactAsync"/>.</remarks>
     Task<CompactionResult> FoldAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
         CompactAsync(day, shard, cancellationToken);
+
+    /// <summary>
+    /// <see cref="FoldAsync"/>, then the compacted file it leaves, as <see cref="ReadCompactedBlocksAsync"/> reads it:
+    /// what the rollup's scan of a (day, shard) needs, in one read of the file where the two calls make two (the
+    /// fold reads the file to know what it holds, and at a shard-day of hundreds of thousands of events that file
+    /// is tens of megabytes).
+    /// </summary>
+    /// <remarks>The default implementation calls the two in turn.</remarks>
+    async Task<FoldedEvents> FoldAndReadAsync(DateOnly day, int shard, CancellationToken cancellationToken)
+    {
+        var result = await FoldAsync(day, shard, cancellationToken).ConfigureAwait(false);
+        return new FoldedEvents(result, await ReadCompactedBlocksAsync(day, shard, cancellationToken).ConfigureAwait(false));
+    }
 
     /// <summary>
     /// Compacts every shard of a reporting day (<see cref="CompactAsync"/> for shards 0 to <paramref name="shards"/> − 1)

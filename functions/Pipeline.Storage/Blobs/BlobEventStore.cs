@@ -228,6 +228,17 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
             async token => (await CompactOnceAsync(day, shard, finish: false, batches: null, loader: null, token).ConfigureAwait(false)).Result, ct).AsTask(), cancellationToken);
     }
 
+    public Task<FoldedEvents> FoldAndReadAsync(DateOnly day, int shard, CancellationToken cancellationToken)
+    {
+        var description = $"folding and reading event segments {BlobPaths.EventPrefix(day, shard)}";
+        return StorageFailures.RunAsync(description, ct => Races.ExecuteAsync(async token =>
+        {
+            // The file the fold wrote, or read and left as it was: one download of it, not a second one to read it.
+            var (result, file) = await CompactOnceAsync(day, shard, finish: false, batches: null, loader: null, token).ConfigureAwait(false);
+            return new FoldedEvents(result, file?.Blocks ?? []);
+        }, ct).AsTask(), cancellationToken);
+    }
+
     public Task<DayCompactionResult> CompactDayAsync(DateOnly day, int shards, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
@@ -515,18 +526,23 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
     private async Task<(CompactedEventFile? File, ETag? ETag)> ReadCompactedAsync(DateOnly day, int shard, CancellationToken ct)
     {
         var path = BlobPaths.CompactedEvents(day, shard);
-        Response<BlobDownloadResult> response;
+        Response<BlobDownloadStreamingResult> response;
         try
         {
-            response = await _container.GetBlobClient(path).DownloadContentAsync(ct).ConfigureAwait(false);
+            response = await _container.GetBlobClient(path).DownloadStreamingAsync(cancellationToken: ct).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             return (null, null);
         }
+        // Into one array of the blob's length: a growing buffer would allocate about twice the file (tens of MB
+        // per shard-day at scale, on the large-object heap) before the copy that is kept.
+        var bytes = new byte[response.Value.Details.ContentLength];
+        await using (var content = response.Value.Content)
+            await content.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
         try
         {
-            return (CompactedEventFile.Decode(response.Value.Content.ToMemory()), response.Value.Details.ETag);
+            return (CompactedEventFile.Decode(bytes), response.Value.Details.ETag);
         }
         catch (InvalidDataException ex)
         {

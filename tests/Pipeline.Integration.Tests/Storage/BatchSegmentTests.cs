@@ -81,6 +81,38 @@ public sealed class BatchSegmentTests(AzuriteFixture azurite, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task Fold_and_read_returns_the_compacted_events_with_one_download_of_the_file_whether_or_not_there_was_anything_to_fold()
+    {
+        var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);
+        var store = new BlobEventStore(blobs);
+        var day = AzuriteFixture.UniqueDay();
+        var batches = await WriteBatchesAsync(store, day, "a", 10);
+        var shard1 = batches.SelectMany(b => b).Where(s => s.Shard == 1).ToList();
+
+        // Batches pending: the fold's own result, its blocks from the file it wrote (no download of it after).
+        counter.Reset();
+        var (fold, blocks) = await store.FoldAndReadAsync(day, 1, None);
+        Assert.Equal((Lists: 2, Gets: 1 + shard1.Count), counter.Snapshot());
+        Assert.Equal(new CompactionResult(day, 1, 1, shard1.Count, shard1.Sum(s => s.Events.Count), shard1.Sum(s => s.Events.Count), 0, FinishPending: true), fold);
+        AssertSameEvents(shard1.SelectMany(s => s.Events), blocks.SelectMany(b => EventBlockCodec.Decode(b.Span)));
+
+        // Nothing left to fold (the day compaction deleted the batches): the file read once, as it is.
+        await store.CompactDayAsync(day, Shards, None);
+        counter.Reset();
+        var (again, same) = await store.FoldAndReadAsync(day, 1, None);
+        Assert.Equal((Lists: 2, Gets: 1), counter.Snapshot());
+        Assert.Equal(0, again.SegmentsFolded);
+        Assert.False(again.FinishPending);
+        Assert.Equal((await store.ReadCompactedBlocksAsync(day, 1, None)).Select(b => b.ToArray()), same.Select(b => b.ToArray()));
+        AssertSameEvents(shard1.SelectMany(s => s.Events), same.SelectMany(b => EventBlockCodec.Decode(b.Span)));
+
+        // A (day, shard) without events: no file, no blocks.
+        var (none, empty) = await store.FoldAndReadAsync(AzuriteFixture.UniqueDay(), 1, None);
+        Assert.Equal(0, none.Generation);
+        Assert.Empty(empty);
+    }
+
+    [Fact]
     public async Task A_day_compaction_reads_each_batch_once_folds_every_shard_and_deletes_the_batches()
     {
         var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);

@@ -103,8 +103,8 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             // however many batches the day received, and positions that never change. A segment that lands
             // after the fold marks the day dirty again (after it is written), so the next run reads it. The
             // fold leaves deleting the folded segments and the Parquet copy to the sweeper's compactor.
-            if ((await events.FoldAsync(day, shard, cancellationToken).ConfigureAwait(false)).FinishPending) unfinished.Add(day);
-            var blocks = await events.ReadCompactedBlocksAsync(day, shard, cancellationToken).ConfigureAwait(false);
+            var (fold, blocks) = await events.FoldAndReadAsync(day, shard, cancellationToken).ConfigureAwait(false);
+            if (fold.FinishPending) unfinished.Add(day);
             var previous = await states.LoadDuplicatesAsync(day, shard, cancellationToken).ConfigureAwait(false) is { } bytes
                 ? DuplicateCopies.Decode(bytes)
                 : DuplicateCopies.None;
