@@ -12,7 +12,7 @@
 #       Other options go to BenchmarkDotNet as they are (--list flat, --memory, ...).
 #       Results: the console and BenchmarkDotNet.Artifacts/results/ (ignored by git).
 #
-#   ./bench.sh import-sample FILE [EVENTS] [DAYS]
+#   ./bench.sh import-sample FILE [EVENTS] [DAYS] [MINI-PROGRAMS]
 #       Writes an NDJSON file of EVENTS (100000) valid simulated events spread over the DAYS (60)
 #       reporting days before today, gzip when FILE ends in .gz: the input for measuring
 #       `pipeline import` (docs/operations.md, "Backfilling history with import").

@@ -12,7 +12,8 @@ public static class Program
     /// the compacted event store's formats by CPU time (see <see cref="FormatCpuProbe"/>); <c>rollupday [events]
     /// [mini-programs] [shards,shards] [compacted]</c> rolls one large day up through storage with the real CLI (see <see cref="RollupDayProbe"/>);
     /// <c>finalisemem [events] [shards,shards]</c> samples what the day's finaliser holds while merging the partials (see <see cref="FinaliseMemoryProbe"/>);
-    /// <c>import-sample FILE [events] [days]</c> writes an NDJSON file of simulated history for the <c>import</c> verb (see <see cref="ImportSample"/>);
+    /// <c>import-sample FILE [events] [days] [mini-programs]</c> writes an NDJSON file of simulated history for the <c>import</c> verb (see <see cref="ImportSample"/>);
+    /// <c>importday FILE [shards]</c> times a backfilled day from import through processing, the sweep and the rollup (see <see cref="ImportDayProbe"/>);
     /// <c>ingestcpu [batches] [rounds]</c> times ingest's stages per request of the 8-client load shape (see <see cref="IngestStageProbe"/>).
     /// </summary>
     public static async Task<int> Main(string[] args)
@@ -23,6 +24,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "finalisemem") return FinaliseMemoryProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "rollupday") return await RollupDayProbe.RunAsync(args[1..]);
         if (args.Length > 0 && args[0] == "import-sample") return ImportSample.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "importday") return await ImportDayProbe.RunAsync(args[1..]);
         if (args.Length > 0 && args[0] == "ingestcpu") return IngestStageProbe.Run(args[1..]);
         if (args.Length > 1 && args[0] == "data")
         {

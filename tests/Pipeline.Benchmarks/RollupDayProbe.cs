@@ -58,7 +58,8 @@ internal static partial class RollupDayProbe
             var chunk = simulated.GetRange(i, Math.Min(Pipeline.Core.Ingest.IngestLimits.MaxEvents, simulated.Count - i));
             accepted.AddRange(parser.Parse(BenchData.Body(chunk, end), BenchData.Source, end).Accepted ?? []);
         }
-        simulated.Clear();
+        simulated = [];
+        var eventCount = accepted.Count;
         var days = accepted.Select(e => calendar.DayOf(e.TimeMs)).Distinct().Order().ToList();
         Console.WriteLine($"generated {accepted.Count:N0} events ({accepted.Select(e => e.UserKey).Distinct().Count():N0} users, {accepted.Select(e => e.MiniProgramId).Distinct().Count():N0} mini-programs, days {string.Join(", ", days.Select(d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))}) in {clock.Elapsed.TotalSeconds:0.0} s");
 
@@ -83,7 +84,15 @@ internal static partial class RollupDayProbe
             var storedSeconds = clock.Elapsed.TotalSeconds;
             long storedBytes = 0;
             await foreach (var blob in blobs.GetBlobContainerClient(StorageNames.EventsContainer).GetBlobsAsync()) storedBytes += blob.Properties.ContentLength ?? 0;
-            Console.WriteLine($"S={shards}: stored {batches.Count:N0} batch segments ({batches.Sum(b => b.Count):N0} (day, shard, batch) blocks, {storedBytes / 1048576.0:N1} MiB, {(double)storedBytes / accepted.Count:N1} B/event) in {storedSeconds:0.0} s");
+            Console.WriteLine($"S={shards}: stored {batches.Count:N0} batch segments ({batches.Sum(b => b.Count):N0} (day, shard, batch) blocks, {storedBytes / 1048576.0:N1} MiB, {(double)storedBytes / eventCount:N1} B/event) in {storedSeconds:0.0} s");
+            batches = null!;
+            if (shards == shardCounts[^1])
+            {
+                // The day is stored for the last time: this probe's copy of it (gigabytes at 10,000,000 events) would
+                // only take memory from the processes being measured (the sweep, the rollup, Azurite).
+                accepted = null!;
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
             var environment = new Dictionary<string, string>
             {
                 ["PipelineStorage"] = azurite.ConnectionString,
@@ -127,7 +136,7 @@ internal static partial class RollupDayProbe
             var rss = PeakRss().Match(output) is { Success: true } m ? m.Groups[1].Value : "?";
             var rows = Rows().Match(output) is { Success: true } r ? r.Groups[1].Value : "?";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"S={shards}: rollup {wall.TotalSeconds:0.0} s wall ({accepted.Count / wall.TotalSeconds:N0} events/s; shards all done after {shardsDone?.TotalSeconds ?? double.NaN:0.0} s, the rest is the finaliser), peak RSS {rss} MiB, {rows} rows; load average {ProcessStats.LoadAverage()}"));
+                $"S={shards}: rollup {wall.TotalSeconds:0.0} s wall ({eventCount / wall.TotalSeconds:N0} events/s; shards all done after {shardsDone?.TotalSeconds ?? double.NaN:0.0} s, the rest is the finaliser), peak RSS {rss} MiB, {rows} rows; load average {ProcessStats.LoadAverage()}"));
             Console.WriteLine("    " + output.Trim().Replace("\n", "\n    ", StringComparison.Ordinal));
 
             var exportStore = new BlobExportStore(blobs);

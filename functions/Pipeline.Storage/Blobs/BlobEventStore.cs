@@ -88,15 +88,20 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
     /// <summary>Attempts of a read or a compaction that keeps losing races to other compactions.</summary>
     public const int MaxAttempts = 8;
 
-    /// <summary>Shards a day compaction compacts at once.</summary>
-    public const int DayCompactionParallelism = 4;
+    /// <summary>
+    /// Shards a day compaction compacts at once. Each holds its new compacted file and, while it writes the Parquet
+    /// copy, a row group of decoded events (≈ 90 MB) and the copy itself: two fit beside a group of batches in a
+    /// 1 GiB process, and folding is CPU work (two cores on the measured machine).
+    /// </summary>
+    public const int DayCompactionParallelism = 2;
 
     /// <summary>
     /// Bytes of batch segments a day compaction holds at once: past it the day's shards are compacted in groups,
     /// each group reading its own blocks of every batch (one ranged read per batch and group), so memory stays
-    /// bounded while a day with more data costs more reads.
+    /// bounded while a day with more data costs more reads. With <see cref="DayCompactionParallelism"/> this keeps
+    /// the sweeper's process under 1 GiB (docs/performance.md); it was 512 MiB and 4 shards at once (2.3 GiB).
     /// </summary>
-    public const long DayGroupBytes = 512L << 20;
+    public const long DayGroupBytes = 256L << 20;
 
     private const string GenerationKey = "generation";
     private const string EventCountKey = "eventCount";
