@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Pipeline.Core.Events;
 
 namespace Pipeline.Core.Rollup;
@@ -62,6 +63,10 @@ public static class ShardDeduplicator
         foreach (var block in blocks)
         {
             var reader = EventBlockCodec.Open(block.Span);
+            // Sized from the first block (a compacted file's blocks are full but the last): at hundreds of thousands
+            // of events a shard-day, a list grown by doubling would allocate twice what it keeps.
+            if (candidates.Capacity == 0 && blocks is IReadOnlyCollection<ReadOnlyMemory<byte>> all)
+                candidates.Capacity = (int)Math.Min(Array.MaxLength, (long)all.Count * reader.EventCount);
             if (offsets.Length < reader.StringCount)
             {
                 offsets = new int[reader.StringCount];
@@ -99,8 +104,12 @@ public static class ShardDeduplicator
         var t = today.DayNumber;
         var drops = days.ToDictionary(s => s.Day.DayNumber, s => new List<long>(s.Drops));
 
-        var candidates = days.SelectMany(s => s.Candidates).ToArray();
-        Array.Sort(candidates, static (a, b) =>
+        // One day (the nightly run): its scan's own list, sorted in place (the decision does not depend on the
+        // candidates' order); several: one array of the exact size. No copy grown by doubling.
+        var candidates = days.Count == 1 && days[0].Candidates is List<DedupCandidate> only
+            ? CollectionsMarshal.AsSpan(only)
+            : Concat(days);
+        candidates.Sort(static (a, b) =>
         {
             var c = a.Hash.CompareTo(b.Hash);
             if (c != 0) return c;
@@ -109,7 +118,7 @@ public static class ShardDeduplicator
             c = a.Day.CompareTo(b.Day);
             return c != 0 ? c : a.Position.CompareTo(b.Position);
         });
-        var added = new List<EventIdWindow.Entry>();
+        var added = new List<EventIdWindow.Entry>(candidates.Length);
         for (var i = 0; i < candidates.Length;)
         {
             var first = candidates[i];
@@ -132,6 +141,15 @@ public static class ShardDeduplicator
             dropped[s.Day] = found.Count == 0 ? s.Previous : DuplicateCopies.Of(s.Previous.Positions.ToArray().Concat(found));
         }
         return new DedupDecision(dropped, newly, next, changed);
+    }
+
+    private static Span<DedupCandidate> Concat(IReadOnlyList<DayScan> days)
+    {
+        var all = new DedupCandidate[days.Sum(s => s.Candidates.Count)];
+        var at = 0;
+        foreach (var s in days)
+            foreach (var c in s.Candidates) all[at++] = c;
+        return all;
     }
 
     /// <summary>The live entries of <paramref name="window"/> and the <paramref name="added"/> ones (in hash order, none live before), in hash order.</summary>

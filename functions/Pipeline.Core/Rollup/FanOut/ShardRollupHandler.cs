@@ -39,7 +39,7 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
         var days = new List<DateOnly>();
         for (var d = day; d <= run.To; d = d.AddDays(1)) days.Add(d);
 
-        var (scans, decision, kept) = await DeduplicateAsync(run, message.Shard, days, cancellationToken).ConfigureAwait(false);
+        var (seen, decision, kept) = await DeduplicateAsync(run, message.Shard, days, cancellationToken).ConfigureAwait(false);
 
         var rolled = 0;
         long eventsRead = 0;
@@ -50,7 +50,7 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             // The compacted file again (a one-day run kept it from the scan): only the events the scan saw are counted.
             var blocks = kept ?? await events.ReadCompactedBlocksAsync(day, message.Shard, cancellationToken).ConfigureAwait(false);
             // Decoded and aggregated block by block: no event object, no list of the day.
-            var result = engine.RollShard(day, blocks, state, decision.Dropped[day], scans[i].Events);
+            var result = engine.RollShard(day, blocks, state, decision.Dropped[day], seen[i]);
             var dayEvents = result.Partial.Events;
 
             await states.SavePartialAsync(day, message.Shard, ShardPartialCodec.Encode(result.Partial), cancellationToken).ConfigureAwait(false);
@@ -86,7 +86,8 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
     /// stamped across midnight onto an earlier day must not beat the first copy received), and saves the
     /// drops, then the window. A kill between the two saves recomputes the same drops from the old window.
     /// </summary>
-    private async Task<(List<DayScan> Scans, DedupDecision Decision, IReadOnlyList<ReadOnlyMemory<byte>>? Kept)> DeduplicateAsync(
+    /// <returns>Per day the events the scan saw (the roll counts those only), the decision, and the one day's blocks of a one-day run.</returns>
+    private async Task<(long[] Seen, DedupDecision Decision, IReadOnlyList<ReadOnlyMemory<byte>>? Kept)> DeduplicateAsync(
         RollupRun run, int shard, List<DateOnly> days, CancellationToken cancellationToken)
     {
         var (windowBytes, windowVersion) = await states.LoadIdWindowAsync(shard, cancellationToken).ConfigureAwait(false);
@@ -120,7 +121,8 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
                 await states.SaveDuplicatesAsync(day, shard, decision.Dropped[day].Encode(), cancellationToken).ConfigureAwait(false);
         if (decision.WindowChanged)
             await states.SaveIdWindowAsync(shard, EventIdWindowCodec.Encode(decision.Window), windowVersion, cancellationToken).ConfigureAwait(false);
-        return (scans, decision, kept);
+        // The scans' candidates (tens of MB a shard-day at scale) are not kept through the roll: only their counts.
+        return ([.. scans.Select(s => s.Events)], decision, kept);
     }
 
     /// <summary>The shard's state as of the end of the day before <paramref name="day"/>: the run's base state for its first day, else what this shard saved.</summary>
