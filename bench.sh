@@ -17,6 +17,10 @@
 #       reporting days before today, gzip when FILE ends in .gz: the input for measuring
 #       `pipeline import` (docs/operations.md, "Backfilling history with import").
 #
+#   dotnet tests/Pipeline.Benchmarks/bin/Release/net10.0/Pipeline.Benchmarks.dll importday FILE [SHARDS]
+#       A backfilled day end to end, each step its own process on a throw-away Azurite: serve (processing)
+#       while `import FILE` lands it, processing drained, `sweep`, `rollup`; wall time and peak RSS of each.
+#
 #   ./bench.sh load [--seconds 600] [--rate 1000] [--batch 200] [...]
 #       The end-to-end load and soak harness against the local runner and a throw-away
 #       Azurite; `./bench.sh load --help` lists the options. Exit code 1 when a count
