@@ -115,13 +115,22 @@ internal static partial class RollupDayProbe
             }
 
             clock.Restart();
-            var rolling = PipelineProcess.RunAsync(environment, ["rollup"], TimeSpan.FromMinutes(30), CancellationToken.None);
+            var rollupPid = 0;
+            var rolling = PipelineProcess.RunAsync(environment, ["rollup"], TimeSpan.FromMinutes(30), CancellationToken.None, pid => rollupPid = pid);
+            // The rollup process's resident memory, sampled: its high-water mark while the shards rolled, and after.
+            double rssShards = 0, rssFinal = 0;
             // When the shards were all done (the fan-out) and when the day was finalised (the fan-in), from the run's progress.
             var runs = new TableRollupRunStore(tables, TimeProvider.System);
             TimeSpan? shardsDone = null;
             while (!rolling.IsCompleted)
             {
                 await Task.WhenAny(rolling, Task.Delay(250));
+                if (rollupPid != 0 && !rolling.IsCompleted)
+                {
+                    var rssNow = ProcessStats.RssKb(rollupPid) / 1024.0;
+                    if (shardsDone is null) rssShards = Math.Max(rssShards, rssNow);
+                    else rssFinal = Math.Max(rssFinal, rssNow);
+                }
                 if (shardsDone is not null) continue;
                 try
                 {
@@ -136,7 +145,7 @@ internal static partial class RollupDayProbe
             var rss = PeakRss().Match(output) is { Success: true } m ? m.Groups[1].Value : "?";
             var rows = Rows().Match(output) is { Success: true } r ? r.Groups[1].Value : "?";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"S={shards}: rollup {wall.TotalSeconds:0.0} s wall ({eventCount / wall.TotalSeconds:N0} events/s; shards all done after {shardsDone?.TotalSeconds ?? double.NaN:0.0} s, the rest is the finaliser), peak RSS {rss} MiB, {rows} rows; load average {ProcessStats.LoadAverage()}"));
+                $"S={shards}: rollup {wall.TotalSeconds:0.0} s wall ({eventCount / wall.TotalSeconds:N0} events/s; shards all done after {shardsDone?.TotalSeconds ?? double.NaN:0.0} s, the rest is the finaliser), peak RSS {rss} MiB (sampled: {rssShards:N0} MiB until the shards were done, {rssFinal:N0} MiB after), {rows} rows; load average {ProcessStats.LoadAverage()}"));
             Console.WriteLine("    " + output.Trim().Replace("\n", "\n    ", StringComparison.Ordinal));
 
             var exportStore = new BlobExportStore(blobs);

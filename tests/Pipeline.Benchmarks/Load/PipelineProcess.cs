@@ -30,9 +30,11 @@ public sealed partial class PipelineProcess : IDisposable
     }
 
     /// <summary>Runs a verb to completion; returns its standard output, or throws with its output when it fails.</summary>
-    public static async Task<string> RunAsync(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="started">Told the child's process id once it runs (to sample its memory meanwhile).</param>
+    public static async Task<string> RunAsync(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken cancellationToken, Action<int>? started = null)
     {
         using var process = Process.Start(StartInfo(environment, args))!;
+        started?.Invoke(process.Id);
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
