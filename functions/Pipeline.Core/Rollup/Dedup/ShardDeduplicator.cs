@@ -46,7 +46,8 @@ public static class ShardDeduplicator
 {
     /// <summary>Scans one (day, shard)'s compacted blocks against the window.</summary>
     /// <param name="today">The run's day (its creation date), which ages the window.</param>
-    public static DayScan Scan(DateOnly day, IEnumerable<ReadOnlyMemory<byte>> blocks, EventIdWindow window, DuplicateCopies previous, DateOnly today)
+    /// <param name="expectedEvents">The blocks' events, when known (the compacted file's count): a capacity hint only.</param>
+    public static DayScan Scan(DateOnly day, IEnumerable<ReadOnlyMemory<byte>> blocks, EventIdWindow window, DuplicateCopies previous, DateOnly today, long expectedEvents = 0)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         ArgumentNullException.ThrowIfNull(window);
@@ -54,7 +55,9 @@ public static class ShardDeduplicator
         var d = day.DayNumber;
         var t = today.DayNumber;
         var drops = new List<long>();
-        var candidates = new List<DedupCandidate>();
+        // Sized up front when the caller knows the day's events: at hundreds of thousands of events a shard-day, a
+        // list grown by doubling allocates about twice what it keeps, on the large-object heap.
+        var candidates = new List<DedupCandidate>((int)Math.Clamp(expectedEvents, 0, Array.MaxLength));
         var skip = previous.Positions;
         var nextSkip = 0;
         long position = 0;
@@ -63,10 +66,6 @@ public static class ShardDeduplicator
         foreach (var block in blocks)
         {
             var reader = EventBlockCodec.Open(block.Span);
-            // Sized from the first block (a compacted file's blocks are full but the last): at hundreds of thousands
-            // of events a shard-day, a list grown by doubling would allocate twice what it keeps.
-            if (candidates.Capacity == 0 && blocks is IReadOnlyCollection<ReadOnlyMemory<byte>> all)
-                candidates.Capacity = (int)Math.Min(Array.MaxLength, (long)all.Count * reader.EventCount);
             if (offsets.Length < reader.StringCount)
             {
                 offsets = new int[reader.StringCount];

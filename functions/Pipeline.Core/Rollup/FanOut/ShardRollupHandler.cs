@@ -109,7 +109,7 @@ public sealed class ShardRollupHandler(IEventStore events, IRollupStateStore sta
             var previous = await states.LoadDuplicatesAsync(day, shard, cancellationToken).ConfigureAwait(false) is { } bytes
                 ? DuplicateCopies.Decode(bytes)
                 : DuplicateCopies.None;
-            scans.Add(ShardDeduplicator.Scan(day, blocks, window, previous, today));
+            scans.Add(ShardDeduplicator.Scan(day, blocks, window, previous, today, expectedEvents: fold.EventsCompacted));
             if (days.Count == 1) kept = blocks;
         }
 
