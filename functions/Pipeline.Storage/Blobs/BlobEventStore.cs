@@ -89,17 +89,18 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
     public const int MaxAttempts = 8;
 
     /// <summary>
-    /// Shards a day compaction compacts at once. Each holds its new compacted file and, while it writes the Parquet
-    /// copy, a row group of decoded events (≈ 90 MB) and the copy itself: two fit beside a group of batches in a
-    /// 1 GiB process, and folding is CPU work (two cores on the measured machine).
+    /// Shards a day compaction compacts at once: one. Each holds its blocks, its new compacted file and, while it
+    /// writes the Parquet copy, a row group of decoded events (≈ 90 MB) and the copy itself, ≈ 250 MB at 625,000
+    /// events a shard-day; with two at once the sweeper peaked at 1.6 GiB on the 10,000,000-event day
+    /// (docs/performance.md). The reads inside one shard's fold still run <see cref="ReadParallelism"/> at once.
     /// </summary>
-    public const int DayCompactionParallelism = 2;
+    public const int DayCompactionParallelism = 1;
 
     /// <summary>
     /// Bytes of batch segments a day compaction holds at once: past it the day's shards are compacted in groups,
     /// each group reading its own blocks of every batch (one ranged read per batch and group), so memory stays
-    /// bounded while a day with more data costs more reads. With <see cref="DayCompactionParallelism"/> this keeps
-    /// the sweeper's process under 1 GiB (docs/performance.md); it was 512 MiB and 4 shards at once (2.3 GiB).
+    /// bounded while a day with more data costs more reads. It was 512 MiB, with 4 shards at once (2.3 GiB on the
+    /// 10,000,000-event day, docs/performance.md).
     /// </summary>
     public const long DayGroupBytes = 256L << 20;
 
