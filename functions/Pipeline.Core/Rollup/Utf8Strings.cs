@@ -61,9 +61,22 @@ internal sealed class Utf8Strings
     public int Count => _count;
 
     /// <summary>The id of a value given as UTF-8.</summary>
-    public int Intern(ReadOnlySpan<byte> utf8)
+    public int Intern(ReadOnlySpan<byte> utf8) => Intern(utf8, Hash(utf8));
+
+    /// <summary>
+    /// The hash of a value, its table slot fetched into the cache ahead of <see cref="Intern(ReadOnlySpan{byte}, uint)"/>:
+    /// hashing and fetching a block's whole dictionary first, then interning it, overlaps the slots' cache misses.
+    /// </summary>
+    public uint HashAndFetch(ReadOnlySpan<byte> utf8)
     {
         var hash = Hash(utf8);
+        CacheLines.Fetch(ref _slots[(int)hash & (_slots.Length - 1)], Unsafe.SizeOf<Slot>());
+        return hash;
+    }
+
+    /// <summary>The id of a value given as UTF-8 and its hash (from <see cref="HashAndFetch"/>).</summary>
+    public int Intern(ReadOnlySpan<byte> utf8, uint hash)
+    {
         var slots = _slots;
         var mask = slots.Length - 1;
         var i = (int)hash & mask;
