@@ -126,7 +126,7 @@ internal sealed class BlockShardRoller
     private struct IdInfo
     {
         public int MiniProgram; // dense index + 1; 0: not yet
-        public int Currency;    // dense index + 1
+        public int Pair;        // as a user: the index + 1 of the last (user, mini-program) pair met (most users use one mini-program)
         public long DurationMs; // as a user: session_end durations
         public int FirstSession; // as a user: session index + 1 of the earliest new session on D
         public int Session;     // as a session id: the index + 1 of the last session seen with it
@@ -139,6 +139,7 @@ internal sealed class BlockShardRoller
     private IdInfo[] _info = new IdInfo[1024];
     private readonly List<int> _programs = [];   // mini-program index -> string id
     private readonly List<int> _currencies = []; // currency index -> string id
+    private readonly LongIntMap _currencyIndex = new(16); // currency string id -> currency index (a map: IdInfo stays 32 bytes)
     private readonly List<int> _users = [];      // users with a share or a session_end (engaged candidates), string ids
 
     private readonly LongIntMap _pageByPair = new(256);                     // (mini-program index, page string id) -> page index
@@ -319,6 +320,7 @@ internal sealed class BlockShardRoller
         _ids.Reset();
         _programs.Clear();
         _currencies.Clear();
+        _currencyIndex.Reset();
         _users.Clear();
         _pageByPair.Reset();
         _pageByValue.Clear();
@@ -385,7 +387,8 @@ internal sealed class BlockShardRoller
     /// <summary>
     /// Fetches into the cache, ahead of the block's events, the records they will touch: each dictionary
     /// string's <see cref="IdInfo"/>, then for a session id its last session (112 bytes). Read at the event,
-    /// these are two dependent misses per event; fetched here, a block's worth overlap.
+    /// these are two dependent misses per event; fetched here, a block's worth overlap. For a user, its last
+    /// (user, mini-program) pair.
     /// </summary>
     private void FetchRecords(int n)
     {
@@ -393,10 +396,14 @@ internal sealed class BlockShardRoller
         var local = _local.AsSpan(0, n);
         foreach (var id in local) CacheLines.Fetch(ref info[id]);
         var sessions = _sessions;
+        var pairs = _pairs;
         foreach (var id in local)
         {
-            var session = info[id].Session - 1;
+            ref var r = ref info[id];
+            var session = r.Session - 1;
             if (session >= 0) CacheLines.Fetch(ref sessions[session], Unsafe.SizeOf<Session>());
+            var pair = r.Pair - 1;
+            if (pair >= 0) CacheLines.Fetch(ref pairs[pair]);
         }
     }
 
@@ -429,13 +436,9 @@ internal sealed class BlockShardRoller
 
     private int CurrencyIndex(int id)
     {
-        ref var info = ref _info[id];
-        if (info.Currency == 0)
-        {
-            _currencies.Add(id);
-            info.Currency = _currencies.Count;
-        }
-        return info.Currency - 1;
+        var index = _currencyIndex.GetOrAdd(id, _currencies.Count, out var added);
+        if (added) _currencies.Add(id);
+        return index;
     }
 
     private int PageIndex(int program, int pageId)
@@ -457,7 +460,19 @@ internal sealed class BlockShardRoller
         return index;
     }
 
+    /// <summary>The (user, mini-program) pair's index, found through the user's last pair when it is that one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int PairIndex(int user, int program)
+    {
+        ref var info = ref _info[user];
+        var hint = info.Pair - 1;
+        if (hint >= 0 && _pairs[hint].Program == program) return hint; // _pairs[hint].User == user: it is this user's pair
+        var index = PairIndexSlow(user, program);
+        info.Pair = index + 1;
+        return index;
+    }
+
+    private int PairIndexSlow(int user, int program)
     {
         var index = _pairIndex.GetOrAdd(((long)user << 32) | (uint)program, _pairCount, out var added);
         if (added)
