@@ -146,4 +146,49 @@ public sealed class BlockRollWideTests
         foreach (var currency in new[] { "CNY", "USD", "mp1" })
             Assert.Equal(events.Where(e => e.Type == EventType.AdImpression && e.Currency == currency).Sum(e => e.Revenue ?? 0), agg.Get("platform.ad_revenue", "currency", currency));
     }
+
+    [Fact]
+    public void Rolling_into_the_new_state_sets_what_applying_the_delta_would()
+    {
+        // RollShard has the roll set the day's users, pairs and sessions in the new state as it makes them; the
+        // delta (the other way, for callers without a state to fill) must give the same state once applied.
+        var random = new Random(21);
+        var events = new List<PipelineEvent>();
+        for (var i = 0; i < 600; i++)
+        {
+            var user = $"u{random.Next(50)}";
+            var mp = $"mp{random.Next(3)}";
+            var session = $"{user}-s{random.Next(4)}";
+            var time = At(D, 9) + random.Next(3_600_000);
+            events.Add(random.Next(3) switch
+            {
+                0 => Start(user, mp, session, time, 1001 + random.Next(3) * 6, id: $"e{i:000}"),
+                1 => PageView(user, mp, session, time, $"p{random.Next(4)}", id: $"e{i:000}"),
+                _ => End(user, mp, session, time, random.Next(100_000)),
+            });
+        }
+        var previous = WindowState.Empty();
+        previous.AsOfDay = D.DayNumber - 1;
+        previous.Users["u1"] = UserWindow.New(D.DayNumber - 5, "qr");
+        previous.UserPrograms[new UserProgramKey("u2", "mp0")] = UserWindow.New(D.DayNumber - 3, "share");
+        previous.Sessions[new SessionKey("u3", "mp1", "u3-s0")] = new SessionInfo(D.DayNumber - 1, 1011, "qr", "ios", 0, "e-old");
+        var blocks = BlockRollDifferentialTests.Blocks(events, new Random(22));
+
+        var into = previous.Clone();
+        var (_, empty) = BlockShardRoller.Roll(blocks, previous, SceneTable.Default, D.DayNumber, into: into);
+        Assert.Empty(empty.Sessions);
+        Assert.Empty(empty.Users);
+        Assert.Empty(empty.UserPrograms);
+        Assert.True(into.Sessions.Count > previous.Sessions.Count);
+
+        var (_, delta) = BlockShardRoller.Roll(blocks, previous, SceneTable.Default, D.DayNumber);
+        var applied = previous.Clone();
+        foreach (var kv in delta.Users) applied.Users[kv.Key] = kv.Value;
+        foreach (var kv in delta.UserPrograms) applied.UserPrograms[kv.Key] = kv.Value;
+        foreach (var kv in delta.Sessions) applied.Sessions[kv.Key] = kv.Value;
+        Assert.Equal(WindowStateCodec.Encode(applied), WindowStateCodec.Encode(into));
+        Assert.Single(previous.Sessions); // the previous state is only read
+
+        Assert.Throws<ArgumentException>(() => BlockShardRoller.Roll(blocks, previous, SceneTable.Default, D.DayNumber, into: previous));
+    }
 }
