@@ -70,7 +70,10 @@ internal sealed class Utf8Strings
     public uint HashAndFetch(ReadOnlySpan<byte> utf8)
     {
         var hash = Hash(utf8);
-        CacheLines.Fetch(ref _slots[(int)hash & (_slots.Length - 1)], Unsafe.SizeOf<Slot>());
+        var slots = _slots;
+        var i = (int)hash & (slots.Length - 1);
+        // The slot and the next one: a lookup probes about two slots (64 bytes each) on average.
+        CacheLines.Fetch(ref slots[i], Unsafe.SizeOf<Slot>() * (i + 1 < slots.Length ? 2 : 1));
         return hash;
     }
 
