@@ -99,6 +99,14 @@ internal sealed class Utf8Strings
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public string Get(int id) => _strings[id] ?? Make(id);
 
+    /// <summary>Fetches what <see cref="Get"/> of <paramref name="id"/> reads first into the cache (a hint: see <see cref="CacheLines"/>).</summary>
+    public void Fetch(int id)
+    {
+        CacheLines.Fetch(ref _strings[id]);
+        CacheLines.Fetch(ref _offsets[id]);
+        CacheLines.Fetch(ref _lengths[id]);
+    }
+
     /// <summary>The UTF-8 bytes of an id (well-formed).</summary>
     public ReadOnlySpan<byte> Bytes(int id) => _arena.AsSpan(_offsets[id], _lengths[id]);
 
