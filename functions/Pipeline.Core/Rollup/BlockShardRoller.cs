@@ -746,7 +746,7 @@ internal sealed class BlockShardRoller
     /// </summary>
     private void FetchAhead(ReadOnlySpan<int> started, int k)
     {
-        const int Far = 16, Near = 8;
+        const int Far = 16, Near = 8, Nearest = 4;
         if (k + Far < started.Length)
         {
             var user = _sessions[started[k + Far]].User;
@@ -759,6 +759,27 @@ internal sealed class BlockShardRoller
             if (info.Pair > 0) CacheLines.Fetch(ref _pairs[info.Pair - 1]);
             if (info.FirstSession > 0) CacheLines.Fetch(ref _sessions[info.FirstSession - 1], Unsafe.SizeOf<Session>());
         }
+        // The user's string, when made already, is hashed for the session's key.
+        if (k + Nearest < started.Length) _strings.FetchMade(_sessions[started[k + Nearest]].User);
+    }
+
+    /// <summary>
+    /// Fetches, ahead of a pass over users (string ids, in <paramref name="users"/>'s order), the user's string:
+    /// first where it is kept, then (half as far ahead) its characters, which the state's dictionaries hash.
+    /// </summary>
+    private void FetchUserAhead(ReadOnlySpan<int> users, int k)
+    {
+        const int Far = 8, Near = 4;
+        if (k + Far < users.Length) _strings.Fetch(users[k + Far]);
+        if (k + Near < users.Length) _strings.FetchMade(users[k + Near]);
+    }
+
+    /// <summary>The same for a pass over (user, mini-program) pairs (indexes into <see cref="_pairs"/>, nearly in order).</summary>
+    private void FetchPairUserAhead(ReadOnlySpan<int> pairs, int k)
+    {
+        const int Far = 8, Near = 4;
+        if (k + Far < pairs.Length) _strings.Fetch(_pairs[pairs[k + Far]].User);
+        if (k + Near < pairs.Length) _strings.FetchMade(_pairs[pairs[k + Near]].User);
     }
 
     /// <summary>Whether <paramref name="user"/> meets channel index <paramref name="channel"/> for the first time (and records it).</summary>
@@ -886,8 +907,11 @@ internal sealed class BlockShardRoller
         }
 
         if (_into is { } users) RollupEngine.Reserve(users.Users, activeUsers.Count);
-        foreach (var u in activeUsers)
+        var active = CollectionsMarshal.AsSpan(activeUsers);
+        for (var k = 0; k < active.Length; k++)
         {
+            FetchUserAhead(active, k);
+            var u = active[k];
             var userKey = _strings.Get(u);
             AddTotal(Slot.TDau, 1);
             if (previous.Users.TryGetValue(userKey, out var known))
@@ -906,9 +930,11 @@ internal sealed class BlockShardRoller
             }
         }
         if (_into is { } pairs) RollupEngine.Reserve(pairs.UserPrograms, activePairs.Count);
-        foreach (var pi in activePairs)
+        var pairList = CollectionsMarshal.AsSpan(activePairs);
+        for (var k = 0; k < pairList.Length; k++)
         {
-            ref var pair = ref _pairs[pi];
+            FetchPairUserAhead(pairList, k);
+            ref var pair = ref _pairs[pairList[k]];
             AddTotal(Slot.TProgramPairs, 1);
             Add(Slot.MDau, pair.Program, 1);
             var up = new UserProgramKey(_strings.Get(pair.User), _strings.Get(_programs[pair.Program]));

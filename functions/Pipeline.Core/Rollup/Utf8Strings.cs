@@ -107,6 +107,12 @@ internal sealed class Utf8Strings
         CacheLines.Fetch(ref _lengths[id]);
     }
 
+    /// <summary>Fetches the characters of <paramref name="id"/>'s string into the cache when it is made already (a hint).</summary>
+    public void FetchMade(int id)
+    {
+        if (_strings[id] is { Length: > 0 } s) CacheLines.Fetch(ref Unsafe.AsRef(in s.GetPinnableReference()), s.Length * sizeof(char));
+    }
+
     /// <summary>The UTF-8 bytes of an id (well-formed).</summary>
     public ReadOnlySpan<byte> Bytes(int id) => _arena.AsSpan(_offsets[id], _lengths[id]);
 
