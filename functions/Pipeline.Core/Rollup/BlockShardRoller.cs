@@ -126,7 +126,7 @@ internal sealed class BlockShardRoller
     private struct IdInfo
     {
         public int MiniProgram; // dense index + 1; 0: not yet
-        public int Pair;        // as a user: the index + 1 of the last (user, mini-program) pair met (most users use one mini-program)
+        public int Pair;        // as a user: the index + 1 of its newest (user, mini-program) pair, the head of its chain of pairs
         public long DurationMs; // as a user: session_end durations
         public int FirstSession; // as a user: session index + 1 of the earliest new session on D
         public int Session;     // as a session id: the index + 1 of the last session seen with it
@@ -186,10 +186,15 @@ internal sealed class BlockShardRoller
         public int User, Program;
         public long DurationMs;
         public int FirstSession; // session index + 1
+        public int Previous;     // the user's pair made before this one: index + 1; 0: none (its first)
+        public int Depth;        // the user's pairs up to this one (1 for its first)
         public bool Sharer;
     }
 
-    private readonly LongIntMap _pairIndex = new(1024); // (user id, mini-program index) -> pair index
+    /// <summary>Pairs of a user found by walking its chain at most; a user with more has all of them in <see cref="_pairIndex"/> too.</summary>
+    private const int PairWalk = 4;
+
+    private readonly LongIntMap _pairIndex = new(1024); // (user id, mini-program index) -> pair index, for users with more than PairWalk pairs
     private Pair[] _pairs = new Pair[1024];
     private int _pairCount;
 
@@ -397,7 +402,7 @@ internal sealed class BlockShardRoller
     /// <summary>
     /// Fetches into the cache, ahead of the block's events, the records they will touch: each dictionary
     /// string's <see cref="IdInfo"/>, then for a session id its last session (112 bytes). Read at the event,
-    /// these are two dependent misses per event; fetched here, a block's worth overlap. For a user, its last
+    /// these are two dependent misses per event; fetched here, a block's worth overlap. For a user, its newest
     /// (user, mini-program) pair.
     /// </summary>
     private void FetchRecords(int n)
@@ -470,28 +475,59 @@ internal sealed class BlockShardRoller
         return index;
     }
 
-    /// <summary>The (user, mini-program) pair's index, found through the user's last pair when it is that one.</summary>
+    /// <summary>The (user, mini-program) pair's index (made when new): most often the user's newest pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int PairIndex(int user, int program)
     {
-        ref var info = ref _info[user];
-        var hint = info.Pair - 1;
-        if (hint >= 0 && _pairs[hint].Program == program) return hint; // _pairs[hint].User == user: it is this user's pair
-        var index = PairIndexSlow(user, program);
-        info.Pair = index + 1;
-        return index;
+        var newest = _info[user].Pair - 1;
+        if (newest >= 0 && _pairs[newest].Program == program) return newest; // _pairs[newest].User == user: it is this user's pair
+        return PairIndexSlow(user, program);
     }
 
     private int PairIndexSlow(int user, int program)
     {
-        var index = _pairIndex.GetOrAdd(((long)user << 32) | (uint)program, _pairCount, out var added);
-        if (added)
+        var index = FindPair(user, program);
+        return index >= 0 ? index : NewPair(user, program);
+    }
+
+    /// <summary>The (user, mini-program) pair's index, or -1 when the shard-day has none.</summary>
+    /// <remarks>
+    /// A user's pairs are a chain from its newest (<see cref="IdInfo.Pair"/>, then <see cref="Pair.Previous"/>). Most
+    /// users have one to three, so finding a pair, or learning that it is new, reads a record or two, the newest
+    /// of which <see cref="FetchRecords"/> fetched with the block; a hash table lookup would be a cache miss of its
+    /// own (one per new pair: 85,000 per 1,000,000 events). A user with more than <see cref="PairWalk"/> pairs has
+    /// all of them in <see cref="_pairIndex"/> as well, so no walk is longer than that.
+    /// </remarks>
+    private int FindPair(int user, int program)
+    {
+        var p = _info[user].Pair - 1;
+        for (var step = 0; p >= 0 && step < PairWalk; step++)
         {
-            if (_pairCount == _pairs.Length) Array.Resize(ref _pairs, _pairs.Length * 2);
-            _pairs[_pairCount++] = new Pair { User = user, Program = program };
+            if (_pairs[p].Program == program) return p;
+            p = _pairs[p].Previous - 1;
         }
+        return p >= 0 ? _pairIndex.Get(PairKey(user, program)) : -1; // stopped short of the chain's end: the table has them all
+    }
+
+    private int NewPair(int user, int program)
+    {
+        ref var info = ref _info[user];
+        var previous = info.Pair - 1;
+        var depth = previous >= 0 ? _pairs[previous].Depth + 1 : 1;
+        if (_pairCount == _pairs.Length) Array.Resize(ref _pairs, _pairs.Length * 2);
+        var index = _pairCount++;
+        _pairs[index] = new Pair { User = user, Program = program, Previous = previous + 1, Depth = depth };
+        info.Pair = index + 1;
+        if (depth == PairWalk + 1)
+        {
+            // From now on this user's walks stop short of the chain's end: the table gets all of its pairs.
+            for (var p = index; p >= 0; p = _pairs[p].Previous - 1) _pairIndex.GetOrAdd(PairKey(user, _pairs[p].Program), p, out _);
+        }
+        else if (depth > PairWalk + 1) _pairIndex.GetOrAdd(PairKey(user, program), index, out _);
         return index;
     }
+
+    private static long PairKey(int user, int program) => ((long)user << 32) | (uint)program;
 
     private int SessionIndex(int user, int program, int sessionId)
     {
@@ -979,7 +1015,7 @@ internal sealed class BlockShardRoller
                 qr = channel == "qr";
             }
             var buyer = _info[user];
-            var pi = _pairIndex.Get(((long)user << 32) | (uint)mp);
+            var pi = FindPair(user, mp);
             var programEngaged = pi >= 0 && (_pairs[pi].Sharer || _pairs[pi].DurationMs >= ShardDayRoller.EngagedDurationMs);
             _partial.Orders.Add(o with
             {

@@ -109,20 +109,21 @@ public sealed class BlockRollWideTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Users_switching_between_mini_programs_count_per_pair(int seed)
+    [InlineData(1, 4)]
+    [InlineData(2, 4)]
+    [InlineData(3, 12)] // more mini-programs per user than a chain of pairs is walked: those users' pairs are also in the table
+    public void Users_switching_between_mini_programs_count_per_pair(int seed, int programs)
     {
         // Each user's session_end and share events alternate between mini-programs in random order, so the
         // user's last pair is sometimes the one asked for and sometimes not; durations add up per pair
         // (engaged per mini-program), shares mark the pair's sharer. Revenue currencies include a string that
-        // is also a mini-program id, and orders read the pair's engagement.
+        // is also a mini-program id, and orders read the pair's engagement (of pairs made and not made that day).
         var random = new Random(seed);
         var events = new List<PipelineEvent>();
         for (var i = 0; i < 1_500; i++)
         {
             var user = $"u{random.Next(40)}";
-            var mp = $"mp{random.Next(4)}";
+            var mp = $"mp{random.Next(programs)}";
             var time = At(D, 9) + random.Next(3_600_000);
             events.Add(random.Next(6) switch
             {
