@@ -126,7 +126,7 @@ internal sealed class BlockShardRoller
     private struct IdInfo
     {
         public int MiniProgram; // dense index + 1; 0: not yet
-        public int Currency;    // dense index + 1
+        public int Pair;        // as a user: the index + 1 of its newest (user, mini-program) pair, the head of its chain of pairs
         public long DurationMs; // as a user: session_end durations
         public int FirstSession; // as a user: session index + 1 of the earliest new session on D
         public int Session;     // as a session id: the index + 1 of the last session seen with it
@@ -139,6 +139,7 @@ internal sealed class BlockShardRoller
     private IdInfo[] _info = new IdInfo[1024];
     private readonly List<int> _programs = [];   // mini-program index -> string id
     private readonly List<int> _currencies = []; // currency index -> string id
+    private readonly LongIntMap _currencyIndex = new(16); // currency string id -> currency index (a map: IdInfo stays 32 bytes)
     private readonly List<int> _users = [];      // users with a share or a session_end (engaged candidates), string ids
 
     private readonly LongIntMap _pageByPair = new(256);                     // (mini-program index, page string id) -> page index
@@ -185,10 +186,15 @@ internal sealed class BlockShardRoller
         public int User, Program;
         public long DurationMs;
         public int FirstSession; // session index + 1
+        public int Previous;     // the user's pair made before this one: index + 1; 0: none (its first)
+        public int Depth;        // the user's pairs up to this one (1 for its first)
         public bool Sharer;
     }
 
-    private readonly LongIntMap _pairIndex = new(1024); // (user id, mini-program index) -> pair index
+    /// <summary>Pairs of a user found by walking its chain at most; a user with more has all of them in <see cref="_pairIndex"/> too.</summary>
+    private const int PairWalk = 4;
+
+    private readonly LongIntMap _pairIndex = new(1024); // (user id, mini-program index) -> pair index, for users with more than PairWalk pairs
     private Pair[] _pairs = new Pair[1024];
     private int _pairCount;
 
@@ -224,6 +230,8 @@ internal sealed class BlockShardRoller
 
     private ShardPartial _partial;
     private WindowState _previous;
+    private WindowState? _into; // the new state the day's users, pairs and sessions go into, or null: into _delta
+    private ShardDelta? _delta;
     private SceneTable _scenes;
     private int _day;
 
@@ -277,8 +285,13 @@ internal sealed class BlockShardRoller
     /// <summary>Aggregates one shard's blocks of <paramref name="day"/> in one pass.</summary>
     /// <param name="skip">Positions (among all the blocks' events, ascending) of the copies not to count: duplicates.</param>
     /// <param name="limit">Events counted at most: those at positions from <paramref name="limit"/> on are read but not counted.</param>
-    public static (ShardPartial Partial, ShardDelta Delta) Roll(IEnumerable<ReadOnlyMemory<byte>> blocks, WindowState previous, SceneTable scenes, int day, long[]? skip = null, long limit = long.MaxValue)
+    /// <param name="into">The new state (a copy of <paramref name="previous"/>, not the same object): when given, the day's
+    /// users, (user, mini-program) pairs and sessions are set in it as they are made, as applying the delta would set
+    /// them, and the delta returned is empty. That saves the delta's lists (about 14 MB of large-object garbage per
+    /// 1,000,000 events) and a second pass over them.</param>
+    public static (ShardPartial Partial, ShardDelta Delta) Roll(IEnumerable<ReadOnlyMemory<byte>> blocks, WindowState previous, SceneTable scenes, int day, long[]? skip = null, long limit = long.MaxValue, WindowState? into = null)
     {
+        if (into is not null && ReferenceEquals(into, previous)) throw new ArgumentException("The new state must be a copy of the previous one: the roll reads the previous state.", nameof(into));
         var roller = TakeSpare();
         if (roller is null) roller = new BlockShardRoller(previous, scenes, day);
         else roller.Reset(previous, scenes, day);
@@ -286,6 +299,7 @@ internal sealed class BlockShardRoller
         roller._nextSkip = 0;
         roller._position = 0;
         roller._limit = limit;
+        roller._into = into;
         long events = 0;
         foreach (var block in blocks) events += roller.Read(block.Span);
         roller._partial.Events = events;
@@ -301,6 +315,8 @@ internal sealed class BlockShardRoller
     {
         _partial = null!;
         _previous = null!;
+        _into = null;
+        _delta = null;
         _orders.Clear();
         _loadByProgram.Clear();
         _loadTotal.Clear();
@@ -319,6 +335,7 @@ internal sealed class BlockShardRoller
         _ids.Reset();
         _programs.Clear();
         _currencies.Clear();
+        _currencyIndex.Reset();
         _users.Clear();
         _pageByPair.Reset();
         _pageByValue.Clear();
@@ -346,15 +363,25 @@ internal sealed class BlockShardRoller
         var reader = EventBlockCodec.Open(block);
         var n = reader.StringCount;
         if (_local.Length < n) _local = new int[Math.Max(n, _local.Length * 2)];
+        if (_hashes.Length < n)
+        {
+            _hashes = new uint[_local.Length];
+            _ranges = new long[_local.Length];
+        }
         var payload = reader.Payload;
-        // Every dictionary entry mapped up front, in one tight loop: the table lookups are independent of
-        // each other, so their cache misses overlap (most entries are users and sessions the events use).
+        // Every dictionary entry mapped up front (most entries are users and sessions the events use, each a
+        // cache miss in the string table): first every entry hashed and its slot fetched, then interned, so
+        // the misses overlap instead of being waited for one at a time.
         for (var i = 0; i < n; i++)
         {
             var offset = reader.NextString(out var length);
-            _local[i] = _strings.Intern(payload.Slice(offset, length));
+            _ranges[i] = ((long)offset << 32) | (uint)length;
+            _hashes[i] = _strings.HashAndFetch(payload.Slice(offset, length));
         }
+        for (var i = 0; i < n; i++)
+            _local[i] = _strings.Intern(payload.Slice((int)(_ranges[i] >> 32), (int)(uint)_ranges[i]), _hashes[i]);
         if (_strings.Count > _info.Length) Array.Resize(ref _info, Math.Max(_strings.Count, _info.Length * 2));
+        FetchRecords(n);
         var e = new BlockEvent();
         var count = 0;
         while (reader.TryReadEvent(ref e))
@@ -371,6 +398,33 @@ internal sealed class BlockShardRoller
         }
         return count;
     }
+
+    /// <summary>
+    /// Fetches into the cache, ahead of the block's events, the records they will touch: each dictionary
+    /// string's <see cref="IdInfo"/>, then for a session id its last session (112 bytes). Read at the event,
+    /// these are two dependent misses per event; fetched here, a block's worth overlap. For a user, its newest
+    /// (user, mini-program) pair.
+    /// </summary>
+    private void FetchRecords(int n)
+    {
+        var info = _info;
+        var local = _local.AsSpan(0, n);
+        foreach (var id in local) CacheLines.Fetch(ref info[id]);
+        var sessions = _sessions;
+        var pairs = _pairs;
+        foreach (var id in local)
+        {
+            ref var r = ref info[id];
+            var session = r.Session - 1;
+            if (session >= 0) CacheLines.Fetch(ref sessions[session], Unsafe.SizeOf<Session>());
+            var pair = r.Pair - 1;
+            if (pair >= 0) CacheLines.Fetch(ref pairs[pair]);
+        }
+    }
+
+    // Per block: each dictionary string's hash and (offset, length) in the payload, while it is interned.
+    private uint[] _hashes = new uint[256];
+    private long[] _ranges = new long[256];
 
     // The duplicates of the shard-day, by position among its events (ascending), and the read position.
     private long[] _skip = [];
@@ -397,13 +451,9 @@ internal sealed class BlockShardRoller
 
     private int CurrencyIndex(int id)
     {
-        ref var info = ref _info[id];
-        if (info.Currency == 0)
-        {
-            _currencies.Add(id);
-            info.Currency = _currencies.Count;
-        }
-        return info.Currency - 1;
+        var index = _currencyIndex.GetOrAdd(id, _currencies.Count, out var added);
+        if (added) _currencies.Add(id);
+        return index;
     }
 
     private int PageIndex(int program, int pageId)
@@ -425,16 +475,59 @@ internal sealed class BlockShardRoller
         return index;
     }
 
+    /// <summary>The (user, mini-program) pair's index (made when new): most often the user's newest pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int PairIndex(int user, int program)
     {
-        var index = _pairIndex.GetOrAdd(((long)user << 32) | (uint)program, _pairCount, out var added);
-        if (added)
+        var newest = _info[user].Pair - 1;
+        if (newest >= 0 && _pairs[newest].Program == program) return newest; // _pairs[newest].User == user: it is this user's pair
+        return PairIndexSlow(user, program);
+    }
+
+    private int PairIndexSlow(int user, int program)
+    {
+        var index = FindPair(user, program);
+        return index >= 0 ? index : NewPair(user, program);
+    }
+
+    /// <summary>The (user, mini-program) pair's index, or -1 when the shard-day has none.</summary>
+    /// <remarks>
+    /// A user's pairs are a chain from its newest (<see cref="IdInfo.Pair"/>, then <see cref="Pair.Previous"/>). Most
+    /// users have one to three, so finding a pair, or learning that it is new, reads a record or two, the newest
+    /// of which <see cref="FetchRecords"/> fetched with the block; a hash table lookup would be a cache miss of its
+    /// own (one per new pair: 85,000 per 1,000,000 events). A user with more than <see cref="PairWalk"/> pairs has
+    /// all of them in <see cref="_pairIndex"/> as well, so no walk is longer than that.
+    /// </remarks>
+    private int FindPair(int user, int program)
+    {
+        var p = _info[user].Pair - 1;
+        for (var step = 0; p >= 0 && step < PairWalk; step++)
         {
-            if (_pairCount == _pairs.Length) Array.Resize(ref _pairs, _pairs.Length * 2);
-            _pairs[_pairCount++] = new Pair { User = user, Program = program };
+            if (_pairs[p].Program == program) return p;
+            p = _pairs[p].Previous - 1;
         }
+        return p >= 0 ? _pairIndex.Get(PairKey(user, program)) : -1; // stopped short of the chain's end: the table has them all
+    }
+
+    private int NewPair(int user, int program)
+    {
+        ref var info = ref _info[user];
+        var previous = info.Pair - 1;
+        var depth = previous >= 0 ? _pairs[previous].Depth + 1 : 1;
+        if (_pairCount == _pairs.Length) Array.Resize(ref _pairs, _pairs.Length * 2);
+        var index = _pairCount++;
+        _pairs[index] = new Pair { User = user, Program = program, Previous = previous + 1, Depth = depth };
+        info.Pair = index + 1;
+        if (depth == PairWalk + 1)
+        {
+            // From now on this user's walks stop short of the chain's end: the table gets all of its pairs.
+            for (var p = index; p >= 0; p = _pairs[p].Previous - 1) _pairIndex.GetOrAdd(PairKey(user, _pairs[p].Program), p, out _);
+        }
+        else if (depth > PairWalk + 1) _pairIndex.GetOrAdd(PairKey(user, program), index, out _);
         return index;
     }
+
+    private static long PairKey(int user, int program) => ((long)user << 32) | (uint)program;
 
     private int SessionIndex(int user, int program, int sessionId)
     {
@@ -681,6 +774,50 @@ internal sealed class BlockShardRoller
     private bool Earlier(in Session a, in Session b) =>
         Utf16Order.Earlier(a.StartTime, _ids.Get(a.StartId), b.StartTime, _ids.Get(b.StartId));
 
+    /// <summary>
+    /// Fetches into the cache, ahead of <see cref="Finish"/>'s pass over the new sessions, what it will read at
+    /// random for a session: its user's <see cref="IdInfo"/> and string (some sessions ahead), then, once that
+    /// IdInfo is in, the user's last pair and earliest session so far (half as far ahead). The sessions
+    /// themselves are read nearly in order, which the processor foresees; these it cannot.
+    /// </summary>
+    private void FetchAhead(ReadOnlySpan<int> started, int k)
+    {
+        const int Far = 16, Near = 8, Nearest = 4;
+        if (k + Far < started.Length)
+        {
+            var user = _sessions[started[k + Far]].User;
+            CacheLines.Fetch(ref _info[user]);
+            _strings.Fetch(user);
+        }
+        if (k + Near < started.Length)
+        {
+            ref var info = ref _info[_sessions[started[k + Near]].User];
+            if (info.Pair > 0) CacheLines.Fetch(ref _pairs[info.Pair - 1]);
+            if (info.FirstSession > 0) CacheLines.Fetch(ref _sessions[info.FirstSession - 1], Unsafe.SizeOf<Session>());
+        }
+        // The user's string, when made already, is hashed for the session's key.
+        if (k + Nearest < started.Length) _strings.FetchMade(_sessions[started[k + Nearest]].User);
+    }
+
+    /// <summary>
+    /// Fetches, ahead of a pass over users (string ids, in <paramref name="users"/>'s order), the user's string:
+    /// first where it is kept, then (half as far ahead) its characters, which the state's dictionaries hash.
+    /// </summary>
+    private void FetchUserAhead(ReadOnlySpan<int> users, int k)
+    {
+        const int Far = 8, Near = 4;
+        if (k + Far < users.Length) _strings.Fetch(users[k + Far]);
+        if (k + Near < users.Length) _strings.FetchMade(users[k + Near]);
+    }
+
+    /// <summary>The same for a pass over (user, mini-program) pairs (indexes into <see cref="_pairs"/>, nearly in order).</summary>
+    private void FetchPairUserAhead(ReadOnlySpan<int> pairs, int k)
+    {
+        const int Far = 8, Near = 4;
+        if (k + Far < pairs.Length) _strings.Fetch(_pairs[pairs[k + Far]].User);
+        if (k + Near < pairs.Length) _strings.FetchMade(_pairs[pairs[k + Near]].User);
+    }
+
     /// <summary>Whether <paramref name="user"/> meets channel index <paramref name="channel"/> for the first time (and records it).</summary>
     private bool FirstOfUser(ref uint channels, int user, int channel)
     {
@@ -694,7 +831,9 @@ internal sealed class BlockShardRoller
     private ShardDelta Finish()
     {
         FlushVisits();
-        var delta = new ShardDelta(_started.Count);
+        var delta = new ShardDelta(_into is null ? _started.Count : 0);
+        _delta = delta;
+        if (_into is { } into) RollupEngine.Reserve(into.Sessions, _started.Count);
         var day = _day;
         var previous = _previous;
         var sessionRetentionStart = day - WindowState.SessionRetentionDays + 1;
@@ -707,8 +846,11 @@ internal sealed class BlockShardRoller
         var activeUsers = new List<int>();
         var activePairs = new List<int>();
 
-        foreach (var si in _started)
+        var started = CollectionsMarshal.AsSpan(_started);
+        for (var k = 0; k < started.Length; k++)
         {
+            FetchAhead(started, k);
+            var si = started[k];
             ref var s = ref _sessions[si];
             var key = new SessionKey(_strings.Get(s.User), _strings.Get(_programs[s.Program]), _strings.Get(s.SessionId));
             if (previous.Sessions.Count > 0 && previous.Sessions.TryGetValue(key, out var earlier) && earlier.Day >= sessionRetentionStart) continue;
@@ -729,7 +871,7 @@ internal sealed class BlockShardRoller
             var channel = channels[scene.Channel];
             var platformIndex = s.Platform is >= Platform.Unknown and <= Platform.Other ? (int)s.Platform : 0;
             var platform = WireNames.PlatformName(s.Platform);
-            delta.Sessions.Add(new(key, new SessionInfo(day, s.Scene, channel, platform, s.StartTime, _ids.String(s.StartId))));
+            Put(key, new SessionInfo(day, s.Scene, channel, platform, s.StartTime, _ids.String(s.StartId)));
             s.NewToday = true;
             s.Channel = scene.Channel;
 
@@ -800,14 +942,18 @@ internal sealed class BlockShardRoller
             }
         }
 
-        foreach (var u in activeUsers)
+        if (_into is { } users) RollupEngine.Reserve(users.Users, activeUsers.Count);
+        var active = CollectionsMarshal.AsSpan(activeUsers);
+        for (var k = 0; k < active.Length; k++)
         {
+            FetchUserAhead(active, k);
+            var u = active[k];
             var userKey = _strings.Get(u);
             AddTotal(Slot.TDau, 1);
             if (previous.Users.TryGetValue(userKey, out var known))
             {
                 if (known.LastActiveDay <= day - 91) AddTotal(Slot.TReturning, 1);
-                delta.Users.Add(new(userKey, known.ActiveOn(day)));
+                Put(userKey, known.ActiveOn(day));
             }
             else
             {
@@ -816,23 +962,26 @@ internal sealed class BlockShardRoller
                 Add(Slot.ChannelNew, firstChannelIndex, 1);
                 var firstChannel = channels[firstChannelIndex];
                 if (firstChannel == "share") AddTotal(Slot.TViral, 1);
-                delta.Users.Add(new(userKey, UserWindow.New(day, firstChannel)));
+                Put(userKey, UserWindow.New(day, firstChannel));
             }
         }
-        foreach (var pi in activePairs)
+        if (_into is { } pairs) RollupEngine.Reserve(pairs.UserPrograms, activePairs.Count);
+        var pairList = CollectionsMarshal.AsSpan(activePairs);
+        for (var k = 0; k < pairList.Length; k++)
         {
-            ref var pair = ref _pairs[pi];
+            FetchPairUserAhead(pairList, k);
+            ref var pair = ref _pairs[pairList[k]];
             AddTotal(Slot.TProgramPairs, 1);
             Add(Slot.MDau, pair.Program, 1);
             var up = new UserProgramKey(_strings.Get(pair.User), _strings.Get(_programs[pair.Program]));
             if (previous.UserPrograms.TryGetValue(up, out var known))
-                delta.UserPrograms.Add(new(up, known.ActiveOn(day)));
+                Put(up, known.ActiveOn(day));
             else
             {
                 Add(Slot.MNew, pair.Program, 1);
                 var firstChannel = channels[_sessions[pair.FirstSession - 1].Channel];
                 if (firstChannel == "share") Add(Slot.MViral, pair.Program, 1);
-                delta.UserPrograms.Add(new(up, UserWindow.New(day, firstChannel)));
+                Put(up, UserWindow.New(day, firstChannel));
             }
         }
 
@@ -866,7 +1015,7 @@ internal sealed class BlockShardRoller
                 qr = channel == "qr";
             }
             var buyer = _info[user];
-            var pi = _pairIndex.Get(((long)user << 32) | (uint)mp);
+            var pi = FindPair(user, mp);
             var programEngaged = pi >= 0 && (_pairs[pi].Sharer || _pairs[pi].DurationMs >= ShardDayRoller.EngagedDurationMs);
             _partial.Orders.Add(o with
             {
@@ -878,6 +1027,26 @@ internal sealed class BlockShardRoller
 
         WriteCounters(channels, sources);
         return delta;
+    }
+
+    // The day's sessions, users and pairs: set in the new state as they are made when the caller gave it (as
+    // RollupEngine.Apply would set the delta's entries: each key is made once per day), else listed in the delta.
+    private void Put(SessionKey key, SessionInfo value)
+    {
+        if (_into is { } state) state.Sessions[key] = value;
+        else _delta!.Sessions.Add(new(key, value));
+    }
+
+    private void Put(string user, UserWindow value)
+    {
+        if (_into is { } state) state.Users[user] = value;
+        else _delta!.Users.Add(new(user, value));
+    }
+
+    private void Put(UserProgramKey pair, UserWindow value)
+    {
+        if (_into is { } state) state.UserPrograms[pair] = value;
+        else _delta!.UserPrograms.Add(new(pair, value));
     }
 
     /// <summary>The typed counters into the partial's string-keyed aggregate, once per distinct counter.</summary>

@@ -50,7 +50,8 @@ internal sealed class DayFinaliser(double commissionRate)
     public DayClose Begin(DateOnly day, int partitions) => new(this, day, partitions);
 
     /// <summary>The partition of an order's key in the ledger.</summary>
-    public static int OrderPartition(OrderKey key, int partitions) => UserShard.Of(key.MerchantId + "\u0000" + key.OrderId, partitions);
+    public static int OrderPartition(OrderKey key, int partitions) =>
+        partitions <= 1 ? 0 : UserShard.Of(key.MerchantId + "\u0000" + key.OrderId, partitions); // one partition: no key string to make
 
     /// <summary>The partition of a buyer in the ledger: the buyer's user shard.</summary>
     public static int BuyerPartition(string buyer, int partitions) => UserShard.Of(buyer, partitions);
@@ -126,6 +127,9 @@ internal sealed class DayFinaliser(double commissionRate)
         private void EndFolding()
         {
             if (_earliest is null) return;
+            // Sized once (with one partition, exactly): the lists of a day's orders are large, and growing them
+            // by doubling made as much garbage again.
+            foreach (var list in _candidates) list.EnsureCapacity(Partitions == 1 ? _earliest.Count : _earliest.Count / Partitions);
             foreach (var (key, candidate) in _earliest) _candidates[OrderPartition(key, Partitions)].Add(candidate);
             _earliest = null;
         }
@@ -143,7 +147,12 @@ internal sealed class DayFinaliser(double commissionRate)
             EndFolding();
             _ordersSettled[partition] = true;
             var orderRetentionStart = _d - WindowState.OrderRetentionDays + 1;
-            foreach (var candidate in _candidates[partition])
+            var candidates = _candidates[partition];
+            // Room for every candidate at once (see EndFolding): at most this many orders are paid on the day.
+            _paid.EnsureCapacity(_paid.Count + candidates.Count);
+            if (Partitions == 1) _paidByBuyer[0].EnsureCapacity(_paidByBuyer[0].Count + candidates.Count);
+            part.Orders.EnsureCapacity(part.Orders.Count + candidates.Count);
+            foreach (var candidate in candidates)
             {
                 if (part.Orders.TryGetValue(candidate.Key, out var paidDay) && paidDay >= orderRetentionStart) continue; // a repeat of an order paid earlier
                 _paid.Add(candidate);

@@ -135,10 +135,10 @@ public sealed class RollupEngine
         ArgumentNullException.ThrowIfNull(blocks);
         CheckOrder(day, previous);
         var d = day.DayNumber;
-        var (partial, delta) = BlockShardRoller.Roll(blocks, previous, _scenes, d, duplicates?.Positions.ToArray(), limit);
         var state = previous.Clone();
         state.AsOfDay = d;
-        Apply(state, delta);
+        // The roll sets the day's users, pairs and sessions in the new state itself: no delta to apply.
+        var (partial, _) = BlockShardRoller.Roll(blocks, previous, _scenes, d, duplicates?.Positions.ToArray(), limit, into: state);
         ShardDayRoller.PruneSessions(state, d);
         WindowCounts.Add(partial.Aggregate, state, day);
         return new ShardDayResult(partial, state);
@@ -177,7 +177,7 @@ public sealed class RollupEngine
     }
 
     /// <summary>Room for <paramref name="more"/> entries, growing at least twofold (one rehash instead of several).</summary>
-    private static void Reserve<TKey, TValue>(Dictionary<TKey, TValue> map, int more) where TKey : notnull
+    internal static void Reserve<TKey, TValue>(Dictionary<TKey, TValue> map, int more) where TKey : notnull
     {
         var capacity = map.EnsureCapacity(0);
         var needed = map.Count + more;

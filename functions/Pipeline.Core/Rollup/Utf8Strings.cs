@@ -61,9 +61,25 @@ internal sealed class Utf8Strings
     public int Count => _count;
 
     /// <summary>The id of a value given as UTF-8.</summary>
-    public int Intern(ReadOnlySpan<byte> utf8)
+    public int Intern(ReadOnlySpan<byte> utf8) => Intern(utf8, Hash(utf8));
+
+    /// <summary>
+    /// The hash of a value, its table slot fetched into the cache ahead of <see cref="Intern(ReadOnlySpan{byte}, uint)"/>:
+    /// hashing and fetching a block's whole dictionary first, then interning it, overlaps the slots' cache misses.
+    /// </summary>
+    public uint HashAndFetch(ReadOnlySpan<byte> utf8)
     {
         var hash = Hash(utf8);
+        var slots = _slots;
+        var i = (int)hash & (slots.Length - 1);
+        // The slot and the next one: a lookup probes about two slots (64 bytes each) on average.
+        CacheLines.Fetch(ref slots[i], Unsafe.SizeOf<Slot>() * (i + 1 < slots.Length ? 2 : 1));
+        return hash;
+    }
+
+    /// <summary>The id of a value given as UTF-8 and its hash (from <see cref="HashAndFetch"/>).</summary>
+    public int Intern(ReadOnlySpan<byte> utf8, uint hash)
+    {
         var slots = _slots;
         var mask = slots.Length - 1;
         var i = (int)hash & mask;
@@ -82,6 +98,20 @@ internal sealed class Utf8Strings
     /// <summary>The value of an id (made once).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public string Get(int id) => _strings[id] ?? Make(id);
+
+    /// <summary>Fetches what <see cref="Get"/> of <paramref name="id"/> reads first into the cache (a hint: see <see cref="CacheLines"/>).</summary>
+    public void Fetch(int id)
+    {
+        CacheLines.Fetch(ref _strings[id]);
+        CacheLines.Fetch(ref _offsets[id]);
+        CacheLines.Fetch(ref _lengths[id]);
+    }
+
+    /// <summary>Fetches the characters of <paramref name="id"/>'s string into the cache when it is made already (a hint).</summary>
+    public void FetchMade(int id)
+    {
+        if (_strings[id] is { Length: > 0 } s) CacheLines.Fetch(ref Unsafe.AsRef(in s.GetPinnableReference()), s.Length * sizeof(char));
+    }
 
     /// <summary>The UTF-8 bytes of an id (well-formed).</summary>
     public ReadOnlySpan<byte> Bytes(int id) => _arena.AsSpan(_offsets[id], _lengths[id]);

@@ -11,7 +11,9 @@ namespace Pipeline.Core.Tests.Rollup;
 /// The streaming roll's less common paths against the event roll: a scene table with more channels than a
 /// user's channel bits hold (distinct users per channel from the 33rd channel on), session id strings
 /// shared by several sessions (other users, other mini-programs) met in every order, with orders looking
-/// their session up, and more page views than one batch of visitor lookups.
+/// their session up, more page views than one batch of visitor lookups, users switching between
+/// mini-programs (each user's last (user, mini-program) pair is its hint) and currencies named like
+/// mini-programs.
 /// </summary>
 public sealed class BlockRollWideTests
 {
@@ -104,5 +106,90 @@ public sealed class BlockRollWideTests
         previous.AsOfDay = D.DayNumber - 1;
         previous.Sessions[new SessionKey("u1", "mp1", "s2")] = new SessionInfo(D.DayNumber - 1, 1011, "qr", "ios", 0, "e-old");
         AssertSameAsEventRoll(SceneTable.Default, events, previous, seed);
+    }
+
+    [Theory]
+    [InlineData(1, 4)]
+    [InlineData(2, 4)]
+    [InlineData(3, 12)] // more mini-programs per user than a chain of pairs is walked: those users' pairs are also in the table
+    public void Users_switching_between_mini_programs_count_per_pair(int seed, int programs)
+    {
+        // Each user's session_end and share events alternate between mini-programs in random order, so the
+        // user's last pair is sometimes the one asked for and sometimes not; durations add up per pair
+        // (engaged per mini-program), shares mark the pair's sharer. Revenue currencies include a string that
+        // is also a mini-program id, and orders read the pair's engagement (of pairs made and not made that day).
+        var random = new Random(seed);
+        var events = new List<PipelineEvent>();
+        for (var i = 0; i < 1_500; i++)
+        {
+            var user = $"u{random.Next(40)}";
+            var mp = $"mp{random.Next(programs)}";
+            var time = At(D, 9) + random.Next(3_600_000);
+            events.Add(random.Next(6) switch
+            {
+                0 => Start(user, mp, $"{user}-{mp}-s{random.Next(3)}", time, 1001 + random.Next(3) * 6),
+                1 => Share(user, mp, $"{user}-{mp}-s0", time, page: random.Next(2) == 0 ? null : $"p{random.Next(3)}"),
+                2 => Simple(EventType.AdImpression, user, mp, time, revenue: random.Next(1, 50), currency: random.Next(3) switch { 0 => "CNY", 1 => "USD", _ => "mp1" }),
+                3 => Paid(user, mp, "m1", $"o{i}", 100, random.Next(2) == 0 ? "CNY" : "mp2", time, session: $"{user}-{mp}-s0"),
+                4 => Refund(user, mp, "m1", $"o{i}", 10, "USD", time),
+                _ => End(user, mp, $"{user}-{mp}-s{random.Next(3)}", time, random.Next(40_000)),
+            });
+        }
+        AssertSameAsEventRoll(SceneTable.Default, events, WindowState.Empty(), seed);
+
+        var agg = new RollupEngine(SceneTable.Default, 0.006).RollShard(D, BlockRollDifferentialTests.Blocks(events, new Random(seed + 10)), WindowState.Empty()).Partial.Aggregate;
+        foreach (var program in events.GroupBy(e => e.MiniProgramId))
+        {
+            var engaged = program.GroupBy(e => e.UserKey).Count(u =>
+                u.Any(e => e.Type == EventType.Share) || u.Where(e => e.Type == EventType.SessionEnd).Sum(e => e.DurationMs ?? 0) >= ShardDayRoller.EngagedDurationMs);
+            Assert.Equal(engaged, agg.Get("northstar.engaged_users", "miniProgram", program.Key));
+        }
+        foreach (var currency in new[] { "CNY", "USD", "mp1" })
+            Assert.Equal(events.Where(e => e.Type == EventType.AdImpression && e.Currency == currency).Sum(e => e.Revenue ?? 0), agg.Get("platform.ad_revenue", "currency", currency));
+    }
+
+    [Fact]
+    public void Rolling_into_the_new_state_sets_what_applying_the_delta_would()
+    {
+        // RollShard has the roll set the day's users, pairs and sessions in the new state as it makes them; the
+        // delta (the other way, for callers without a state to fill) must give the same state once applied.
+        var random = new Random(21);
+        var events = new List<PipelineEvent>();
+        for (var i = 0; i < 600; i++)
+        {
+            var user = $"u{random.Next(50)}";
+            var mp = $"mp{random.Next(3)}";
+            var session = $"{user}-s{random.Next(4)}";
+            var time = At(D, 9) + random.Next(3_600_000);
+            events.Add(random.Next(3) switch
+            {
+                0 => Start(user, mp, session, time, 1001 + random.Next(3) * 6, id: $"e{i:000}"),
+                1 => PageView(user, mp, session, time, $"p{random.Next(4)}", id: $"e{i:000}"),
+                _ => End(user, mp, session, time, random.Next(100_000)),
+            });
+        }
+        var previous = WindowState.Empty();
+        previous.AsOfDay = D.DayNumber - 1;
+        previous.Users["u1"] = UserWindow.New(D.DayNumber - 5, "qr");
+        previous.UserPrograms[new UserProgramKey("u2", "mp0")] = UserWindow.New(D.DayNumber - 3, "share");
+        previous.Sessions[new SessionKey("u3", "mp1", "u3-s0")] = new SessionInfo(D.DayNumber - 1, 1011, "qr", "ios", 0, "e-old");
+        var blocks = BlockRollDifferentialTests.Blocks(events, new Random(22));
+
+        var into = previous.Clone();
+        var (_, empty) = BlockShardRoller.Roll(blocks, previous, SceneTable.Default, D.DayNumber, into: into);
+        Assert.Empty(empty.Sessions);
+        Assert.Empty(empty.Users);
+        Assert.Empty(empty.UserPrograms);
+        Assert.True(into.Sessions.Count > previous.Sessions.Count);
+
+        var (_, delta) = BlockShardRoller.Roll(blocks, previous, SceneTable.Default, D.DayNumber);
+        var applied = previous.Clone();
+        foreach (var kv in delta.Users) applied.Users[kv.Key] = kv.Value;
+        foreach (var kv in delta.UserPrograms) applied.UserPrograms[kv.Key] = kv.Value;
+        foreach (var kv in delta.Sessions) applied.Sessions[kv.Key] = kv.Value;
+        Assert.Equal(WindowStateCodec.Encode(applied), WindowStateCodec.Encode(into));
+        Assert.Single(previous.Sessions); // the previous state is only read
+
+        Assert.Throws<ArgumentException>(() => BlockShardRoller.Roll(blocks, previous, SceneTable.Default, D.DayNumber, into: previous));
     }
 }
