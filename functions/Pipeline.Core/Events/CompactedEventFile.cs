@@ -160,23 +160,33 @@ public sealed class CompactedEventFile
             manifest.Advance(Utf8.GetBytes(name, span));
         }
 
-        var dataLength = 0L;
-        foreach (var b in blocks) dataLength += b.Length;
-        var output = new ArrayBufferWriter<byte>((int)Math.Min(int.MaxValue, dataLength + manifest.WrittenCount + blocks.Count * 4 + 64));
-        output.Write(Magic);
-        output.Write([Version]);
-        WriteVarint(output, (ulong)generation);
-        WriteVarint(output, (ulong)eventCount);
-        WriteVarint(output, (ulong)names.Length);
-        WriteVarint(output, (ulong)manifest.WrittenCount);
-        output.Write(manifest.WrittenSpan);
-        WriteVarint(output, (ulong)blocks.Count);
-        foreach (var b in blocks) WriteVarint(output, (ulong)b.Length);
-        foreach (var b in blocks) output.Write(b.Span);
-        Span<byte> check = stackalloc byte[CheckLength];
-        BinaryPrimitives.WriteUInt64LittleEndian(check, XxHash3.HashToUInt64(output.WrittenSpan));
-        output.Write(check);
-        return output.WrittenSpan.ToArray();
+        // The header (small) first, then one array of the file's exact length: the blocks are most of the file
+        // (tens of MB for a large shard-day), so they are copied once, into the result, and never into a buffer
+        // that is copied again.
+        var head = new ArrayBufferWriter<byte>(manifest.WrittenCount + blocks.Count * 4 + 64);
+        head.Write(Magic);
+        head.Write([Version]);
+        WriteVarint(head, (ulong)generation);
+        WriteVarint(head, (ulong)eventCount);
+        WriteVarint(head, (ulong)names.Length);
+        WriteVarint(head, (ulong)manifest.WrittenCount);
+        head.Write(manifest.WrittenSpan);
+        WriteVarint(head, (ulong)blocks.Count);
+        foreach (var b in blocks) WriteVarint(head, (ulong)b.Length);
+
+        var length = (long)head.WrittenCount + CheckLength;
+        foreach (var b in blocks) length += b.Length;
+        if (length > Array.MaxLength) throw new ArgumentException($"A compacted file of {length:N0} bytes is larger than one array can hold.", nameof(blocks));
+        var result = new byte[length];
+        head.WrittenSpan.CopyTo(result);
+        var at = head.WrittenCount;
+        foreach (var b in blocks)
+        {
+            b.Span.CopyTo(result.AsSpan(at));
+            at += b.Length;
+        }
+        BinaryPrimitives.WriteUInt64LittleEndian(result.AsSpan(at), XxHash3.HashToUInt64(result.AsSpan(0, at)));
+        return result;
     }
 
     /// <summary>
