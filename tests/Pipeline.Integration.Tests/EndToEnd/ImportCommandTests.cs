@@ -130,13 +130,14 @@ public sealed class ImportCommandTests(AzuriteFixture azurite) : IClassFixture<A
         var dirty = (await host.Get<IDirtyDayLedger>().ListAsync(None)).Select(d => d.Day).ToList();
         Assert.Superset(new HashSet<DateOnly> { d45, d40, d35, d2 }, dirty.ToHashSet());
 
-        // The sweep verb compacts the imported days (all before today), as an operator runs it after a backfill: each
+        // The sweep verb, in its own process, compacts the imported days (all before today), as an operator runs it after a backfill: each
         // day's batch segments folded into one file per (day, shard) and deleted, nothing lost.
-        using (var sweep = new StringWriter())
+        await using (var sweep = RunnerProcess.Start(RunnerProcess.Settings(azurite.ConnectionString), "sweep"))
         {
-            Assert.Equal(0, await SweepCommand.RunAsync(host.Services, sweep, None));
-            Assert.Matches(@"event store: compacted \d+ day\(s\)", sweep.ToString());
-            Assert.Contains("landing sweep: swept", sweep.ToString());
+            Assert.True(await sweep.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, sweep.Output);
+            Assert.Matches(@"event store: compacted \d+ day\(s\)", sweep.Output);
+            Assert.Contains("landing sweep: swept", sweep.Output);
+            Assert.Contains("peak RSS of this process", sweep.Output);
             var events = new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Pipeline.Storage.StorageNames.EventsContainer);
             foreach (var day in new[] { d45, d40, d35, d2 })
             {
