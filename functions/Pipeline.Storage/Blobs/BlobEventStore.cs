@@ -90,8 +90,9 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
 
     /// <summary>
     /// Shards a day compaction compacts at once: one. Each holds its blocks, its new compacted file and, while it
-    /// writes the Parquet copy, a row group of decoded events (≈ 90 MB) and the copy itself, ≈ 250 MB at 625,000
-    /// events a shard-day; with two at once the sweeper peaked at 1.6 GiB on the 10,000,000-event day
+    /// writes the Parquet copy, a row group of decoded events (≈ 50 MB, <see cref="EventParquet.RowGroupSize"/>) and
+    /// the copy itself, ≈ 200 MB at 625,000 events a shard-day; with two at once the sweeper peaked at 1.6 GiB on the
+    /// 10,000,000-event day
     /// (docs/performance.md). The reads inside one shard's fold still run <see cref="ReadParallelism"/> at once.
     /// </summary>
     public const int DayCompactionParallelism = 1;
