@@ -100,10 +100,11 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
     /// <summary>
     /// Bytes of batch segments a day compaction holds at once: past it the day's shards are compacted in groups,
     /// each group reading its own blocks of every batch (one ranged read per batch and group), so memory stays
-    /// bounded while a day with more data costs more reads. It was 512 MiB, with 4 shards at once (2.3 GiB on the
-    /// 10,000,000-event day, docs/performance.md).
+    /// bounded while a day with more data costs more reads. It was 512 MiB with 4 shards at once (2.3 GiB on the
+    /// 10,000,000-event day), then 256 MiB (1.3 GiB); at 128 MiB that day's sweep peaks at 1.2 GiB and takes about
+    /// as long (docs/performance.md).
     /// </summary>
-    public const long DayGroupBytes = 256L << 20;
+    public const long DayGroupBytes = 128L << 20;
 
     private const string GenerationKey = "generation";
     private const string EventCountKey = "eventCount";
