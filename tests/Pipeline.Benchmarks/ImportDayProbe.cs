@@ -74,21 +74,15 @@ internal static partial class ImportDayProbe
 
         step.Restart();
         var swept = await PipelineProcess.RunAsync(environment, ["sweep"], TimeSpan.FromMinutes(60), CancellationToken.None);
-        Console.WriteLine($"sweep: {step.Elapsed.TotalSeconds:0.0} s ({Line(swept, "event store:")}), peak RSS {PeakRss().Match(swept).Groups[1].Value} MiB");
+        Console.WriteLine($"sweep: {step.Elapsed.TotalSeconds:0.0} s ({PipelineProcess.LineStartingWith(swept, "event store:")}), peak RSS {PipelineProcess.PeakRssMiB(swept)} MiB");
 
         step.Restart();
         var rolled = await PipelineProcess.RunAsync(environment, ["rollup"], TimeSpan.FromMinutes(60), CancellationToken.None);
-        Console.WriteLine($"rollup: {step.Elapsed.TotalSeconds:0.0} s ({Line(rolled, "rolled up")}), peak RSS {PeakRss().Match(rolled).Groups[1].Value} MiB");
+        Console.WriteLine($"rollup: {step.Elapsed.TotalSeconds:0.0} s ({PipelineProcess.LineStartingWith(rolled, "rolled up")}), peak RSS {PipelineProcess.PeakRssMiB(rolled)} MiB");
         Console.WriteLine($"in all: {total.Elapsed.TotalSeconds:0.0} s from the import's start to the day's rows; load average {ProcessStats.LoadAverage()}");
         return 0;
     }
 
-    private static string Line(string output, string prefix) =>
-        output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) ?? "?";
-
     [GeneratedRegex(@"accepted\s+([\d,]+)")]
     private static partial Regex Accepted();
-
-    [GeneratedRegex(@"peak RSS of this process: ([\d,]+) MiB")]
-    private static partial Regex PeakRss();
 }

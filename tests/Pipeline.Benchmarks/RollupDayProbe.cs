@@ -109,8 +109,8 @@ internal static partial class RollupDayProbe
                 // as in production (the `sweep` verb), so that this probe's own heap (the generated day) is not in it.
                 clock.Restart();
                 var swept = await PipelineProcess.RunAsync(environment, ["sweep"], TimeSpan.FromMinutes(60), CancellationToken.None);
-                var compaction = swept.Split('\n').FirstOrDefault(l => l.StartsWith("event store:", StringComparison.Ordinal))?.Trim() ?? "?";
-                var sweepRss = PeakRss().Match(swept) is { Success: true } sm ? sm.Groups[1].Value : "?";
+                var compaction = PipelineProcess.LineStartingWith(swept, "event store:");
+                var sweepRss = PipelineProcess.PeakRssMiB(swept);
                 Console.WriteLine($"S={shards}: sweep {clock.Elapsed.TotalSeconds:0.0} s wall ({compaction}), peak RSS {sweepRss} MiB (the sweeper's work, before the rollup)");
             }
 
@@ -142,7 +142,7 @@ internal static partial class RollupDayProbe
             }
             var output = await rolling;
             var wall = clock.Elapsed;
-            var rss = PeakRss().Match(output) is { Success: true } m ? m.Groups[1].Value : "?";
+            var rss = PipelineProcess.PeakRssMiB(output);
             var rows = Rows().Match(output) is { Success: true } r ? r.Groups[1].Value : "?";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"S={shards}: rollup {wall.TotalSeconds:0.0} s wall ({eventCount / wall.TotalSeconds:N0} events/s; shards all done after {shardsDone?.TotalSeconds ?? double.NaN:0.0} s, the rest is the finaliser), peak RSS {rss} MiB (sampled: {rssShards:N0} MiB until the shards were done, {rssFinal:N0} MiB after), {rows} rows; load average {ProcessStats.LoadAverage()}"));
@@ -161,9 +161,6 @@ internal static partial class RollupDayProbe
         }
         return 0;
     }
-
-    [GeneratedRegex(@"peak RSS of this process: ([\d,]+) MiB")]
-    private static partial Regex PeakRss();
 
     [GeneratedRegex(@"([\d,]+) rows written")]
     private static partial Regex Rows();

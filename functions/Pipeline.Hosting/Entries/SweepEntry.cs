@@ -3,13 +3,16 @@ using Pipeline.Core.Sweep;
 
 namespace Pipeline.Hosting.Entries;
 
+/// <summary>What one sweep did: the landing sweep, then the background compaction.</summary>
+public sealed record SweepResult(SweepReport Landing, CompactionReport Compaction);
+
 /// <summary>
 /// Entry point of the landing sweeper (timer in Azure, scheduler locally): re-enqueues lost claim
 /// checks, then compacts the event store's dirty days before today in the background.
 /// </summary>
 public sealed class SweepEntry(LandingSweeper sweeper, EventCompactor compactor, ILogger<SweepEntry> logger)
 {
-    public async Task<SweepReport> RunAsync(CancellationToken cancellationToken)
+    public async Task<SweepResult> RunAsync(CancellationToken cancellationToken)
     {
         var report = await sweeper.RunAsync(cancellationToken).ConfigureAwait(false);
         if (report.Enqueued.Count > 0)
@@ -19,6 +22,6 @@ public sealed class SweepEntry(LandingSweeper sweeper, EventCompactor compactor,
         logger.LogInformation("Landing sweep finished: {Report}", report);
         var compaction = await compactor.RunAsync(cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Background compaction finished: {Report}", compaction);
-        return report;
+        return new SweepResult(report, compaction);
     }
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Core.Sweep;
+using Pipeline.Hosting.Entries;
 using Pipeline.Local.Hosting;
 
 namespace Pipeline.Local.Cli;
@@ -27,9 +27,9 @@ internal static class SweepCommand
 
     internal static async Task<int> RunAsync(IServiceProvider services, TextWriter output, CancellationToken ct)
     {
-        var landing = await services.GetRequiredService<LandingSweeper>().RunAsync(ct);
+        // The same entry the sweeper's schedule runs (SweepScheduler here, the SweepLanding trigger in Azure).
+        var (landing, compaction) = await services.GetRequiredService<SweepEntry>().RunAsync(ct);
         output.WriteLine($"landing sweep: {landing}");
-        var compaction = await services.GetRequiredService<EventCompactor>().RunAsync(ct);
         output.WriteLine($"event store: {compaction}");
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         output.WriteLine($"peak RSS of this process: {self.PeakWorkingSet64 / (1024 * 1024):N0} MiB");

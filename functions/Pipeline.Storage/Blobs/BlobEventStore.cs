@@ -229,16 +229,12 @@ public sealed class BlobEventStore(BlobServiceClient blobService) : IEventStore
             async token => (await CompactOnceAsync(day, shard, finish: true, batches: null, loader: null, token).ConfigureAwait(false)).Result, ct).AsTask(), cancellationToken);
     }
 
-    public Task<CompactionResult> FoldAsync(DateOnly day, int shard, CancellationToken cancellationToken)
-    {
-        var description = $"folding event segments {BlobPaths.EventPrefix(day, shard)}";
-        return StorageFailures.RunAsync(description, ct => Races.ExecuteAsync(
-            async token => (await CompactOnceAsync(day, shard, finish: false, batches: null, loader: null, token).ConfigureAwait(false)).Result, ct).AsTask(), cancellationToken);
-    }
+    public async Task<CompactionResult> FoldAsync(DateOnly day, int shard, CancellationToken cancellationToken) =>
+        (await FoldAndReadAsync(day, shard, cancellationToken).ConfigureAwait(false)).Result;
 
     public Task<FoldedEvents> FoldAndReadAsync(DateOnly day, int shard, CancellationToken cancellationToken)
     {
-        var description = $"folding and reading event segments {BlobPaths.EventPrefix(day, shard)}";
+        var description = $"folding event segments {BlobPaths.EventPrefix(day, shard)}";
         return StorageFailures.RunAsync(description, ct => Races.ExecuteAsync(async token =>
         {
             // The file the fold wrote, or read and left as it was: one download of it, not a second one to read it.

@@ -126,4 +126,14 @@ public sealed partial class PipelineProcess : IDisposable
 
     [GeneratedRegex(@"^Pipeline listening on (\S+) ")]
     private static partial Regex ListeningLine();
+
+    /// <summary>The peak RSS a verb printed (<c>rollup</c>, <c>sweep</c>: "peak RSS of this process: N MiB"), or "?".</summary>
+    public static string PeakRssMiB(string output) => PeakRssLine().Match(output) is { Success: true } m ? m.Groups[1].Value : "?";
+
+    /// <summary>The first line of a verb's output that starts with <paramref name="prefix"/> (trimmed), or "?".</summary>
+    public static string LineStartingWith(string output, string prefix) =>
+        output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) ?? "?";
+
+    [GeneratedRegex(@"peak RSS of this process: ([\d,]+) MiB")]
+    private static partial Regex PeakRssLine();
 }

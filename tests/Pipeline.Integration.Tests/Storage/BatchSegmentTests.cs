@@ -60,10 +60,7 @@ public sealed class BatchSegmentTests(AzuriteFixture azurite, ITestOutputHelper 
     [Fact]
     public async Task A_shards_fold_reads_its_block_of_each_batch_and_leaves_the_batches_to_the_day_compaction()
     {
-        var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);
-        var store = new BlobEventStore(blobs);
-        var day = AzuriteFixture.UniqueDay();
-        var batches = await WriteBatchesAsync(store, day, "a", 10);
+        var (store, counter, day, batches) = await CountedBatchesAsync(10);
         // Batches 0, 3, 6 and 9 hold no events of shard 1.
         var shard1 = batches.SelectMany(b => b).Where(s => s.Shard == 1).ToList();
 
@@ -83,10 +80,7 @@ public sealed class BatchSegmentTests(AzuriteFixture azurite, ITestOutputHelper 
     [Fact]
     public async Task Fold_and_read_returns_the_compacted_events_with_one_download_of_the_file_whether_or_not_there_was_anything_to_fold()
     {
-        var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);
-        var store = new BlobEventStore(blobs);
-        var day = AzuriteFixture.UniqueDay();
-        var batches = await WriteBatchesAsync(store, day, "a", 10);
+        var (store, counter, day, batches) = await CountedBatchesAsync(10);
         var shard1 = batches.SelectMany(b => b).Where(s => s.Shard == 1).ToList();
 
         // Batches pending: the fold's own result, its blocks from the file it wrote (no download of it after).
@@ -115,10 +109,7 @@ public sealed class BatchSegmentTests(AzuriteFixture azurite, ITestOutputHelper 
     [Fact]
     public async Task A_day_compaction_reads_each_batch_once_folds_every_shard_and_deletes_the_batches()
     {
-        var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);
-        var store = new BlobEventStore(blobs);
-        var day = AzuriteFixture.UniqueDay();
-        var batches = await WriteBatchesAsync(store, day, "a", 12);
+        var (store, counter, day, batches) = await CountedBatchesAsync(12);
 
         counter.Reset();
         var result = await store.CompactDayAsync(day, Shards, None);
@@ -287,6 +278,15 @@ public sealed class BatchSegmentTests(AzuriteFixture azurite, ITestOutputHelper 
 
     /// <summary>The shards batch <paramref name="i"/> holds events of: all but one, a different one each time (batch 0 misses shard 1).</summary>
     private static int[] ShardsOf(int i) => [.. Enumerable.Range(0, Shards).Where(s => s != (i + 1) % 3)];
+
+    /// <summary>A store whose blob requests are counted, and <paramref name="count"/> batches written on a day of their own.</summary>
+    private async Task<(BlobEventStore Store, RequestCounter Counter, DateOnly Day, List<IReadOnlyList<EventSegment>> Batches)> CountedBatchesAsync(int count)
+    {
+        var (blobs, counter) = RequestCounter.Client(azurite.ConnectionString);
+        var store = new BlobEventStore(blobs);
+        var day = AzuriteFixture.UniqueDay();
+        return (store, counter, day, await WriteBatchesAsync(store, day, "a", count));
+    }
 
     private static async Task<List<IReadOnlyList<EventSegment>>> WriteBatchesAsync(BlobEventStore store, DateOnly day, string prefix, int count)
     {
